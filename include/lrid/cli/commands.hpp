@@ -1,0 +1,20 @@
+#pragma once
+// One function per subcommand, each in src/cli/cmd_<name>.cpp. argv[0] is the command name.
+// A command returns its exit code; it may throw lrid::BadInput (exit 2) or anything else (exit 1).
+#include <string>
+#include <vector>
+
+namespace lrid::cli {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv);
+};
+
+/// The commands `lrid --help` lists, in that order.
+const std::vector<Command>& commands();
+
+int cmd_grid(int argc, char** argv);
+
+}  // namespace lrid::cli

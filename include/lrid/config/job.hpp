@@ -1,0 +1,147 @@
+#pragma once
+// The job file: YAML -> validated JobSpec -> the expanded list of RunSpecs.
+// Every key is documented in docs/job-file.md. No torch here (included widely).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lrid::config {
+
+/// The learning rules, in canonical order.
+const std::vector<std::string>& rule_names();  // sgdm, adam, fa, ia
+/// The architectures lrid builds (paper spelling), in canonical order.
+const std::vector<std::string>& architecture_names();
+/// Canonical spelling of an architecture name given in any letter case, or "" if unknown.
+std::string canonical_architecture(const std::string& name);
+
+/// How the gradient reaching a layer's input is computed.
+enum class Feedback { Backprop, Fixed, InfoAlign };
+Feedback rule_feedback(const std::string& rule);  // sgdm/adam -> Backprop, fa -> Fixed, ia -> InfoAlign
+
+struct IaCoefficients {
+  double alpha = 0.0;  ///< weight of P_amp
+  double beta = 0.0;   ///< weight of P_null
+  double gamma = 0.0;  ///< weight of P_decay
+};
+
+/// Optimiser and schedule of one learning rule (defaults merged in).
+struct RuleSettings {
+  std::string optimizer;          ///< "sgd" (with momentum) or "adam"
+  double learning_rate = 0.0;
+  double momentum = 0.0;          ///< sgd only
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  ///< adam only
+  double weight_decay = 0.0;
+  std::string schedule;           ///< "constant", "cosine" or "step"
+  int64_t warmup_steps = 0;
+  double step_gamma = 0.1;        ///< "step": multiply lr by this ...
+  std::vector<double> step_milestones;  ///< ... at these fractions of training
+  int64_t steps = 0;              ///< training steps (0 when given as epochs)
+  double epochs = 0.0;            ///< training epochs (0 when given as steps)
+  double gradient_clip = 0.0;     ///< max global gradient norm, 0 = off
+  double max_loss = 1e4;          ///< a loss above this (or NaN) fails the run
+  IaCoefficients ia;              ///< ia only
+};
+
+struct DatasetSpec {
+  std::string format;  ///< "idx", "cifar10" or "hdf5"
+  std::string path;    ///< directory (idx, cifar10) or file (hdf5), ${data_root} expanded
+};
+
+struct TaskSpec {
+  std::string name;
+  std::string objective;             ///< "supervised" or "simclr"
+  DatasetSpec dataset;
+  std::string label_map_name;        ///< "" (identity), "fashion_mnist_coarse3", or "custom"
+  std::vector<int64_t> label_map;    ///< old label -> new label, empty = identity
+  double simclr_temperature = 0.5;
+  int64_t simclr_head_hidden = 128;
+  int64_t simclr_head_dim = 64;
+  bool builtin = false;
+};
+
+struct Seed {
+  bool fixed = false;  ///< false: "unfixed" (derived from the run's content, so reruns agree)
+  int64_t value = 0;
+  std::string str() const { return fixed ? std::to_string(value) : std::string("unfixed"); }
+  bool operator==(const Seed& o) const { return fixed == o.fixed && (!fixed || value == o.value); }
+};
+
+struct MeasurementSpec {
+  std::vector<double> unit_fractions{1.0};
+  std::vector<double> noise_levels{0.0};
+  int64_t seed = 0;
+};
+
+struct ObservablesSpec {
+  int64_t trajectory_points = 21;
+  int64_t observation_batch = 256;
+  std::vector<std::string> statistics{"all"};  ///< names or sets, resolved by observe
+  MeasurementSpec conditions;
+};
+
+struct DistributedSpec {
+  int64_t ranks_per_run = 1;
+  std::string gradient_backend = "auto";  ///< auto | mpi | nccl
+  std::string device = "auto";            ///< auto | cpu | cuda
+  int64_t threads_per_rank = 0;           ///< 0: cores / ranks on the node
+  int64_t max_attempts = 2;               ///< a failed run is retried on resume up to this
+};
+
+struct AnalysisSpec {
+  int64_t splits = 10;
+  double test_fraction = 0.25;
+  int64_t cv_folds = 5;
+  int64_t seed = 0;
+  std::vector<std::string> statistics{"admissible"};
+  std::vector<std::string> classifiers{"random_forest", "linear_svm", "conv1d"};
+  std::vector<int64_t> rf_n_estimators{20, 50, 100, 500, 1000};
+  std::vector<std::string> rf_max_features{"sqrt", "log2", "all"};
+  std::vector<double> svm_c{1, 50, 500, 5e3, 5e4, 5e5, 5e6};
+  std::vector<std::string> sweeps{"observable_class", "holdout", "trajectory", "measurement",
+                                  "importance"};
+};
+
+/// One factor combination of the grid.
+struct RunSpec {
+  int64_t id = 0;  ///< index in the canonical order
+  std::string rule, task, arch;
+  int64_t batch_size = 0;
+  Seed model_seed, dataset_seed;
+  uint64_t model_seed_value = 0;    ///< resolved seed used for W and B initialisation
+  uint64_t dataset_seed_value = 0;  ///< resolved seed used for data order and augmentation
+  int block = 0;                    ///< grid block it came from
+  std::string hash;                 ///< 16 hex digits over everything that affects its data
+  /// "rule/task/arch/bs64/m0/d_unfixed": a readable key, unique within a job.
+  std::string key() const;
+};
+
+struct JobSpec {
+  std::string path;       ///< the file it was read from ("<embedded>" for the default)
+  std::string yaml_text;  ///< the full text, stored in the campaign file
+  std::string name;
+  std::string description;
+  std::string data_root;
+  std::map<std::string, TaskSpec> tasks;          ///< built-ins and job-defined
+  std::map<std::string, RuleSettings> training;   ///< per rule, defaults merged
+  ObservablesSpec observables;
+  DistributedSpec distributed;
+  AnalysisSpec analysis;
+  std::vector<RunSpec> runs;  ///< expanded, validated, ids and hashes assigned
+  std::string hash;           ///< hash over the runs' hashes: what a campaign file is bound to
+
+  const TaskSpec& task(const std::string& name) const { return tasks.at(name); }
+  const RuleSettings& rule(const std::string& name) const { return training.at(name); }
+};
+
+/// Reads, validates and expands a job file. Throws lrid::BadInput with
+/// "FILE:LINE:COL: KEY: what was expected" on any problem.
+JobSpec load_job_file(const std::string& path);
+/// Same, from text (`origin` names it in messages).
+JobSpec load_job_text(const std::string& text, const std::string& origin);
+
+/// 16-hex-digit content hash (64-bit FNV-1a with a final avalanche) of a string.
+std::string content_hash(const std::string& text);
+
+}  // namespace lrid::config

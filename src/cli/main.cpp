@@ -1,0 +1,59 @@
+// lrid: identify learning rules from neural network observables.
+// Dispatches `lrid <command> [options]` and maps errors to exit codes
+// (0 ok, 2 bad input, 1 internal failure).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "lrid/build_info.hpp"
+#include "lrid/cli/commands.hpp"
+#include "lrid/error.hpp"
+
+namespace {
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "lrid %s: identify learning rules from neural network observables\n\n"
+               "usage: lrid <command> [options]   (lrid <command> --help for its options)\n\n"
+               "commands:\n",
+               lrid::kVersion);
+  for (const auto& c : lrid::cli::commands()) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  std::fprintf(out, "\nexit codes: 0 success, 2 bad input, 1 internal failure\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  if (name == "--version") {
+    std::printf("lrid %s\n", lrid::kVersion);
+    return 0;
+  }
+  for (const auto& c : lrid::cli::commands()) {
+    if (name != c.name) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const lrid::BadInput& e) {
+      std::fprintf(stderr, "lrid %s: error: %s\n", c.name, e.what());
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lrid %s: internal error: %s\n", c.name, e.what());
+      return 1;
+    } catch (...) {
+      std::fprintf(stderr, "lrid %s: internal error (unknown exception)\n", c.name);
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "lrid: error: unknown command '%s' (run 'lrid --help' for the list)\n",
+               name.c_str());
+  return 2;
+}

@@ -1,0 +1,31 @@
+#include "lrid/cli/options.hpp"
+
+#include <iostream>
+
+#include "lrid/error.hpp"
+
+namespace lrid::cli {
+
+std::optional<po::variables_map> parse_options(int argc, char** argv, const std::string& name,
+                                               const std::string& usage, const std::string& about,
+                                               po::options_description options,
+                                               const po::positional_options_description& positional,
+                                               const po::options_description& hidden) {
+  options.add_options()("help,h", "show this help and exit");
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: lrid " << usage << "\n\n" << about << "\n\n" << options << std::flush;
+      return std::nullopt;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw BadInput(std::string(e.what()) + " (see 'lrid " + name + " --help')");
+  }
+  return vm;
+}
+
+}  // namespace lrid::cli

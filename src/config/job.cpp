@@ -1,0 +1,778 @@
+// Job file parsing and validation. Every problem becomes one lrid::BadInput line:
+// "FILE:LINE:COL: KEY: what was expected".
+#include "lrid/config/job.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "lrid/config/text.hpp"
+#include "lrid/error.hpp"
+
+namespace lrid::config {
+
+const std::vector<std::string>& rule_names() {
+  static const std::vector<std::string> names = {"sgdm", "adam", "fa", "ia"};
+  return names;
+}
+
+const std::vector<std::string>& architecture_names() {
+  static const std::vector<std::string> names = {
+      "KNet4",   "KNet4-LRN",   "KNet5",     "KNet5-LRN", "AlexNet",     "AlexNet-LRN",
+      "ResNet-18", "ResNet-18v2", "ResNet-34", "ResNet-34v2", "MLP"};
+  return names;
+}
+
+static std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string canonical_architecture(const std::string& name) {
+  for (const auto& a : architecture_names())
+    if (lower(a) == lower(name)) return a;
+  return "";
+}
+
+Feedback rule_feedback(const std::string& rule) {
+  if (rule == "fa") return Feedback::Fixed;
+  if (rule == "ia") return Feedback::InfoAlign;
+  return Feedback::Backprop;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Typed access with file:line:col messages.
+
+struct Ctx {
+  std::string file;
+
+  std::string where(const YAML::Node& n) const {
+    const YAML::Mark m = n.Mark();
+    if (m.is_null()) return file;
+    return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& key,
+                         const std::string& msg) const {
+    throw BadInput(where(at) + ": " + (key.empty() ? "" : key + ": ") + msg);
+  }
+
+  void require_map(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsMap()) fail(n, key, "expected a mapping (key: value lines)");
+  }
+
+  // Unknown keys get a "did you mean" and the list of valid keys.
+  void check_keys(const YAML::Node& map, const std::string& key,
+                  const std::vector<std::string>& allowed) const {
+    require_map(map, key);
+    for (const auto& kv : map) {
+      const std::string k = kv.first.as<std::string>();
+      if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+      fail(kv.first, key.empty() ? k : key + "." + k,
+           "unknown key '" + k + "'" + did_you_mean(k, allowed) + "; expected one of " +
+               join(allowed));
+    }
+  }
+
+  std::string str(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) fail(n, key, "expected a string");
+    return n.as<std::string>();
+  }
+
+  int64_t integer(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) fail(n, key, "expected an integer");
+    try {
+      return n.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      fail(n, key, "expected an integer, got '" + n.as<std::string>() + "'");
+    }
+  }
+
+  double real(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) fail(n, key, "expected a number");
+    try {
+      const double v = n.as<double>();
+      if (!std::isfinite(v)) fail(n, key, "expected a finite number");
+      return v;
+    } catch (const YAML::Exception&) {
+      fail(n, key, "expected a number, got '" + n.as<std::string>() + "'");
+    }
+  }
+
+  bool boolean(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) fail(n, key, "expected true or false");
+    try {
+      return n.as<bool>();
+    } catch (const YAML::Exception&) {
+      fail(n, key, "expected true or false, got '" + n.as<std::string>() + "'");
+    }
+  }
+
+  // A list, or a single scalar taken as a one-element list.
+  std::vector<YAML::Node> items(const YAML::Node& n, const std::string& key) const {
+    std::vector<YAML::Node> out;
+    if (n.IsSequence()) {
+      for (size_t i = 0; i < n.size(); ++i) out.push_back(n[i]);
+    } else if (n.IsScalar()) {
+      out.push_back(n);
+    } else {
+      fail(n, key, "expected a list");
+    }
+    if (out.empty()) fail(n, key, "expected a non-empty list");
+    return out;
+  }
+
+  std::vector<std::string> strings(const YAML::Node& n, const std::string& key) const {
+    std::vector<std::string> v;
+    const auto xs = items(n, key);
+    for (size_t i = 0; i < xs.size(); ++i) v.push_back(str(xs[i], key + "[" + std::to_string(i) + "]"));
+    return v;
+  }
+  std::vector<int64_t> integers(const YAML::Node& n, const std::string& key) const {
+    std::vector<int64_t> v;
+    const auto xs = items(n, key);
+    for (size_t i = 0; i < xs.size(); ++i) v.push_back(integer(xs[i], key + "[" + std::to_string(i) + "]"));
+    return v;
+  }
+  std::vector<double> reals(const YAML::Node& n, const std::string& key) const {
+    std::vector<double> v;
+    const auto xs = items(n, key);
+    for (size_t i = 0; i < xs.size(); ++i) v.push_back(real(xs[i], key + "[" + std::to_string(i) + "]"));
+    return v;
+  }
+
+  int64_t positive(const YAML::Node& n, const std::string& key) const {
+    const int64_t v = integer(n, key);
+    if (v <= 0) fail(n, key, "expected a positive integer, got " + std::to_string(v));
+    return v;
+  }
+  int64_t non_negative(const YAML::Node& n, const std::string& key) const {
+    const int64_t v = integer(n, key);
+    if (v < 0) fail(n, key, "expected an integer >= 0, got " + std::to_string(v));
+    return v;
+  }
+  double non_negative_real(const YAML::Node& n, const std::string& key) const {
+    const double v = real(n, key);
+    if (v < 0) fail(n, key, "expected a number >= 0, got " + n.as<std::string>());
+    return v;
+  }
+  double positive_real(const YAML::Node& n, const std::string& key) const {
+    const double v = real(n, key);
+    if (v <= 0) fail(n, key, "expected a number > 0, got " + n.as<std::string>());
+    return v;
+  }
+  std::string choice(const YAML::Node& n, const std::string& key,
+                     const std::vector<std::string>& allowed, const std::string& what) const {
+    const std::string v = str(n, key);
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+      fail(n, key, "unknown " + what + " '" + v + "'" + did_you_mean(v, allowed) +
+                       "; expected one of " + join(allowed));
+    return v;
+  }
+};
+
+std::string fmt_double(double v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Built-in defaults.
+
+RuleSettings builtin_rule(const std::string& rule) {
+  RuleSettings r;
+  r.schedule = "constant";
+  r.steps = 300;
+  if (rule == "adam") {
+    r.optimizer = "adam";
+    r.learning_rate = 1e-3;
+  } else {
+    r.optimizer = "sgd";
+    r.learning_rate = 0.01;
+    r.momentum = 0.9;
+  }
+  if (rule == "ia") r.ia = IaCoefficients{1e-3, 1e-3, 1e-4};
+  return r;
+}
+
+void add_builtin_tasks(JobSpec& job) {
+  auto add = [&](const std::string& name, const std::string& objective, const std::string& format,
+                 const std::string& path, const std::string& map_name) {
+    TaskSpec t;
+    t.name = name;
+    t.objective = objective;
+    t.dataset = DatasetSpec{format, path};
+    t.label_map_name = map_name;
+    if (map_name == "fashion_mnist_coarse3") t.label_map = {0, 2, 0, 2, 0, 1, 0, 1, 2, 1};
+    t.builtin = true;
+    job.tasks[name] = t;
+  };
+  const std::string fm = "/usr/share/datasets/fashion-mnist";
+  add("fashion_mnist", "supervised", "idx", fm, "");
+  add("fashion_mnist_coarse", "supervised", "idx", fm, "fashion_mnist_coarse3");
+  add("fashion_mnist_simclr", "simclr", "idx", fm, "");
+  add("cifar10", "supervised", "cifar10", "${data_root}/cifar-10-batches-bin", "");
+  add("cifar10_simclr", "simclr", "cifar10", "${data_root}/cifar-10-batches-bin", "");
+  add("imagenet", "supervised", "hdf5", "${data_root}/imagenet.h5", "");
+  add("imagenet_simclr", "simclr", "hdf5", "${data_root}/imagenet.h5", "");
+  add("wsn", "supervised", "hdf5", "${data_root}/word_speaker_noise.h5", "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections.
+
+void parse_rule_settings(const Ctx& c, const YAML::Node& n, const std::string& key,
+                         const std::string& rule, RuleSettings& r) {
+  // `defaults` (rule "") holds what every rule shares; the optimiser and IA's coefficients
+  // belong to a rule.
+  std::vector<std::string> keys = {"learning_rate", "momentum", "beta1", "beta2", "eps",
+                                   "weight_decay", "schedule", "warmup_steps", "step_gamma",
+                                   "step_milestones", "steps", "epochs", "gradient_clip",
+                                   "max_loss"};
+  if (!rule.empty()) keys.push_back("optimizer");
+  if (rule == "ia") keys.push_back("ia");
+  c.check_keys(n, key, keys);
+  if (n["steps"] && n["epochs"])
+    c.fail(n["epochs"], key + ".epochs", "give either steps or epochs, not both");
+  if (auto v = n["optimizer"]) {
+    r.optimizer = c.choice(v, key + ".optimizer", {"sgd", "adam"}, "optimizer");
+    if (rule == "sgdm" && r.optimizer != "sgd")
+      c.fail(v, key + ".optimizer", "rule sgdm is SGD with momentum; expected 'sgd'");
+    if (rule == "adam" && r.optimizer != "adam")
+      c.fail(v, key + ".optimizer", "rule adam uses the Adam optimiser; expected 'adam'");
+  }
+  if (auto v = n["learning_rate"]) r.learning_rate = c.positive_real(v, key + ".learning_rate");
+  if (auto v = n["momentum"]) {
+    r.momentum = c.non_negative_real(v, key + ".momentum");
+    if (r.momentum >= 1) c.fail(v, key + ".momentum", "expected a value in [0, 1)");
+  }
+  if (auto v = n["beta1"]) r.beta1 = c.non_negative_real(v, key + ".beta1");
+  if (auto v = n["beta2"]) r.beta2 = c.non_negative_real(v, key + ".beta2");
+  if (r.beta1 >= 1 || r.beta2 >= 1) c.fail(n, key, "adam betas must be in [0, 1)");
+  if (auto v = n["eps"]) r.eps = c.positive_real(v, key + ".eps");
+  if (auto v = n["weight_decay"]) r.weight_decay = c.non_negative_real(v, key + ".weight_decay");
+  if (auto v = n["schedule"])
+    r.schedule = c.choice(v, key + ".schedule", {"constant", "cosine", "step"}, "schedule");
+  if (auto v = n["warmup_steps"]) r.warmup_steps = c.non_negative(v, key + ".warmup_steps");
+  if (auto v = n["step_gamma"]) r.step_gamma = c.positive_real(v, key + ".step_gamma");
+  if (auto v = n["step_milestones"]) {
+    r.step_milestones = c.reals(v, key + ".step_milestones");
+    for (double m : r.step_milestones)
+      if (m <= 0 || m >= 1)
+        c.fail(v, key + ".step_milestones", "expected fractions of training in (0, 1)");
+  }
+  if (auto v = n["steps"]) r.steps = c.positive(v, key + ".steps"), r.epochs = 0;
+  if (auto v = n["epochs"]) r.epochs = c.positive_real(v, key + ".epochs"), r.steps = 0;
+  if (auto v = n["gradient_clip"]) r.gradient_clip = c.non_negative_real(v, key + ".gradient_clip");
+  if (auto v = n["max_loss"]) r.max_loss = c.positive_real(v, key + ".max_loss");
+  if (auto ia = n["ia"]) {
+    c.check_keys(ia, key + ".ia", {"alpha", "beta", "gamma"});
+    if (auto v = ia["alpha"]) r.ia.alpha = c.non_negative_real(v, key + ".ia.alpha");
+    if (auto v = ia["beta"]) r.ia.beta = c.non_negative_real(v, key + ".ia.beta");
+    if (auto v = ia["gamma"]) r.ia.gamma = c.non_negative_real(v, key + ".ia.gamma");
+  }
+}
+
+void parse_training(const Ctx& c, const YAML::Node& n, JobSpec& job) {
+  for (const auto& rule : rule_names()) job.training[rule] = builtin_rule(rule);
+  if (!n) return;
+  std::vector<std::string> keys = {"defaults"};
+  for (const auto& r : rule_names()) keys.push_back(r);
+  c.check_keys(n, "training", keys);
+  for (const auto& rule : rule_names()) {
+    if (auto d = n["defaults"]) parse_rule_settings(c, d, "training.defaults", "", job.training[rule]);
+    if (auto v = n[rule]) parse_rule_settings(c, v, "training." + rule, rule, job.training[rule]);
+  }
+}
+
+void parse_tasks(const Ctx& c, const YAML::Node& n, JobSpec& job) {
+  if (!n) return;
+  c.require_map(n, "tasks");
+  for (const auto& kv : n) {
+    const std::string name = kv.first.as<std::string>();
+    const std::string key = "tasks." + name;
+    const YAML::Node& t = kv.second;
+    c.check_keys(t, key, {"objective", "dataset", "label_map", "simclr"});
+    TaskSpec spec;
+    auto it = job.tasks.find(name);
+    if (it != job.tasks.end()) spec = it->second;  // override a built-in
+    spec.name = name;
+    spec.builtin = false;
+    if (auto v = t["objective"])
+      spec.objective = c.choice(v, key + ".objective", {"supervised", "simclr"}, "objective");
+    else if (spec.objective.empty())
+      c.fail(t, key, "missing key 'objective' (supervised or simclr)");
+    if (auto d = t["dataset"]) {
+      c.check_keys(d, key + ".dataset", {"format", "path"});
+      if (!d["format"] || !d["path"]) c.fail(d, key + ".dataset", "expected both 'format' and 'path'");
+      spec.dataset.format = c.choice(d["format"], key + ".dataset.format",
+                                     {"idx", "cifar10", "hdf5"}, "dataset format");
+      spec.dataset.path = c.str(d["path"], key + ".dataset.path");
+    } else if (spec.dataset.format.empty()) {
+      c.fail(t, key, "missing key 'dataset' ({format: idx|cifar10|hdf5, path: ...})");
+    }
+    if (auto v = t["label_map"]) {
+      if (v.IsScalar()) {
+        spec.label_map_name = c.choice(v, key + ".label_map", {"fashion_mnist_coarse3", "identity"},
+                                       "label map");
+        spec.label_map = spec.label_map_name == "identity"
+                             ? std::vector<int64_t>{}
+                             : std::vector<int64_t>{0, 2, 0, 2, 0, 1, 0, 1, 2, 1};
+        if (spec.label_map_name == "identity") spec.label_map_name.clear();
+      } else {
+        spec.label_map = c.integers(v, key + ".label_map");
+        for (int64_t x : spec.label_map)
+          if (x < 0) c.fail(v, key + ".label_map", "expected labels >= 0");
+        spec.label_map_name = "custom";
+      }
+    }
+    if (auto s = t["simclr"]) {
+      c.check_keys(s, key + ".simclr", {"temperature", "head_hidden", "head_dim"});
+      if (auto v = s["temperature"]) spec.simclr_temperature = c.positive_real(v, key + ".simclr.temperature");
+      if (auto v = s["head_hidden"]) spec.simclr_head_hidden = c.positive(v, key + ".simclr.head_hidden");
+      if (auto v = s["head_dim"]) spec.simclr_head_dim = c.positive(v, key + ".simclr.head_dim");
+    }
+    job.tasks[name] = spec;
+  }
+}
+
+void parse_observables(const Ctx& c, const YAML::Node& n, ObservablesSpec& o) {
+  if (!n) return;
+  c.check_keys(n, "observables",
+               {"trajectory_points", "observation_batch", "statistics", "conditions"});
+  if (auto v = n["trajectory_points"]) {
+    o.trajectory_points = c.positive(v, "observables.trajectory_points");
+    if (o.trajectory_points < 2)
+      c.fail(v, "observables.trajectory_points", "expected at least 2 (start and end of training)");
+  }
+  if (auto v = n["observation_batch"]) o.observation_batch = c.positive(v, "observables.observation_batch");
+  if (auto v = n["statistics"]) o.statistics = c.strings(v, "observables.statistics");
+  if (auto m = n["conditions"]) {
+    c.check_keys(m, "observables.conditions", {"unit_fractions", "noise_levels", "seed"});
+    if (auto v = m["unit_fractions"]) {
+      o.conditions.unit_fractions = c.reals(v, "observables.conditions.unit_fractions");
+      for (double f : o.conditions.unit_fractions)
+        if (!(f > 0 && f <= 1))
+          c.fail(v, "observables.conditions.unit_fractions",
+                 "expected fractions in (0, 1], got " + fmt_double(f));
+    }
+    if (auto v = m["noise_levels"]) {
+      o.conditions.noise_levels = c.reals(v, "observables.conditions.noise_levels");
+      for (double s : o.conditions.noise_levels)
+        if (s < 0)
+          c.fail(v, "observables.conditions.noise_levels",
+                 "expected noise standard deviations >= 0, got " + fmt_double(s));
+    }
+    if (auto v = m["seed"]) o.conditions.seed = c.integer(v, "observables.conditions.seed");
+  }
+}
+
+void parse_distributed(const Ctx& c, const YAML::Node& n, DistributedSpec& d) {
+  if (!n) return;
+  c.check_keys(n, "distributed",
+               {"ranks_per_run", "gradient_backend", "device", "threads_per_rank", "max_attempts"});
+  if (auto v = n["ranks_per_run"]) d.ranks_per_run = c.positive(v, "distributed.ranks_per_run");
+  if (auto v = n["gradient_backend"])
+    d.gradient_backend = c.choice(v, "distributed.gradient_backend", {"auto", "mpi", "nccl"}, "gradient backend");
+  if (auto v = n["device"]) d.device = c.choice(v, "distributed.device", {"auto", "cpu", "cuda"}, "device");
+  if (auto v = n["threads_per_rank"]) d.threads_per_rank = c.non_negative(v, "distributed.threads_per_rank");
+  if (auto v = n["max_attempts"]) d.max_attempts = c.positive(v, "distributed.max_attempts");
+}
+
+void parse_analysis(const Ctx& c, const YAML::Node& n, AnalysisSpec& a) {
+  if (!n) return;
+  c.check_keys(n, "analysis", {"splits", "test_fraction", "cv_folds", "seed", "statistics",
+                               "classifiers", "random_forest", "linear_svm", "sweeps"});
+  if (auto v = n["splits"]) a.splits = c.positive(v, "analysis.splits");
+  if (auto v = n["test_fraction"]) {
+    a.test_fraction = c.real(v, "analysis.test_fraction");
+    if (!(a.test_fraction > 0 && a.test_fraction < 1))
+      c.fail(v, "analysis.test_fraction", "expected a fraction in (0, 1)");
+  }
+  if (auto v = n["cv_folds"]) {
+    a.cv_folds = c.positive(v, "analysis.cv_folds");
+    if (a.cv_folds < 2) c.fail(v, "analysis.cv_folds", "expected at least 2 folds");
+  }
+  if (auto v = n["seed"]) a.seed = c.integer(v, "analysis.seed");
+  if (auto v = n["statistics"]) a.statistics = c.strings(v, "analysis.statistics");
+  if (auto v = n["classifiers"]) {
+    a.classifiers.clear();
+    const auto xs = c.items(v, "analysis.classifiers");
+    for (size_t i = 0; i < xs.size(); ++i)
+      a.classifiers.push_back(c.choice(xs[i], "analysis.classifiers[" + std::to_string(i) + "]",
+                                       {"random_forest", "linear_svm", "conv1d"}, "classifier"));
+  }
+  if (auto rf = n["random_forest"]) {
+    c.check_keys(rf, "analysis.random_forest", {"n_estimators", "max_features"});
+    if (auto v = rf["n_estimators"]) {
+      a.rf_n_estimators = c.integers(v, "analysis.random_forest.n_estimators");
+      for (auto x : a.rf_n_estimators)
+        if (x <= 0) c.fail(v, "analysis.random_forest.n_estimators", "expected positive integers");
+    }
+    if (auto v = rf["max_features"]) a.rf_max_features = c.strings(v, "analysis.random_forest.max_features");
+  }
+  if (auto svm = n["linear_svm"]) {
+    c.check_keys(svm, "analysis.linear_svm", {"C"});
+    if (auto v = svm["C"]) {
+      a.svm_c = c.reals(v, "analysis.linear_svm.C");
+      for (double x : a.svm_c)
+        if (x <= 0) c.fail(v, "analysis.linear_svm.C", "expected positive values");
+    }
+  }
+  if (auto v = n["sweeps"]) {
+    a.sweeps.clear();
+    const auto xs = c.items(v, "analysis.sweeps");
+    for (size_t i = 0; i < xs.size(); ++i)
+      a.sweeps.push_back(c.choice(xs[i], "analysis.sweeps[" + std::to_string(i) + "]",
+                                  {"observable_class", "holdout", "trajectory", "measurement",
+                                   "importance"},
+                                  "sweep"));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grid expansion.
+
+struct Block {
+  std::vector<std::string> rules, tasks, archs;
+  std::vector<int64_t> batch_sizes;
+  std::vector<Seed> model_seeds, dataset_seeds;
+  YAML::Node node;
+};
+
+std::vector<Seed> parse_seeds(const Ctx& c, const YAML::Node& n, const std::string& key) {
+  std::vector<Seed> out;
+  const auto xs = c.items(n, key);
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const std::string k = key + "[" + std::to_string(i) + "]";
+    if (!xs[i].IsScalar()) c.fail(xs[i], k, "expected an integer seed or 'unfixed'");
+    const std::string s = xs[i].as<std::string>();
+    Seed seed;
+    if (s == "unfixed") {
+      seed.fixed = false;
+    } else {
+      try {
+        seed.value = xs[i].as<int64_t>();
+      } catch (const YAML::Exception&) {
+        c.fail(xs[i], k, "expected an integer seed or 'unfixed', got '" + s + "'");
+      }
+      if (seed.value < 0) c.fail(xs[i], k, "expected a seed >= 0");
+      seed.fixed = true;
+    }
+    for (const auto& prev : out)
+      if (prev == seed) c.fail(xs[i], k, "seed '" + s + "' is listed twice");
+    out.push_back(seed);
+  }
+  return out;
+}
+
+template <class T>
+void no_repeats(const Ctx& c, const YAML::Node& n, const std::string& key, const std::vector<T>& v) {
+  for (size_t i = 0; i < v.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (v[i] == v[j]) {
+        std::ostringstream s;
+        s << v[i];
+        c.fail(n, key, "value '" + s.str() + "' is listed twice");
+      }
+}
+
+Block parse_block(const Ctx& c, const YAML::Node& n, const std::string& key, const JobSpec& job) {
+  c.check_keys(n, key, {"learning_rules", "tasks", "architectures", "batch_sizes", "model_seeds",
+                        "dataset_seeds"});
+  Block b;
+  b.node = n;
+  for (const char* k : {"learning_rules", "tasks", "architectures", "batch_sizes"})
+    if (!n[k]) c.fail(n, key, std::string("missing key '") + k + "'");
+  const auto rules = c.items(n["learning_rules"], key + ".learning_rules");
+  for (size_t i = 0; i < rules.size(); ++i)
+    b.rules.push_back(c.choice(rules[i], key + ".learning_rules[" + std::to_string(i) + "]",
+                               rule_names(), "learning rule"));
+  std::vector<std::string> task_names;
+  for (const auto& kv : job.tasks) task_names.push_back(kv.first);
+  const auto tasks = c.items(n["tasks"], key + ".tasks");
+  for (size_t i = 0; i < tasks.size(); ++i)
+    b.tasks.push_back(c.choice(tasks[i], key + ".tasks[" + std::to_string(i) + "]", task_names,
+                               "task (define it under 'tasks:')"));
+  const auto archs = c.items(n["architectures"], key + ".architectures");
+  for (size_t i = 0; i < archs.size(); ++i) {
+    const std::string k = key + ".architectures[" + std::to_string(i) + "]";
+    const std::string given = c.str(archs[i], k);
+    const std::string canon = canonical_architecture(given);
+    if (canon.empty())
+      c.fail(archs[i], k, "unknown architecture '" + given + "'" +
+                              did_you_mean(given, architecture_names()) + "; expected one of " +
+                              join(architecture_names()));
+    b.archs.push_back(canon);
+  }
+  b.batch_sizes = c.integers(n["batch_sizes"], key + ".batch_sizes");
+  for (auto bs : b.batch_sizes)
+    if (bs <= 0) c.fail(n["batch_sizes"], key + ".batch_sizes", "expected positive batch sizes");
+  b.model_seeds = n["model_seeds"] ? parse_seeds(c, n["model_seeds"], key + ".model_seeds")
+                                   : std::vector<Seed>{Seed{true, 0}};
+  b.dataset_seeds = n["dataset_seeds"] ? parse_seeds(c, n["dataset_seeds"], key + ".dataset_seeds")
+                                       : std::vector<Seed>{Seed{true, 0}};
+  no_repeats(c, n["learning_rules"], key + ".learning_rules", b.rules);
+  no_repeats(c, n["tasks"], key + ".tasks", b.tasks);
+  no_repeats(c, n["architectures"], key + ".architectures", b.archs);
+  no_repeats(c, n["batch_sizes"], key + ".batch_sizes", b.batch_sizes);
+  return b;
+}
+
+// An exclude entry matches runs on every factor it names.
+struct Exclude {
+  std::optional<std::string> rule, task, arch;
+  std::optional<int64_t> batch_size;
+  std::optional<Seed> model_seed, dataset_seed;
+  YAML::Node node;
+  bool used = false;
+  bool matches(const RunSpec& r) const {
+    return (!rule || *rule == r.rule) && (!task || *task == r.task) && (!arch || *arch == r.arch) &&
+           (!batch_size || *batch_size == r.batch_size) &&
+           (!model_seed || *model_seed == r.model_seed) &&
+           (!dataset_seed || *dataset_seed == r.dataset_seed);
+  }
+};
+
+std::vector<Exclude> parse_excludes(const Ctx& c, const YAML::Node& n, const JobSpec& job) {
+  std::vector<Exclude> out;
+  if (!n) return out;
+  if (!n.IsSequence()) c.fail(n, "exclude", "expected a list of {learning_rule, task, ...} entries");
+  for (size_t i = 0; i < n.size(); ++i) {
+    const YAML::Node e = n[i];
+    const std::string key = "exclude[" + std::to_string(i) + "]";
+    c.check_keys(e, key, {"learning_rule", "task", "architecture", "batch_size", "model_seed",
+                          "dataset_seed"});
+    if (e.size() == 0) c.fail(e, key, "an empty exclude would remove every run");
+    Exclude x;
+    x.node = e;
+    if (auto v = e["learning_rule"]) x.rule = c.choice(v, key + ".learning_rule", rule_names(), "learning rule");
+    if (auto v = e["task"]) {
+      std::vector<std::string> names;
+      for (const auto& kv : job.tasks) names.push_back(kv.first);
+      x.task = c.choice(v, key + ".task", names, "task");
+    }
+    if (auto v = e["architecture"]) {
+      const std::string canon = canonical_architecture(c.str(v, key + ".architecture"));
+      if (canon.empty())
+        c.fail(v, key + ".architecture", "unknown architecture '" + v.as<std::string>() + "'" +
+                                             did_you_mean(v.as<std::string>(), architecture_names()));
+      x.arch = canon;
+    }
+    if (auto v = e["batch_size"]) x.batch_size = c.positive(v, key + ".batch_size");
+    if (auto v = e["model_seed"]) x.model_seed = parse_seeds(c, v, key + ".model_seed").at(0);
+    if (auto v = e["dataset_seed"]) x.dataset_seed = parse_seeds(c, v, key + ".dataset_seed").at(0);
+    out.push_back(x);
+  }
+  return out;
+}
+
+uint64_t hash64(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char ch : s) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  // splitmix64 finaliser for avalanche
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return h;
+}
+
+std::string hex16(uint64_t v) {
+  static const char* d = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) s[i] = d[v & 15];
+  return s;
+}
+
+uint64_t resolve_seed(const Seed& s, const RunSpec& r, const char* what) {
+  if (s.fixed) return static_cast<uint64_t>(s.value);
+  // "unfixed": a different seed for every run, derived from the run's factors (not its id), so
+  // a rerun of the same run reproduces it whatever else the job contains.
+  return hash64(std::string(what) + "|" + r.key()) >> 1;  // keep it in int64 range
+}
+
+// Everything that affects a run's training and its recorded observables, in one string.
+std::string run_fingerprint(const RunSpec& r, const JobSpec& job) {
+  const TaskSpec& t = job.tasks.at(r.task);
+  const RuleSettings& s = job.training.at(r.rule);
+  const ObservablesSpec& o = job.observables;
+  std::ostringstream f;
+  f << "lrid-run-v1|rule=" << r.rule << "|arch=" << r.arch << "|batch=" << r.batch_size
+    << "|model_seed=" << r.model_seed_value << "|dataset_seed=" << r.dataset_seed_value;
+  f << "|task.objective=" << t.objective << "|task.format=" << t.dataset.format << "|task.labels=";
+  for (auto x : t.label_map) f << x << ",";
+  if (t.objective == "simclr")
+    f << "|simclr=" << fmt_double(t.simclr_temperature) << "," << t.simclr_head_hidden << ","
+      << t.simclr_head_dim;
+  f << "|opt=" << s.optimizer << "|lr=" << fmt_double(s.learning_rate)
+    << "|mom=" << fmt_double(s.momentum) << "|adam=" << fmt_double(s.beta1) << ","
+    << fmt_double(s.beta2) << "," << fmt_double(s.eps) << "|wd=" << fmt_double(s.weight_decay)
+    << "|sched=" << s.schedule << "," << s.warmup_steps << "," << fmt_double(s.step_gamma);
+  for (double m : s.step_milestones) f << "," << fmt_double(m);
+  f << "|steps=" << s.steps << "|epochs=" << fmt_double(s.epochs)
+    << "|clip=" << fmt_double(s.gradient_clip) << "|maxloss=" << fmt_double(s.max_loss);
+  if (r.rule == "ia")
+    f << "|ia=" << fmt_double(s.ia.alpha) << "," << fmt_double(s.ia.beta) << ","
+      << fmt_double(s.ia.gamma);
+  f << "|obs.points=" << o.trajectory_points << "|obs.batch=" << o.observation_batch
+    << "|obs.stats=";
+  for (const auto& x : o.statistics) f << x << ",";
+  f << "|obs.fractions=";
+  for (double x : o.conditions.unit_fractions) f << fmt_double(x) << ",";
+  f << "|obs.noise=";
+  for (double x : o.conditions.noise_levels) f << fmt_double(x) << ",";
+  f << "|obs.seed=" << o.conditions.seed;
+  return f.str();
+}
+
+void expand(const Ctx& c, const YAML::Node& root, JobSpec& job) {
+  const YAML::Node grid = root["grid"];
+  if (!grid) c.fail(root, "grid", "missing key 'grid' (a list of blocks of factors)");
+  if (!grid.IsSequence() || grid.size() == 0)
+    c.fail(grid, "grid", "expected a non-empty list of blocks");
+  std::vector<Block> blocks;
+  for (size_t i = 0; i < grid.size(); ++i)
+    blocks.push_back(parse_block(c, grid[i], "grid[" + std::to_string(i) + "]", job));
+  std::vector<Exclude> excludes = parse_excludes(c, root["exclude"], job);
+
+  std::map<std::string, int> seen;  // run key -> block
+  for (size_t bi = 0; bi < blocks.size(); ++bi) {
+    const Block& b = blocks[bi];
+    for (const auto& task : b.tasks)
+      for (const auto& arch : b.archs)
+        for (auto bs : b.batch_sizes)
+          for (const auto& ms : b.model_seeds)
+            for (const auto& ds : b.dataset_seeds)
+              for (const auto& rule : b.rules) {
+                RunSpec r;
+                r.rule = rule, r.task = task, r.arch = arch, r.batch_size = bs;
+                r.model_seed = ms, r.dataset_seed = ds, r.block = static_cast<int>(bi);
+                bool excluded = false;
+                for (auto& x : excludes)
+                  if (x.matches(r)) excluded = x.used = true;
+                if (excluded) continue;
+                const std::string key = r.key();
+                auto it = seen.find(key);
+                if (it != seen.end())
+                  c.fail(b.node, "grid[" + std::to_string(bi) + "]",
+                         "duplicate run " + key + " (also produced by grid[" +
+                             std::to_string(it->second) + "]); each run may appear once");
+                seen[key] = static_cast<int>(bi);
+                r.id = static_cast<int64_t>(job.runs.size());
+                r.model_seed_value = resolve_seed(ms, r, "model");
+                r.dataset_seed_value = resolve_seed(ds, r, "dataset");
+                r.hash = hex16(hash64(run_fingerprint(r, job)));
+                job.runs.push_back(r);
+              }
+  }
+  for (const auto& x : excludes)
+    if (!x.used) c.fail(x.node, "exclude", "this entry matches no run of the grid");
+  if (job.runs.empty()) c.fail(grid, "grid", "the grid is empty after excludes");
+
+  std::string all = "lrid-job-v1|" + job.name;
+  for (const auto& r : job.runs) all += "|" + std::to_string(r.id) + ":" + r.hash;
+  job.hash = hex16(hash64(all));
+}
+
+void expand_paths(JobSpec& job) {
+  for (auto& [name, t] : job.tasks) {
+    std::string& p = t.dataset.path;
+    for (size_t pos; (pos = p.find("${data_root}")) != std::string::npos;)
+      p.replace(pos, 12, job.data_root);
+  }
+}
+
+void check_tasks_and_rules(const Ctx& c, const YAML::Node& root, const JobSpec& job) {
+  for (const auto& r : job.runs) {
+    const RuleSettings& s = job.training.at(r.rule);
+    if ((r.rule == "fa" || r.rule == "ia") && s.optimizer != "sgd" && s.optimizer != "adam")
+      c.fail(root["training"], "training." + r.rule + ".optimizer", "expected sgd or adam");
+    if (s.steps == 0 && s.epochs == 0)
+      c.fail(root["training"] ? root["training"] : root, "training." + r.rule,
+             "no training length: give 'steps' or 'epochs'");
+  }
+  if (job.distributed.gradient_backend == "nccl" && job.distributed.device == "cpu")
+    c.fail(root["distributed"], "distributed.gradient_backend",
+           "nccl needs device cuda or auto, not cpu");
+}
+
+}  // namespace
+
+std::string RunSpec::key() const {
+  return rule + "/" + task + "/" + arch + "/bs" + std::to_string(batch_size) + "/m" +
+         model_seed.str() + "/d" + dataset_seed.str();
+}
+
+std::string content_hash(const std::string& text) { return hex16(hash64(text)); }
+
+JobSpec load_job_text(const std::string& text, const std::string& origin) {
+  const Ctx c{origin};
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw BadInput(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
+                   std::to_string(e.mark.column + 1) + ": malformed YAML: " + e.msg);
+  }
+  if (!root || root.IsNull()) throw BadInput(origin + ": the job file is empty");
+  if (!root.IsMap()) c.fail(root, "", "expected a mapping with keys name, grid, ...");
+
+  JobSpec job;
+  job.path = origin;
+  job.yaml_text = text;
+  try {
+    c.check_keys(root, "", {"name", "description", "data_root", "grid", "exclude", "tasks",
+                            "training", "observables", "distributed", "analysis"});
+    if (!root["name"]) c.fail(root, "name", "missing key 'name' (the campaign's name)");
+    job.name = c.str(root["name"], "name");
+    if (job.name.empty() ||
+        job.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+            std::string::npos)
+      c.fail(root["name"], "name", "expected letters, digits, '_', '.' or '-' only");
+    if (auto v = root["description"]) job.description = c.str(v, "description");
+    if (auto v = root["data_root"]) {
+      job.data_root = c.str(v, "data_root");
+    } else {
+      const char* env = std::getenv("LRID_DATA");
+      job.data_root = env && *env ? env : "data";
+    }
+    add_builtin_tasks(job);
+    parse_tasks(c, root["tasks"], job);
+    parse_training(c, root["training"], job);
+    parse_observables(c, root["observables"], job.observables);
+    parse_distributed(c, root["distributed"], job.distributed);
+    parse_analysis(c, root["analysis"], job.analysis);
+    expand(c, root, job);
+    check_tasks_and_rules(c, root, job);
+    expand_paths(job);
+  } catch (const YAML::Exception& e) {
+    // Anything yaml-cpp still objects to (e.g. a non-scalar key) is the user's file.
+    throw BadInput(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
+                   std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  return job;
+}
+
+JobSpec load_job_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw BadInput(path + ": cannot open the job file (does it exist?)");
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) throw BadInput(path + ": cannot read the job file");
+  return load_job_text(s.str(), path);
+}
+
+}  // namespace lrid::config

@@ -1,0 +1,36 @@
+#include "lrid/train/threads.hpp"
+
+#include <sched.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace lrid::train {
+
+int available_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int configure_threads(int requested, int ranks_on_node) {
+  int n = requested > 0 ? requested : available_cores() / std::max(1, ranks_on_node);
+  n = std::max(1, n);
+  torch::set_num_threads(n);
+  static bool interop_set = false;  // inter-op threads can be set once per process
+  if (!interop_set) {
+    try {
+      torch::set_num_interop_threads(1);
+    } catch (const std::exception&) {
+      // already initialised by an earlier parallel region: keep torch's value
+    }
+    interop_set = true;
+  }
+  return n;
+}
+
+}  // namespace lrid::train

@@ -1,0 +1,274 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "lrid/config/job.hpp"
+#include "lrid/error.hpp"
+
+using lrid::BadInput;
+using lrid::config::JobSpec;
+using lrid::config::load_job_file;
+using lrid::config::load_job_text;
+
+namespace {
+
+const std::string kBase = R"(name: t
+grid:
+  - learning_rules: [sgdm, adam]
+    tasks: [fashion_mnist]
+    architectures: [MLP, KNet4]
+    batch_sizes: [32, 64]
+    model_seeds: [unfixed, 0]
+    dataset_seeds: [0]
+)";
+
+JobSpec load(const std::string& text) { return load_job_text(text, "job.yaml"); }
+
+// The message of the BadInput that loading `text` throws ("" if none).
+std::string error_of(const std::string& text) {
+  try {
+    load(text);
+  } catch (const BadInput& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void expect_error(const std::string& text, const std::string& where, const std::string& part) {
+  const std::string msg = error_of(text);
+  ASSERT_FALSE(msg.empty()) << "expected an error for:\n" << text;
+  EXPECT_EQ(msg.rfind(where, 0), 0u) << "message: " << msg << "\nshould start with " << where;
+  EXPECT_NE(msg.find(part), std::string::npos) << "message: " << msg << "\nshould contain " << part;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line: " << msg;
+}
+
+}  // namespace
+
+TEST(Grid, CountsAndCanonicalOrder) {
+  const JobSpec job = load(kBase);
+  ASSERT_EQ(job.runs.size(), 2u * 2 * 2 * 2);
+  // Canonical order: block, task, architecture, batch size, model seed, dataset seed, rule.
+  EXPECT_EQ(job.runs[0].key(), "sgdm/fashion_mnist/MLP/bs32/munfixed/d0");
+  EXPECT_EQ(job.runs[1].key(), "adam/fashion_mnist/MLP/bs32/munfixed/d0");
+  EXPECT_EQ(job.runs[2].key(), "sgdm/fashion_mnist/MLP/bs32/m0/d0");
+  EXPECT_EQ(job.runs[4].key(), "sgdm/fashion_mnist/MLP/bs64/munfixed/d0");
+  EXPECT_EQ(job.runs[8].key(), "sgdm/fashion_mnist/KNet4/bs32/munfixed/d0");
+  for (size_t i = 0; i < job.runs.size(); ++i) EXPECT_EQ(job.runs[i].id, static_cast<int64_t>(i));
+}
+
+TEST(Grid, UnionOfBlocksAndExcludes) {
+  const JobSpec job = load(kBase + R"(  - learning_rules: [fa, ia]
+    tasks: [fashion_mnist_simclr]
+    architectures: [mlp]
+    batch_sizes: [16]
+exclude:
+  - {learning_rule: adam, architecture: KNet4}
+  - {task: fashion_mnist_simclr, learning_rule: ia}
+)");
+  // 16 - 4 (adam KNet4) + 2 (fa, ia) - 1 (ia simclr) = 13
+  ASSERT_EQ(job.runs.size(), 13u);
+  for (const auto& r : job.runs) {
+    EXPECT_FALSE(r.rule == "adam" && r.arch == "KNet4");
+    EXPECT_FALSE(r.rule == "ia" && r.task == "fashion_mnist_simclr");
+  }
+  EXPECT_EQ(job.runs.back().key(), "fa/fashion_mnist_simclr/MLP/bs16/m0/d0");
+  EXPECT_EQ(job.runs.back().block, 1);
+}
+
+TEST(Grid, UnfixedSeedsDifferPerRunAndAreStable) {
+  const JobSpec a = load(kBase), b = load(kBase);
+  std::set<uint64_t> unfixed;
+  for (size_t i = 0; i < a.runs.size(); ++i) {
+    EXPECT_EQ(a.runs[i].model_seed_value, b.runs[i].model_seed_value);
+    if (a.runs[i].model_seed.fixed)
+      EXPECT_EQ(a.runs[i].model_seed_value, 0u);
+    else
+      unfixed.insert(a.runs[i].model_seed_value);
+  }
+  EXPECT_EQ(unfixed.size(), 8u);
+}
+
+TEST(Hash, StableAndSensitive) {
+  const JobSpec a = load(kBase);
+  EXPECT_EQ(a.hash, load(kBase).hash);
+  EXPECT_EQ(a.hash.size(), 16u);
+  std::set<std::string> hashes;
+  for (const auto& r : a.runs) hashes.insert(r.hash);
+  EXPECT_EQ(hashes.size(), a.runs.size());
+
+  // Comments, key order and the analysis section do not change what is trained.
+  const JobSpec same = load("# a comment\n" + kBase + "analysis: {splits: 3}\n");
+  EXPECT_EQ(same.hash, a.hash);
+
+  // A training setting changes exactly the runs of that rule.
+  const JobSpec lr = load(kBase + "training:\n  adam: {learning_rate: 0.002}\n");
+  EXPECT_NE(lr.hash, a.hash);
+  for (size_t i = 0; i < a.runs.size(); ++i)
+    EXPECT_EQ(lr.runs[i].hash == a.runs[i].hash, a.runs[i].rule != "adam") << a.runs[i].key();
+
+  // Observables settings change every run.
+  const JobSpec obs = load(kBase + "observables: {trajectory_points: 11}\n");
+  for (size_t i = 0; i < a.runs.size(); ++i) EXPECT_NE(obs.runs[i].hash, a.runs[i].hash);
+
+  // A fixed seed value changes the runs that use it.
+  std::string s = kBase;
+  s.replace(s.find("[unfixed, 0]"), 12, "[unfixed, 1]");
+  const JobSpec seed = load(s);
+  for (size_t i = 0; i < a.runs.size(); ++i)
+    EXPECT_EQ(seed.runs[i].hash == a.runs[i].hash, !a.runs[i].model_seed.fixed);
+}
+
+TEST(Hash, RunHashDoesNotDependOnItsId) {
+  // Prepending a block shifts ids but not the content hash of the same run.
+  const JobSpec a = load(kBase);
+  const JobSpec b = load(R"(name: t
+grid:
+  - learning_rules: [fa]
+    tasks: [fashion_mnist]
+    architectures: [MLP]
+    batch_sizes: [8]
+)" + kBase.substr(kBase.find("  - learning_rules")));
+  ASSERT_EQ(b.runs.size(), a.runs.size() + 1);
+  for (size_t i = 0; i < a.runs.size(); ++i) {
+    EXPECT_EQ(b.runs[i + 1].key(), a.runs[i].key());
+    EXPECT_EQ(b.runs[i + 1].hash, a.runs[i].hash);
+  }
+  EXPECT_NE(a.hash, b.hash);
+}
+
+TEST(Validation, MalformedYaml) {
+  expect_error("name: t\ngrid: [\n", "job.yaml:3:1", "malformed YAML");
+  expect_error("name: t\n  bad indent: 1\n", "job.yaml:2:", "malformed YAML");
+}
+
+TEST(Validation, EmptyAndWrongTop) {
+  expect_error("", "job.yaml", "empty");
+  expect_error("- 1\n- 2\n", "job.yaml:1:1", "mapping");
+}
+
+TEST(Validation, UnknownKeysSuggest) {
+  std::string s = kBase;
+  s.replace(s.find("learning_rules"), 14, "leaning_rules");
+  expect_error(s, "job.yaml:3:5", "did you mean 'learning_rules'");
+  expect_error(kBase + "obsevables: {}\n", "job.yaml:9:1", "did you mean 'observables'");
+  expect_error(kBase + "training:\n  sgdm: {learning_rat: 0.1}\n", "job.yaml:10:10",
+               "training.sgdm.learning_rat: unknown key");
+}
+
+TEST(Validation, UnknownNames) {
+  std::string s = kBase;
+  s.replace(s.find("[sgdm, adam]"), 12, "[sgdm, adma]");
+  expect_error(s, "job.yaml:3:28", "unknown learning rule 'adma' (did you mean 'adam'?)");
+  s = kBase;
+  s.replace(s.find("[MLP, KNet4]"), 12, "[MLP, KNet6]");
+  expect_error(s, "job.yaml:5:26", "unknown architecture 'KNet6'");
+  s = kBase;
+  s.replace(s.find("[fashion_mnist]"), 15, "[fashion_mnsit]");
+  expect_error(s, "job.yaml:4:13", "did you mean 'fashion_mnist'");
+}
+
+TEST(Validation, WrongTypes) {
+  std::string s = kBase;
+  s.replace(s.find("[32, 64]"), 8, "[32, big]");
+  expect_error(s, "job.yaml:6:23", "expected an integer, got 'big'");
+  expect_error(kBase + "training:\n  defaults: {steps: 2.5}\n", "job.yaml:10:21",
+               "expected an integer");
+  expect_error(kBase + "observables: {conditions: {noise_levels: {a: 1}}}\n", "job.yaml:9:",
+               "expected a list");
+  expect_error(kBase + "name2: 1\n", "job.yaml:9:1", "unknown key");
+}
+
+TEST(Validation, OutOfRange) {
+  expect_error(kBase + "training:\n  defaults: {steps: -5}\n", "job.yaml:10:21",
+               "expected a positive integer, got -5");
+  expect_error(kBase + "observables: {conditions: {unit_fractions: [1.0, 0]}}\n", "job.yaml:9:",
+               "expected fractions in (0, 1]");
+  expect_error(kBase + "observables: {conditions: {unit_fractions: [1.5]}}\n", "job.yaml:9:",
+               "(0, 1]");
+  expect_error(kBase + "observables: {conditions: {noise_levels: [-0.1]}}\n", "job.yaml:9:",
+               ">= 0");
+  expect_error(kBase + "training:\n  sgdm: {momentum: 1.5}\n", "job.yaml:10:", "[0, 1)");
+  expect_error(kBase + "training:\n  sgdm: {steps: 10, epochs: 1}\n", "job.yaml:10:",
+               "either steps or epochs");
+}
+
+TEST(Validation, EmptyGridsAndDuplicates) {
+  expect_error("name: t\ngrid: []\n", "job.yaml:2:7", "non-empty list");
+  expect_error("name: t\n", "job.yaml:1:1", "missing key 'grid'");
+  std::string s = kBase;
+  s.replace(s.find("[32, 64]"), 8, "[]");
+  expect_error(s, "job.yaml:6:18", "non-empty list");
+  expect_error(kBase + "exclude:\n  - {task: fashion_mnist}\n", "job.yaml:3:3",
+               "empty after excludes");
+  expect_error(kBase + "exclude:\n  - {learning_rule: fa}\n", "job.yaml:10:5", "matches no run");
+  expect_error(kBase + kBase.substr(kBase.find("  - learning_rules")), "job.yaml:9:5",
+               "duplicate run sgdm/fashion_mnist/MLP/bs32/munfixed/d0 (also produced by grid[0])");
+  s = kBase;
+  s.replace(s.find("[32, 64]"), 8, "[32, 32]");
+  expect_error(s, "job.yaml:6:18", "listed twice");
+}
+
+TEST(Validation, MissingFile) {
+  try {
+    load_job_file("/nonexistent/job.yaml");
+    FAIL();
+  } catch (const BadInput& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/job.yaml"), std::string::npos);
+  }
+}
+
+TEST(Tasks, CustomTaskAndLabelMap) {
+  const JobSpec job = load(R"(name: t
+tasks:
+  mine:
+    objective: supervised
+    dataset: {format: hdf5, path: "${data_root}/x.h5"}
+    label_map: [0, 0, 1]
+data_root: /data
+grid:
+  - learning_rules: [fa]
+    tasks: [mine, fashion_mnist_coarse]
+    architectures: [MLP]
+    batch_sizes: [8]
+)");
+  EXPECT_EQ(job.task("mine").dataset.path, "/data/x.h5");
+  EXPECT_EQ(job.task("mine").label_map, (std::vector<int64_t>{0, 0, 1}));
+  EXPECT_EQ(job.task("fashion_mnist_coarse").label_map.size(), 10u);
+  expect_error("name: t\ntasks:\n  mine: {objective: supervised}\n", "job.yaml:3:9",
+               "missing key 'dataset'");
+  expect_error("name: t\ntasks:\n  mine: {objective: unsupervised, dataset: {format: idx, path: x}}\n",
+               "job.yaml:3:22", "did you mean 'supervised'");
+}
+
+TEST(Training, DefaultsMergeIntoRules) {
+  const JobSpec job = load(kBase + "training:\n  defaults: {steps: 50, schedule: cosine}\n"
+                                   "  adam: {learning_rate: 0.002, steps: 70}\n");
+  EXPECT_EQ(job.rule("sgdm").steps, 50);
+  EXPECT_EQ(job.rule("sgdm").schedule, "cosine");
+  EXPECT_EQ(job.rule("sgdm").optimizer, "sgd");
+  EXPECT_EQ(job.rule("adam").steps, 70);
+  EXPECT_EQ(job.rule("adam").optimizer, "adam");
+  EXPECT_DOUBLE_EQ(job.rule("adam").learning_rate, 0.002);
+  EXPECT_GT(job.rule("ia").ia.alpha, 0);
+  expect_error(kBase + "training:\n  sgdm: {optimizer: adam}\n", "job.yaml:10:", "expected 'sgd'");
+  expect_error(kBase + "training:\n  fa: {ia: {alpha: 1}}\n", "job.yaml:10:", "unknown key 'ia'");
+}
+
+TEST(ShippedJobs, PaperGridHas1056Runs) {
+  const JobSpec job = load_job_file(std::string(LRID_SOURCE_DIR) + "/jobs/paper.yaml");
+  EXPECT_EQ(job.runs.size(), 1056u);
+  std::set<std::pair<std::string, std::string>> pairs;
+  for (const auto& r : job.runs) pairs.insert({r.task, r.arch});
+  EXPECT_EQ(pairs.size(), 22u);
+  EXPECT_EQ(job.runs.size() / pairs.size(), 48u);
+}
+
+TEST(ShippedJobs, QuickstartAndSmokeLoad) {
+  for (const char* name : {"quickstart", "smoke"}) {
+    const JobSpec job = load_job_file(std::string(LRID_SOURCE_DIR) + "/jobs/" + name + ".yaml");
+    EXPECT_EQ(job.name, name);
+    std::set<std::string> rules;
+    for (const auto& r : job.runs) rules.insert(r.rule);
+    EXPECT_EQ(rules.size(), 4u) << name;
+  }
+}
