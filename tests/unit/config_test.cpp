@@ -237,7 +237,7 @@ grid:
   expect_error("name: t\ntasks:\n  mine: {objective: supervised}\n", "job.yaml:3:9",
                "missing key 'dataset'");
   expect_error("name: t\ntasks:\n  mine: {objective: unsupervised, dataset: {format: idx, path: x}}\n",
-               "job.yaml:3:22", "did you mean 'supervised'");
+               "job.yaml:3:21", "did you mean 'supervised'");
 }
 
 TEST(Training, DefaultsMergeIntoRules) {
