@@ -2,6 +2,7 @@
 // Dispatches `lrid <command> [options]` and maps errors to exit codes
 // (0 ok, 2 bad input, 1 internal failure).
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -46,7 +47,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "lrid %s: error: %s\n", c.name, e.what());
       return 2;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "lrid %s: internal error: %s\n", c.name, e.what());
+      // Torch's messages carry a C++ backtrace after the first line; LRID_DEBUG=1 shows it.
+      std::string msg = e.what();
+      const char* debug = std::getenv("LRID_DEBUG");
+      if (!(debug && *debug == '1') && msg.find('\n') != std::string::npos)
+        msg = msg.substr(0, msg.find('\n')) + " (LRID_DEBUG=1 for details)";
+      std::fprintf(stderr, "lrid %s: internal error: %s\n", c.name, msg.c_str());
       return 1;
     } catch (...) {
       std::fprintf(stderr, "lrid %s: internal error (unknown exception)\n", c.name);

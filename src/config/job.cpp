@@ -39,12 +39,6 @@ std::string canonical_architecture(const std::string& name) {
   return "";
 }
 
-Feedback rule_feedback(const std::string& rule) {
-  if (rule == "fa") return Feedback::Fixed;
-  if (rule == "ia") return Feedback::InfoAlign;
-  return Feedback::Backprop;
-}
-
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -199,7 +193,7 @@ RuleSettings builtin_rule(const std::string& rule) {
     r.learning_rate = 0.01;
     r.momentum = 0.9;
   }
-  if (rule == "ia") r.ia = IaCoefficients{1e-3, 1e-3, 1e-4};
+  if (rule == "ia") r.ia = IaCoefficients{};
   return r;
 }
 
@@ -274,7 +268,8 @@ void parse_rule_settings(const Ctx& c, const YAML::Node& n, const std::string& k
   if (auto v = n["gradient_clip"]) r.gradient_clip = c.non_negative_real(v, key + ".gradient_clip");
   if (auto v = n["max_loss"]) r.max_loss = c.positive_real(v, key + ".max_loss");
   if (auto ia = n["ia"]) {
-    c.check_keys(ia, key + ".ia", {"alpha", "beta", "gamma"});
+    c.check_keys(ia, key + ".ia", {"alpha", "beta", "gamma", "per_position"});
+    if (auto v = ia["per_position"]) r.ia.per_position = c.boolean(v, key + ".ia.per_position");
     if (auto v = ia["alpha"]) r.ia.alpha = c.non_negative_real(v, key + ".ia.alpha");
     if (auto v = ia["beta"]) r.ia.beta = c.non_negative_real(v, key + ".ia.beta");
     if (auto v = ia["gamma"]) r.ia.gamma = c.non_negative_real(v, key + ".ia.gamma");
@@ -626,7 +621,7 @@ std::string run_fingerprint(const RunSpec& r, const JobSpec& job) {
     << "|clip=" << fmt_double(s.gradient_clip) << "|maxloss=" << fmt_double(s.max_loss);
   if (r.rule == "ia")
     f << "|ia=" << fmt_double(s.ia.alpha) << "," << fmt_double(s.ia.beta) << ","
-      << fmt_double(s.ia.gamma);
+      << fmt_double(s.ia.gamma) << "," << s.ia.per_position;
   f << "|obs.points=" << o.trajectory_points << "|obs.batch=" << o.observation_batch
     << "|obs.stats=";
   for (const auto& x : o.statistics) f << x << ",";

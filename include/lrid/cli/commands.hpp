@@ -16,5 +16,7 @@ struct Command {
 const std::vector<Command>& commands();
 
 int cmd_grid(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+int cmd_stats(int argc, char** argv);
 
 }  // namespace lrid::cli

@@ -16,14 +16,13 @@ const std::vector<std::string>& architecture_names();
 /// Canonical spelling of an architecture name given in any letter case, or "" if unknown.
 std::string canonical_architecture(const std::string& name);
 
-/// How the gradient reaching a layer's input is computed.
-enum class Feedback { Backprop, Fixed, InfoAlign };
-Feedback rule_feedback(const std::string& rule);  // sgdm/adam -> Backprop, fa -> Fixed, ia -> InfoAlign
-
+/// Information Alignment's layer-local loss R = alpha P_amp + beta P_null + gamma P_decay
+/// (see lrid/nn/plastic.hpp for the definitions and why these defaults).
 struct IaCoefficients {
-  double alpha = 0.0;  ///< weight of P_amp
-  double beta = 0.0;   ///< weight of P_null
-  double gamma = 0.0;  ///< weight of P_decay
+  double alpha = 2e-3;        ///< weight of P_amp
+  double beta = 1e-3;         ///< weight of P_null
+  double gamma = 1e-3;        ///< weight of P_decay
+  bool per_position = true;   ///< divide P_amp, P_null by a conv layer's output positions
 };
 
 /// Optimiser and schedule of one learning rule (defaults merged in).

@@ -1,0 +1,379 @@
+// lrid stats FILE.h5:/path/to/dataset: the paper's statistics of one HDF5 dataset under a
+// measurement condition, printed as JSON. Serial HDF5 (no mpirun needed).
+//
+// Output (one JSON object on stdout):
+//   file, dataset, shape, dtype ("float32"/"float64"/...), measure,
+//   condition {name, fraction, noise, seed}, examples (act/gradavg; null for weight),
+//   units (units per example, or entries for weight; null for 1-D gradavg), units_kept,
+//   statistics {name: value} in canonical order,
+//   and with the hidden --repeat N: kernel {repeat, elements, seconds_min, seconds_median},
+//   the time of the statistics kernel alone (no file reading, no condition), for benchmarks.
+// Values are JSON numbers printed with round-trip precision; NaN and infinities, which JSON
+// cannot represent, are the strings "nan", "inf", "-inf".
+// The noise stream is noise_seed(condition, layer 0, point 0, measure).
+#include <hdf5.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lrid/cli/commands.hpp"
+#include "lrid/cli/options.hpp"
+#include "lrid/error.hpp"
+#include "lrid/observe/conditions.hpp"
+#include "lrid/observe/stats.hpp"
+
+namespace lrid::cli {
+
+namespace {
+
+namespace ob = lrid::observe;
+using ordered_json = nlohmann::ordered_json;
+
+// Closes an HDF5 handle with the given function on scope exit.
+struct H5Handle {
+  hid_t id = -1;
+  herr_t (*close)(hid_t) = nullptr;
+  H5Handle(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  ~H5Handle() {
+    if (id >= 0 && close) close(id);
+  }
+};
+
+const char* type_class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "variable-length";
+    case H5T_ARRAY: return "array";
+    default: return "unknown-type";
+  }
+}
+
+ordered_json number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+// Splits FILE:/PATH at the last ':' whose left part is an existing file (so file names may
+// contain ':'); when no prefix is an existing file, at the last ':' (the file is then reported
+// missing). A path without a leading '/' is taken from the root.
+void split_target(const std::string& target, std::string& file, std::string& path) {
+  std::size_t cut = std::string::npos;
+  for (std::size_t p = target.size(); p-- > 1;) {
+    if (target[p] != ':') continue;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(target.substr(0, p), ec)) {
+      cut = p;
+      break;
+    }
+  }
+  if (cut == std::string::npos) cut = target.rfind(':');
+  if (cut == std::string::npos || cut == 0 || cut + 1 >= target.size())
+    throw BadInput("'" + target + "': expected FILE.h5:/path/to/dataset");
+  file = target.substr(0, cut);
+  path = target.substr(cut + 1);
+  if (path[0] != '/') path = "/" + path;
+}
+
+struct Data {
+  std::vector<hsize_t> shape;
+  std::string dtype;
+  bool is_double = false;
+  std::vector<float> f;
+  std::vector<double> d;
+};
+
+Data read_dataset(const std::string& file, const std::string& path, const std::string& where) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) throw BadInput(where + ": no such file '" + file + "'");
+  if (!std::filesystem::is_regular_file(file, ec))
+    throw BadInput(where + ": '" + file + "' is not a regular file");
+  if (H5Fis_hdf5(file.c_str()) <= 0) throw BadInput(where + ": '" + file + "' is not an HDF5 file");
+  H5Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (f.id < 0) throw BadInput(where + ": cannot open '" + file + "' as HDF5");
+  // Walk the path so a missing intermediate group is reported, not an HDF5 error stack.
+  std::string prefix;
+  for (std::size_t p = 1; p <= path.size(); ++p) {
+    if (p == path.size() || path[p] == '/') {
+      prefix = path.substr(0, p);
+      if (prefix.size() > 1 && prefix.back() != '/') {
+        const htri_t e = H5Lexists(f.id, prefix.c_str(), H5P_DEFAULT);
+        if (e <= 0) throw BadInput(where + ": no object '" + prefix + "' in '" + file + "'");
+      }
+    }
+  }
+  H5Handle obj(H5Oopen(f.id, path.c_str(), H5P_DEFAULT), H5Oclose);
+  if (obj.id < 0) throw BadInput(where + ": no object '" + path + "' in '" + file + "'");
+  const H5I_type_t kind = H5Iget_type(obj.id);
+  if (kind == H5I_GROUP)
+    throw BadInput(where + ": '" + path + "' is a group, not a dataset");
+  if (kind != H5I_DATASET) throw BadInput(where + ": '" + path + "' is not a dataset");
+  const hid_t ds = obj.id;
+
+  H5Handle type(H5Dget_type(ds), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.id);
+  if (cls != H5T_FLOAT)
+    throw BadInput(where + ": dataset holds " + type_class_name(cls) +
+                   " data (expected float32 or float64)");
+  const std::size_t tsize = H5Tget_size(type.id);
+
+  H5Handle space(H5Dget_space(ds), H5Sclose);
+  const H5S_class_t sc = H5Sget_simple_extent_type(space.id);
+  if (sc == H5S_NULL) throw BadInput(where + ": dataset is empty (null dataspace)");
+  const int rank = H5Sget_simple_extent_ndims(space.id);
+  Data out;
+  out.shape.resize(static_cast<std::size_t>(std::max(rank, 0)));
+  if (rank > 0) H5Sget_simple_extent_dims(space.id, out.shape.data(), nullptr);
+  hsize_t total = 1;
+  for (hsize_t d : out.shape) total *= d;
+  if (total == 0) throw BadInput(where + ": dataset is empty (a dimension is 0)");
+  out.dtype = "float" + std::to_string(8 * tsize);
+  out.is_double = tsize > 4;
+  herr_t rc;
+  if (out.is_double) {
+    out.d.resize(total);
+    rc = H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.d.data());
+  } else {
+    out.f.resize(total);
+    rc = H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.f.data());
+  }
+  if (rc < 0) throw BadInput(where + ": cannot read the dataset");
+  return out;
+}
+
+// The statistics --statistics selects for the measure (canonical indices).
+std::vector<int> selected_statistics(const std::string& spec, ob::Measure m) {
+  std::vector<int> out;
+  std::stringstream ss(spec);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty()) continue;
+    const std::vector<int> idx = ob::resolve_statistics({item});
+    const int single = ob::find_statistic(item);
+    if (single >= 0 && ob::measure_of(single) != m)
+      throw BadInput("--statistics: '" + item + "' is a " +
+                     ob::measure_name(ob::measure_of(single)) + " statistic, not " +
+                     ob::measure_name(m) + " (see --measure)");
+    for (int i : idx)
+      if (ob::measure_of(i) == m) out.push_back(i);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.empty())
+    throw BadInput("--statistics '" + spec + "' selects no " + std::string(ob::measure_name(m)) +
+                   " statistic");
+  return out;
+}
+
+template <typename T>
+struct Computed {
+  std::vector<double> all45;
+  std::size_t examples = 0, units = 0, kept = 0;
+  bool has_examples = false, has_units = true;
+  std::vector<double> times;  // kernel seconds per repeat
+  std::size_t elements = 0;
+};
+
+template <typename T>
+Computed<T> compute(const std::vector<T>& x, const std::vector<hsize_t>& shape, ob::Measure m,
+                    const ob::Condition& cond, int repeat, const std::string& where) {
+  Computed<T> r;
+  r.all45.assign(ob::kNumStatistics, std::nan(""));
+  const std::uint64_t nseed = ob::noise_seed(cond, 0, 0, m);
+  const int rank = static_cast<int>(shape.size());
+  ob::StatsScratch scratch;
+  auto timed = [&](auto&& kernel) {
+    kernel();
+    for (int i = 0; i < repeat; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      kernel();
+      r.times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  };
+  if (m == ob::Measure::weight) {
+    if (rank < 1) throw BadInput(where + ": weight needs rank >= 1, got a scalar dataset");
+    const std::size_t n = x.size();
+    const auto units = ob::weight_units(n, cond);
+    std::vector<T> kept;
+    ob::observe_weight(x.data(), n, units, cond, nseed, kept);
+    r.units = n;
+    r.kept = kept.size();
+    r.elements = kept.size();
+    ob::VectorStats v;
+    timed([&] { v = ob::vector_statistics(kept.data(), kept.size(), scratch); });
+    std::copy(v.begin(), v.end(), r.all45.begin() + ob::kWeightOffset);
+  } else if (m == ob::Measure::act) {
+    if (rank < 2)
+      throw BadInput(where + ": act needs rank >= 2 ([examples, units...]), got rank " +
+                     std::to_string(rank));
+    const std::size_t batch = shape[0];
+    const std::size_t n_units = x.size() / batch;
+    const auto units = ob::act_units(n_units, cond);
+    std::vector<T> kept;
+    ob::observe_act(x.data(), batch, n_units, units, cond, nseed, kept);
+    r.has_examples = true;
+    r.examples = batch;
+    r.units = n_units;
+    r.kept = units.size();
+    r.elements = kept.size();
+    ob::VectorStats v;
+    timed([&] { v = ob::act_statistics(kept.data(), batch, units.size(), scratch); });
+    std::copy(v.begin(), v.end(), r.all45.begin() + ob::kActOffset);
+  } else {
+    if (rank != 1 && rank != 2)
+      throw BadInput(where + ": gradavg needs rank 1 ([examples]) or 2 ([examples, units]), got "
+                     "rank " + std::to_string(rank));
+    const std::size_t batch = shape[0];
+    r.has_examples = true;
+    r.examples = batch;
+    std::vector<double> values;
+    if (rank == 1) {
+      if (cond.fraction != 1.0)
+        throw BadInput(where + ": --fraction needs gradavg data with units ([examples, units]); "
+                       "a 1-D dataset holds per-example values");
+      r.has_units = false;
+      std::vector<std::int64_t> all(batch);
+      std::iota(all.begin(), all.end(), std::int64_t{0});
+      std::vector<T> noisy;
+      ob::gather_noisy(x.data(), all, cond.noise, nseed, noisy);
+      values.assign(noisy.begin(), noisy.end());
+    } else {
+      const std::size_t n_units = shape[1];
+      const auto units = ob::gradavg_input_units(n_units, cond);
+      r.units = n_units;
+      r.kept = units.size();
+      values = ob::gradavg_values(x.data(), batch, n_units, units, 1, cond, nseed);
+    }
+    r.elements = values.size();
+    ob::GradavgStats g;
+    timed([&] { g = ob::gradavg_statistics(values.data(), values.size()); });
+    std::copy(g.begin(), g.end(), r.all45.begin() + ob::kGradavgOffset);
+  }
+  return r;
+}
+
+}  // namespace
+
+int cmd_stats(int argc, char** argv) {
+  po::options_description opts("options");
+  std::string target, measure_s, stats_s;
+  ob::Condition cond;
+  int repeat = 0;
+  opts.add_options()
+      ("measure", po::value<std::string>(&measure_s)->default_value("act"),
+       "act, weight or gradavg (layouts below)")
+      ("fraction", po::value<double>(&cond.fraction)->default_value(1.0),
+       "unit fraction f in (0, 1]: keep a seeded random ceil(f * units) of the units")
+      ("noise", po::value<double>(&cond.noise)->default_value(0.0),
+       "add N(0, sigma^2) noise to every entry before subsampling")
+      ("seed", po::value<std::uint64_t>(&cond.seed)->default_value(0),
+       "seed of the unit subset and the noise")
+      ("statistics", po::value<std::string>(&stats_s)->default_value(""),
+       "comma-separated statistic names or sets (all, admissible, weight, act, gradavg, "
+       "admissible_weight, admissible_act, admissible_gradavg); default: all of the measure");
+  po::options_description hidden;
+  hidden.add_options()("target", po::value<std::string>(&target), "FILE.h5:/path")(
+      "repeat", po::value<int>(&repeat)->default_value(0), "benchmark: time the kernel N times");
+  po::positional_options_description pos;
+  pos.add("target", 1);
+  const std::string about =
+      "Computes the paper's statistics of one float32/float64 HDF5 dataset under a measurement\n"
+      "condition and prints JSON: file, dataset, shape, dtype, measure, condition, examples,\n"
+      "units, units_kept and statistics {name: value} (NaN/inf as the strings \"nan\", \"inf\",\n"
+      "\"-inf\"). Works without mpirun.\n\n"
+      "Layouts (row-major):\n"
+      "  act      [examples, units...] (rank >= 2): the non-batch axes are the units; each\n"
+      "           statistic is computed per example over the kept units, then averaged over\n"
+      "           the examples; the same units are kept for every example.\n"
+      "  weight   any rank >= 1: all entries flattened are the units.\n"
+      "  gradavg  [examples] per-example values (no units: --fraction must be 1), or\n"
+      "           [examples, units]: the per-example value is the sum over the kept units;\n"
+      "           gradavg<raw|sq|abs>_id = batch mean of v, v^2, |v|.\n"
+      "Noise N(0, sigma^2) is added to every entry, then ceil(f * units) units (at least 1)\n"
+      "are kept (a fixed random subset for the seed).";
+  const auto vm = parse_options(argc, argv, "stats",
+                                "stats FILE.h5:/path/to/dataset [--measure act|weight|gradavg] "
+                                "[--fraction f] [--noise sigma] [--seed s] [--statistics NAMES]",
+                                about, opts, pos, hidden);
+  if (!vm) return 0;
+  if (target.empty())
+    throw BadInput("missing FILE.h5:/path/to/dataset (see 'lrid stats --help')");
+  if (repeat < 0) throw BadInput("--repeat must be >= 0");
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // one-line errors, no HDF5 error stack
+
+  std::string file, path;
+  split_target(target, file, path);
+  const std::string where = file + ":" + path;
+  const ob::Measure measure = ob::parse_measure(measure_s);
+  cond.validate(where + ": --fraction/--noise");
+  const std::vector<int> chosen =
+      selected_statistics(stats_s.empty() ? measure_s : stats_s, measure);
+
+  Data data = read_dataset(file, path, where);
+  std::vector<double> all45;
+  std::size_t examples = 0, units = 0, kept = 0, elements = 0;
+  bool has_examples = false, has_units = true;
+  std::vector<double> times;
+  auto take = [&](auto&& r) {
+    all45 = r.all45;
+    examples = r.examples;
+    units = r.units;
+    kept = r.kept;
+    has_examples = r.has_examples;
+    has_units = r.has_units;
+    times = r.times;
+    elements = r.elements;
+  };
+  if (data.is_double)
+    take(compute(data.d, data.shape, measure, cond, repeat, where));
+  else
+    take(compute(data.f, data.shape, measure, cond, repeat, where));
+
+  ordered_json j;
+  j["file"] = file;
+  j["dataset"] = path;
+  j["shape"] = data.shape;
+  j["dtype"] = data.dtype;
+  j["measure"] = measure_s;
+  j["condition"] = {{"name", cond.name()},
+                    {"fraction", cond.fraction},
+                    {"noise", cond.noise},
+                    {"seed", cond.seed}};
+  j["examples"] = has_examples ? ordered_json(examples) : ordered_json(nullptr);
+  j["units"] = has_units ? ordered_json(units) : ordered_json(nullptr);
+  j["units_kept"] = has_units ? ordered_json(kept) : ordered_json(nullptr);
+  ordered_json s = ordered_json::object();
+  for (int i : chosen) s[ob::all_statistic_names()[i]] = number(all45[i]);
+  j["statistics"] = s;
+  if (repeat > 0) {
+    std::vector<double> t = times;
+    std::sort(t.begin(), t.end());
+    j["kernel"] = {{"repeat", repeat},
+                   {"elements", elements},
+                   {"seconds_min", t.front()},
+                   {"seconds_median", t[t.size() / 2]}};
+  }
+  std::cout << j.dump(1) << std::endl;
+  return 0;
+}
+
+}  // namespace lrid::cli

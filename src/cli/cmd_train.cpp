@@ -1,0 +1,112 @@
+// lrid train JOB.yaml --run ID [--out campaign.h5]: train one run in this process.
+#include <cstdio>
+#include <iostream>
+
+#include "lrid/cli/commands.hpp"
+#include "lrid/cli/options.hpp"
+#include "lrid/config/job.hpp"
+#include "lrid/error.hpp"
+#include "lrid/store/campaign.hpp"
+#include "lrid/train/threads.hpp"
+#include "lrid/train/trainer.hpp"
+
+namespace lrid::cli {
+
+namespace {
+
+void ensure_campaign(const std::string& path, const config::JobSpec& job, bool force) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f) {
+    std::fclose(f);
+    return;
+  }
+  std::vector<std::vector<store::LayerMeta>> layers;
+  for (const auto& r : job.runs) layers.push_back(train::run_layers(job, r));
+  store::Campaign::create(path, job, layers, train::campaign_layout(job, layers), {}, force);
+}
+
+}  // namespace
+
+int cmd_train(int argc, char** argv) {
+  po::options_description opts("options");
+  opts.add_options()
+      ("run", po::value<int64_t>(), "id of the run to train (see 'lrid grid JOB.yaml')")
+      ("out", po::value<std::string>(), "campaign file to write the run into (created if absent)")
+      ("force", "retrain a run already done in --out, replacing its data")
+      ("threads", po::value<int>()->default_value(0),
+       "intra-op threads (0: the job's distributed.threads_per_rank, else all cores)")
+      ("quiet,q", "print only the summary line");
+  po::options_description hidden;
+  hidden.add_options()("job", po::value<std::string>(), "job file");
+  po::positional_options_description pos;
+  pos.add("job", 1);
+  auto vm = parse_options(
+      argc, argv, "train", "train JOB.yaml --run ID [--out campaign.h5] [--force]",
+      "Train one run of a job in this process and print its loss curve at the trajectory points "
+      "and its final test metric. With --out, record its observables into the campaign file "
+      "(created for the whole job if absent; a file made from another job is refused).",
+      opts, pos, hidden);
+  if (!vm) return 0;
+  if (!vm->count("job")) throw BadInput("missing JOB.yaml (see 'lrid train --help')");
+  if (!vm->count("run")) throw BadInput("missing --run ID (see 'lrid train --help')");
+  const config::JobSpec job = config::load_job_file((*vm)["job"].as<std::string>());
+  const int64_t id = (*vm)["run"].as<int64_t>();
+  if (id < 0 || id >= static_cast<int64_t>(job.runs.size()))
+    throw BadInput(job.path + ": --run " + std::to_string(id) + " is out of range (the job has " +
+                   std::to_string(job.runs.size()) + " runs, ids 0.." +
+                   std::to_string(job.runs.size() - 1) + ")");
+  const config::RunSpec& run = job.runs[static_cast<size_t>(id)];
+  const bool quiet = vm->count("quiet") > 0;
+  int threads = (*vm)["threads"].as<int>();
+  if (threads == 0) threads = static_cast<int>(job.distributed.threads_per_rank);
+  threads = train::configure_threads(threads, 1);
+
+  std::unique_ptr<store::Campaign> campaign;
+  if (vm->count("out")) {
+    const std::string out = (*vm)["out"].as<std::string>();
+    ensure_campaign(out, job, false);
+    campaign = store::Campaign::open(out, job, MPI_COMM_NULL, true);
+    const auto rec = campaign->record(id);
+    if (rec.status == store::kDone && !vm->count("force"))
+      throw BadInput(out + ": run " + std::to_string(id) +
+                     " is already done; use --force to retrain it and replace its data");
+  }
+
+  if (!quiet)
+    std::printf("run %lld: %s (hash %s), %d thread(s)\n", static_cast<long long>(id),
+                run.key().c_str(), run.hash.c_str(), threads);
+  train::TrainOptions options;
+  if (!quiet)
+    options.on_point = [](const train::Progress& p) {
+      std::printf("  point %2lld/%lld  step %6lld/%lld  loss %.5f  (%.1f s)\n",
+                  static_cast<long long>(p.point), static_cast<long long>(p.points),
+                  static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss,
+                  p.seconds);
+      std::fflush(stdout);
+    };
+  int32_t attempts = 0;
+  if (campaign) {
+    attempts = campaign->record(id).attempts + 1;
+    campaign->set_status(id, store::kRunning, attempts);
+  }
+  store::RunResult result;
+  try {
+    result = train::train_run(job, run, options);
+  } catch (const train::RunFailed& e) {
+    if (campaign) campaign->set_status(id, store::kFailed, attempts, e.what());
+    std::fprintf(stderr, "lrid train: run %lld failed: %s\n", static_cast<long long>(id), e.what());
+    return 1;
+  } catch (...) {
+    if (campaign) campaign->set_status(id, store::kFailed, attempts, "interrupted by an error");
+    throw;
+  }
+  if (campaign) campaign->write_run(result);
+  std::printf("run %lld done: final loss %.5f, %s %.4f, %.1f s%s\n", static_cast<long long>(id),
+              result.final_loss,
+              job.task(run.task).objective == "simclr" ? "positive-pair accuracy" : "test accuracy",
+              result.final_metric, result.wall_seconds,
+              campaign ? (", written to " + campaign->path()).c_str() : "");
+  return 0;
+}
+
+}  // namespace lrid::cli
