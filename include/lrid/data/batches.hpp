@@ -1,0 +1,86 @@
+#pragma once
+// Seeded training batches and the fixed observation batch.
+//
+// The training stream is the concatenation of per-epoch permutations of the training set; epoch
+// e's permutation comes from a torch CPU generator seeded with derive_seed(seed, kEpochSalt, e).
+// Batch k holds stream positions [k*B, (k+1)*B), so every batch is full, each epoch visits every
+// example exactly once, and a batch may straddle two epochs. Same seed -> same stream (for a
+// given LibTorch build).
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "lrid/data/dataset.hpp"
+
+namespace lrid::data {
+
+/// Mixes a seed with up to two stream identifiers (splitmix64); distinct purposes use distinct
+/// salts so their random streams are independent.
+uint64_t derive_seed(uint64_t seed, uint64_t a, uint64_t b = 0);
+
+/// A CPU torch::Generator seeded with `seed`.
+torch::Generator make_generator(uint64_t seed);
+
+/// Salts for derive_seed.
+inline constexpr uint64_t kEpochSalt = 0x65706f6368ULL;        // "epoch"
+inline constexpr uint64_t kAugmentSalt = 0x6175676d656e74ULL;  // "augment"
+inline constexpr uint64_t kObserveSalt = 0x6f6273657276ULL;    // "observ"
+
+/// A batch: float32 [B,C,H,W] normalised images and int64 [B] labels.
+struct Batch {
+  torch::Tensor images;
+  torch::Tensor labels;
+};
+
+/// Rows [rank*B/world, (rank+1)*B/world) of a batch (views, no copy). The caller checks that
+/// B is divisible by world; here rank/world out of range -> std::invalid_argument.
+Batch shard(const Batch& batch, int rank, int world);
+
+class BatchStream {
+ public:
+  /// batch_size >= 1 and the set non-empty (else BadInput). The set's tensors are shared.
+  BatchStream(ImageSet train, Normalization norm, int64_t batch_size, uint64_t seed);
+
+  /// The next full batch.
+  Batch next();
+  /// This rank's rows of the next full batch (the same rows shard(next(), rank, world) gives),
+  /// converting only those rows. Every rank advances by one whole batch.
+  Batch next_shard(int rank, int world);
+  /// Dataset indices (int64 [B]) of the next batch, advancing the stream.
+  torch::Tensor next_indices();
+  /// Skips n batches in O(1) (plus one permutation when the epoch changes), e.g. to resume.
+  void skip(int64_t n_batches);
+
+  int64_t step() const { return step_; }             ///< batches taken so far
+  int64_t epoch() const;                             ///< epoch of the next batch's first example
+  int64_t batch_size() const { return batch_size_; }
+  int64_t batches_per_epoch() const;                 ///< ceil(N / B)
+  uint64_t seed() const { return seed_; }
+  const ImageSet& set() const { return set_; }
+  const Normalization& normalization() const { return norm_; }
+
+  /// The permutation of epoch e (int64 [N]); the stream uses exactly this.
+  torch::Tensor epoch_permutation(int64_t e) const;
+
+ private:
+  const torch::Tensor& permutation(int64_t e);
+  Batch gather(const torch::Tensor& idx) const;
+
+  ImageSet set_;
+  Normalization norm_;
+  int64_t batch_size_;
+  uint64_t seed_;
+  int64_t step_ = 0;
+  int64_t cached_epoch_ = -1;
+  torch::Tensor cached_perm_;
+};
+
+/// The fixed observation batch: n held-out images chosen by the dataset seed (the first n of a
+/// seeded permutation, then sorted by index), normalised with `norm`. The same arguments give
+/// the same batch every time. n in [1, test.size()] else BadInput.
+Batch observation_batch(const ImageSet& test, const Normalization& norm, int64_t n,
+                        uint64_t dataset_seed);
+/// The same with data.test and data.norm.
+Batch observation_batch(const TrainTest& data, int64_t n, uint64_t dataset_seed);
+
+}  // namespace lrid::data

@@ -1,0 +1,121 @@
+// Seeded batch stream, sharding and the fixed observation batch.
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "lrid/data/batches.hpp"
+#include "lrid/error.hpp"
+
+namespace lrid::data {
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+uint64_t derive_seed(uint64_t seed, uint64_t a, uint64_t b) {
+  return splitmix64(splitmix64(splitmix64(seed) ^ a) ^ b);
+}
+
+torch::Generator make_generator(uint64_t seed) {
+  // LibTorch's CPU generator (mt19937) keeps 32 bits of the seed: fold the high half in.
+  return at::detail::createCPUGenerator(seed ^ (seed >> 32));
+}
+
+Batch shard(const Batch& batch, int rank, int world) {
+  if (world < 1 || rank < 0 || rank >= world)
+    throw std::invalid_argument("data::shard: rank " + std::to_string(rank) + " of " +
+                                std::to_string(world));
+  const int64_t b = batch.images.size(0);
+  const int64_t lo = rank * b / world, hi = (rank + 1) * b / world;
+  return {batch.images.slice(0, lo, hi), batch.labels.slice(0, lo, hi)};
+}
+
+BatchStream::BatchStream(ImageSet train, Normalization norm, int64_t batch_size, uint64_t seed)
+    : set_(std::move(train)), norm_(std::move(norm)), batch_size_(batch_size), seed_(seed) {
+  if (batch_size_ < 1)
+    throw BadInput("batch size " + std::to_string(batch_size_) + ", expected >= 1");
+  if (set_.size() < 1) throw BadInput(set_.source + ": empty training set, expected images");
+  if (int64_t(norm_.mean.size()) != set_.channels())
+    throw BadInput(set_.source + ": normalisation for " + std::to_string(norm_.mean.size()) +
+                   " channels, expected " + std::to_string(set_.channels()));
+}
+
+torch::Tensor BatchStream::epoch_permutation(int64_t e) const {
+  auto gen = make_generator(derive_seed(seed_, kEpochSalt, uint64_t(e)));
+  return torch::randperm(set_.size(), gen, torch::kLong);
+}
+
+const torch::Tensor& BatchStream::permutation(int64_t e) {
+  if (e != cached_epoch_) {
+    cached_perm_ = epoch_permutation(e);
+    cached_epoch_ = e;
+  }
+  return cached_perm_;
+}
+
+int64_t BatchStream::epoch() const { return step_ * batch_size_ / set_.size(); }
+
+int64_t BatchStream::batches_per_epoch() const {
+  return (set_.size() + batch_size_ - 1) / batch_size_;
+}
+
+torch::Tensor BatchStream::next_indices() {
+  const int64_t n = set_.size();
+  int64_t pos = step_ * batch_size_;
+  int64_t need = batch_size_;
+  std::vector<torch::Tensor> parts;
+  while (need > 0) {
+    const int64_t e = pos / n, off = pos % n;
+    const int64_t take = std::min(need, n - off);
+    parts.push_back(permutation(e).narrow(0, off, take));
+    pos += take;
+    need -= take;
+  }
+  ++step_;
+  return parts.size() == 1 ? parts[0].clone() : torch::cat(parts);
+}
+
+void BatchStream::skip(int64_t n_batches) {
+  if (n_batches < 0) throw std::invalid_argument("BatchStream::skip: negative count");
+  step_ += n_batches;
+}
+
+Batch BatchStream::gather(const torch::Tensor& idx) const {
+  return {norm_.apply(set_.images.index_select(0, idx)), set_.labels.index_select(0, idx)};
+}
+
+Batch BatchStream::next() { return gather(next_indices()); }
+
+Batch BatchStream::next_shard(int rank, int world) {
+  if (world < 1 || rank < 0 || rank >= world)
+    throw std::invalid_argument("BatchStream::next_shard: rank " + std::to_string(rank) +
+                                " of " + std::to_string(world));
+  auto idx = next_indices();
+  const int64_t lo = rank * batch_size_ / world, hi = (rank + 1) * batch_size_ / world;
+  return gather(idx.slice(0, lo, hi));
+}
+
+Batch observation_batch(const ImageSet& test, const Normalization& norm, int64_t n,
+                        uint64_t dataset_seed) {
+  if (n < 1 || n > test.size())
+    throw BadInput("observation batch of " + std::to_string(n) + " images from " + test.source +
+                   ", expected 1.." + std::to_string(test.size()));
+  auto gen = make_generator(derive_seed(dataset_seed, kObserveSalt));
+  auto idx = std::get<0>(torch::randperm(test.size(), gen, torch::kLong).narrow(0, 0, n).sort());
+  return {norm.apply(test.images.index_select(0, idx)), test.labels.index_select(0, idx)};
+}
+
+Batch observation_batch(const TrainTest& data, int64_t n, uint64_t dataset_seed) {
+  return observation_batch(data.test, data.norm, n, dataset_seed);
+}
+
+}  // namespace lrid::data
