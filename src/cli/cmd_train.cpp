@@ -8,7 +8,9 @@
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
 #include "lrid/train/threads.hpp"
+#include "lrid/train/campaign.hpp"
 #include "lrid/train/trainer.hpp"
+#include "lrid/dist/queue.hpp"
 
 namespace lrid::cli {
 
@@ -25,14 +27,44 @@ void ensure_campaign(const std::string& path, const config::JobSpec& job, bool f
   store::Campaign::create(path, job, layers, train::campaign_layout(job, layers), {}, force);
 }
 
+int train_campaign(const config::JobSpec& job, const po::variables_map& vm) {
+  if (!vm.count("out")) throw BadInput("missing --out campaign.h5 (see 'lrid train --help')");
+  train::CampaignOptions o;
+  o.out = vm["out"].as<std::string>();
+  o.resume = vm.count("resume") > 0;
+  o.force = vm.count("force") > 0;
+  if (o.resume && o.force) throw BadInput("--resume and --force exclude each other");
+  if (vm.count("shard")) o.shard = train::parse_shard(vm["shard"].as<std::string>());
+  o.threads = vm["threads"].as<int>();
+  o.quiet = vm.count("quiet") > 0;
+  dist::init_mpi(nullptr, nullptr);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  const auto s = train::run_campaign(job, o);
+  if (rank == 0) {
+    std::printf("lrid train: %lld runs in the shard: %lld done, %lld failed, %lld pending; "
+                "trained %lld in %.1f s -> %s\n",
+                static_cast<long long>(s.runs), static_cast<long long>(s.done),
+                static_cast<long long>(s.failed), static_cast<long long>(s.pending),
+                static_cast<long long>(s.trained), s.seconds, o.out.c_str());
+    if (s.failed)
+      std::printf("lrid train: %lld run(s) failed; 'lrid status %s' lists them, --resume retries "
+                  "them (up to distributed.max_attempts)\n",
+                  static_cast<long long>(s.failed), o.out.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cmd_train(int argc, char** argv) {
   po::options_description opts("options");
   opts.add_options()
-      ("run", po::value<int64_t>(), "id of the run to train (see 'lrid grid JOB.yaml')")
-      ("out", po::value<std::string>(), "campaign file to write the run into (created if absent)")
-      ("force", "retrain a run already done in --out, replacing its data")
+      ("out", po::value<std::string>(), "campaign file (HDF5) to write into")
+      ("resume", "continue an existing campaign file of the same job: train only runs not done")
+      ("force", "replace an existing campaign file (with --run: retrain a run already done)")
+      ("shard", po::value<std::string>(), "I/N: train only shard I of N (runs with id % N == I)")
+      ("run", po::value<int64_t>(), "train only this run id, in this process (see 'lrid grid')")
       ("threads", po::value<int>()->default_value(0),
        "intra-op threads (0: the job's distributed.threads_per_rank, else all cores)")
       ("quiet,q", "print only the summary line");
@@ -41,15 +73,23 @@ int cmd_train(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("job", 1);
   auto vm = parse_options(
-      argc, argv, "train", "train JOB.yaml --run ID [--out campaign.h5] [--force]",
-      "Train one run of a job in this process and print its loss curve at the trajectory points "
-      "and its final test metric. With --out, record its observables into the campaign file "
-      "(created for the whole job if absent; a file made from another job is refused).",
+      argc, argv, "train",
+      "train JOB.yaml --out campaign.h5 [--resume|--force] [--shard I/N]   (under mpirun/srun)\n"
+      "       lrid train JOB.yaml --run ID [--out campaign.h5] [--force]",
+      "Train the runs of a job and record their observables into one campaign file.\n"
+      "Under mpirun/srun, rank 0 hands runs to worker groups of distributed.ranks_per_run ranks; "
+      "rank 0 appends its progress to campaign.h5.log.jsonl (see 'lrid status'). An existing "
+      "file is never overwritten without --force; --resume refuses a file made from another "
+      "job and trains only the runs not done.\n"
+      "With --run, train that one run in this process and print its loss curve and final "
+      "metric (with --out, also record it into the file, created if absent).",
       opts, pos, hidden);
   if (!vm) return 0;
   if (!vm->count("job")) throw BadInput("missing JOB.yaml (see 'lrid train --help')");
-  if (!vm->count("run")) throw BadInput("missing --run ID (see 'lrid train --help')");
   const config::JobSpec job = config::load_job_file((*vm)["job"].as<std::string>());
+  if (!vm->count("run")) return train_campaign(job, *vm);
+  if (vm->count("resume") || vm->count("shard"))
+    throw BadInput("--resume and --shard apply to a whole campaign, not to --run");
   const int64_t id = (*vm)["run"].as<int64_t>();
   if (id < 0 || id >= static_cast<int64_t>(job.runs.size()))
     throw BadInput(job.path + ": --run " + std::to_string(id) + " is out of range (the job has " +

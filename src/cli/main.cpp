@@ -9,6 +9,7 @@
 
 #include "lrid/build_info.hpp"
 #include "lrid/cli/commands.hpp"
+#include "lrid/dist/queue.hpp"
 #include "lrid/error.hpp"
 
 namespace {
@@ -25,7 +26,39 @@ void print_usage(std::FILE* out) {
 
 }  // namespace
 
+// Under MPI only rank 0 reports a user error (every rank finds the same one).
+bool quiet_rank() {
+  int init = 0, fin = 0, rank = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  if (init && !fin) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank != 0;
+}
+
+int run_command(const lrid::cli::Command& c, int argc, char** argv) {
+  try {
+    return c.run(argc, argv);
+  } catch (const lrid::BadInput& e) {
+    if (!quiet_rank()) std::fprintf(stderr, "lrid %s: error: %s\n", c.name, e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    // Torch's messages carry a C++ backtrace after the first line; LRID_DEBUG=1 shows it.
+    std::string msg = e.what();
+    const char* debug = std::getenv("LRID_DEBUG");
+    if (!(debug && *debug == '1') && msg.find('\n') != std::string::npos)
+      msg = msg.substr(0, msg.find('\n')) + " (LRID_DEBUG=1 for details)";
+    std::fprintf(stderr, "lrid %s: internal error: %s\n", c.name, msg.c_str());
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "lrid %s: internal error (unknown exception)\n", c.name);
+    return 1;
+  }
+}
+
 int main(int argc, char** argv) {
+  // Campaign files are read (lrid status) while a job writes them; HDF5's flock-based file
+  // locking would refuse that. lrid's writes never touch metadata after creation.
+  setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0);
   if (argc < 2) {
     print_usage(stderr);
     return 2;
@@ -41,23 +74,9 @@ int main(int argc, char** argv) {
   }
   for (const auto& c : lrid::cli::commands()) {
     if (name != c.name) continue;
-    try {
-      return c.run(argc - 1, argv + 1);
-    } catch (const lrid::BadInput& e) {
-      std::fprintf(stderr, "lrid %s: error: %s\n", c.name, e.what());
-      return 2;
-    } catch (const std::exception& e) {
-      // Torch's messages carry a C++ backtrace after the first line; LRID_DEBUG=1 shows it.
-      std::string msg = e.what();
-      const char* debug = std::getenv("LRID_DEBUG");
-      if (!(debug && *debug == '1') && msg.find('\n') != std::string::npos)
-        msg = msg.substr(0, msg.find('\n')) + " (LRID_DEBUG=1 for details)";
-      std::fprintf(stderr, "lrid %s: internal error: %s\n", c.name, msg.c_str());
-      return 1;
-    } catch (...) {
-      std::fprintf(stderr, "lrid %s: internal error (unknown exception)\n", c.name);
-      return 1;
-    }
+    const int code = run_command(c, argc - 1, argv + 1);
+    lrid::dist::finalize_mpi();
+    return code;
   }
   std::fprintf(stderr, "lrid: error: unknown command '%s' (run 'lrid --help' for the list)\n",
                name.c_str());

@@ -1,5 +1,6 @@
 #include "lrid/train/threads.hpp"
 
+#include <dlfcn.h>
 #include <sched.h>
 #include <torch/torch.h>
 
@@ -21,6 +22,11 @@ int configure_threads(int requested, int ranks_on_node) {
   int n = requested > 0 ? requested : available_cores() / std::max(1, ranks_on_node);
   n = std::max(1, n);
   torch::set_num_threads(n);
+  // Torch's matmul goes to the system BLAS; OpenBLAS keeps its own pool, sized from the CPU
+  // affinity, which differs with MPI's binding. Pin it to the same count so results do not
+  // depend on how ranks were bound (OpenBLAS partitions work, and summation, by thread count).
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
   static bool interop_set = false;  // inter-op threads can be set once per process
   if (!interop_set) {
     try {
