@@ -4,8 +4,11 @@ namespace lrid::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
+      {"run", "the main job: train the grid across the MPI ranks (default: quickstart)", cmd_run},
       {"grid", "validate a job file and list its expanded runs", cmd_grid},
-      {"train", "train one run of a job and record its observables", cmd_train},
+      {"train", "train a job's runs across MPI ranks into a campaign file", cmd_train},
+      {"status", "progress of a campaign: done, failed, running, pending, ETA", cmd_status},
+      {"merge", "combine shard files of one job into one campaign file", cmd_merge},
       {"stats", "statistics of one HDF5 dataset under a condition, as JSON", cmd_stats},
   };
   return list;

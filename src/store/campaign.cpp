@@ -391,6 +391,40 @@ void Campaign::set_status(int64_t run_id, uint8_t status, int32_t attempts, cons
   slab_io(h.status, H5T_NATIVE_UINT8, {id}, {1}, &status, true, h.dxpl);
 }
 
+void Campaign::copy_run(const Campaign& src, int64_t run_id) {
+  if (!writable_) throw std::logic_error("campaign opened read-only");
+  const Layout& L = layout_;
+  const Layout& S = src.layout_;
+  if (L.layers != S.layers || L.conditions != S.conditions || L.points != S.points ||
+      L.statistics != S.statistics || L.runs != S.runs)
+    throw BadInput(src.path_ + ": layout differs from " + path_);
+  Handles& d = *h_;
+  Handles& s = *src.h_;
+  const hsize_t id = static_cast<hsize_t>(run_id);
+  auto copy = [&](hid_t from, hid_t to, hid_t type, std::vector<hsize_t> start,
+                  std::vector<hsize_t> count, size_t bytes) {
+    std::vector<char> buf(bytes);
+    slab_io(from, type, start, count, buf.data(), false, s.dxpl);
+    slab_io(to, type, start, count, buf.data(), true, d.dxpl);
+  };
+  const hsize_t uL = static_cast<hsize_t>(L.layers), uC = static_cast<hsize_t>(L.conditions),
+                uT = static_cast<hsize_t>(L.points), uS = static_cast<hsize_t>(L.statistics);
+  copy(s.values, d.values, H5T_NATIVE_FLOAT, {id, 0, 0, 0, 0}, {1, uL, uC, uT, uS},
+       uL * uC * uT * uS * sizeof(float));
+  copy(s.steps, d.steps, H5T_NATIVE_INT64, {id, 0}, {1, uT}, uT * sizeof(int64_t));
+  copy(s.loss, d.loss, H5T_NATIVE_DOUBLE, {id, 0}, {1, uT}, uT * sizeof(double));
+  for (auto pair : {std::make_pair(s.wall.get(), d.wall.get()),
+                    std::make_pair(s.final_loss.get(), d.final_loss.get()),
+                    std::make_pair(s.final_metric.get(), d.final_metric.get())})
+    copy(pair.first, pair.second, H5T_NATIVE_DOUBLE, {id}, {1}, sizeof(double));
+  {
+    Id et = h5::string_type(kErrorLen);
+    copy(s.error, d.error, et, {id}, {1}, kErrorLen);
+  }
+  copy(s.attempts, d.attempts, H5T_NATIVE_INT32, {id}, {1}, sizeof(int32_t));
+  copy(s.status, d.status, H5T_NATIVE_UINT8, {id}, {1}, 1);
+}
+
 std::vector<uint8_t> Campaign::statuses() const {
   std::vector<uint8_t> s(static_cast<size_t>(layout_.runs));
   Handles& h = *h_;

@@ -293,6 +293,7 @@ store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& ru
       // The end of training: the loss of one more batch, without an update.
       torch::NoGradGuard no_grad;
       last_loss = forward_loss(step, false);
+      if (options.group) last_loss = options.group->mean(last_loss);
     } else {
       opt.set_lr(learning_rate(rs, step, S));
       opt.opt->zero_grad();

@@ -17,6 +17,9 @@ const std::vector<Command>& commands();
 
 int cmd_grid(int argc, char** argv);
 int cmd_train(int argc, char** argv);
+int cmd_status(int argc, char** argv);
+int cmd_merge(int argc, char** argv);
+int cmd_run(int argc, char** argv);
 int cmd_stats(int argc, char** argv);
 
 }  // namespace lrid::cli

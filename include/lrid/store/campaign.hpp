@@ -110,6 +110,10 @@ class Campaign {
   /// Sets status (and attempts/error) of one run. Independent I/O.
   void set_status(int64_t run_id, uint8_t status, int32_t attempts, const std::string& error = "");
 
+  /// Copies run `run_id` (observables, curves, record; status last) from `src`, a file of the
+  /// same job and layout.
+  void copy_run(const Campaign& src, int64_t run_id);
+
   std::vector<uint8_t> statuses() const;
   RunRecord record(int64_t run_id) const;
   std::vector<RunRecord> records() const;
