@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "lrid/analyze/pipeline.hpp"
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
 #include "lrid/config/job.hpp"
@@ -21,6 +22,7 @@ int cmd_run(int argc, char** argv) {
       ("dir", po::value<std::string>(), "output directory (default: lrid-<job name>)")
       ("fresh", "start the campaign afresh, replacing an earlier one in --dir")
       ("threads", po::value<int>()->default_value(0), "intra-op threads per rank (0: automatic)")
+      ("no-plots", "do not draw the PNG plots")
       ("quiet,q", "print only summaries");
   po::options_description hidden;
   hidden.add_options()("job", po::value<std::string>(), "job file");
@@ -29,7 +31,8 @@ int cmd_run(int argc, char** argv) {
   auto vm = parse_options(
       argc, argv, "run", "run [JOB.yaml] [--dir DIR] [--fresh]   (under mpirun/srun)",
       "The main job: train every run of the job across the MPI ranks into DIR/campaign.h5 "
-      "(continuing an earlier, interrupted campaign of the same job in DIR), then analyze it. "
+      "(continuing an earlier, interrupted campaign of the same job in DIR), then analyze it into "
+      "DIR/results (results.h5, report.md, PNG plots). "
       "Without JOB.yaml it runs the embedded default, jobs/quickstart.yaml (Fashion-MNIST, all "
       "four learning rules). Example: mpirun -np 2 lrid run",
       opts, pos, hidden);
@@ -58,7 +61,12 @@ int cmd_run(int argc, char** argv) {
                 static_cast<long long>(s.runs), static_cast<long long>(s.done),
                 static_cast<long long>(s.failed), static_cast<long long>(s.pending), s.seconds,
                 o.out.c_str());
-  return 0;
+  analyze::AnalysisOptions a;
+  a.campaign = o.out;
+  a.out_dir = dir + "/results";
+  a.quiet = o.quiet;
+  analyze::options_from_job(job.yaml_text, job.path, a);
+  return analyze_campaign(a, !vm->count("no-plots"));
 }
 
 }  // namespace lrid::cli

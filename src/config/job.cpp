@@ -385,7 +385,40 @@ void parse_distributed(const Ctx& c, const YAML::Node& n, DistributedSpec& d) {
 void parse_analysis(const Ctx& c, const YAML::Node& n, AnalysisSpec& a) {
   if (!n) return;
   c.check_keys(n, "analysis", {"splits", "test_fraction", "cv_folds", "seed", "statistics",
-                               "classifiers", "random_forest", "linear_svm", "sweeps"});
+                               "classifiers", "random_forest", "linear_svm", "conv1d", "sweeps",
+                               "sweep_splits", "sweep_forest", "random_draws"});
+  if (auto v = n["sweep_splits"]) a.sweep_splits = c.positive(v, "analysis.sweep_splits");
+  if (auto v = n["random_draws"]) a.random_draws = c.non_negative(v, "analysis.random_draws");
+  if (auto f = n["sweep_forest"]) {
+    c.check_keys(f, "analysis.sweep_forest", {"n_estimators", "max_features"});
+    if (auto v = f["n_estimators"]) a.sweep_n_estimators = c.positive(v, "analysis.sweep_forest.n_estimators");
+    if (auto v = f["max_features"]) a.sweep_max_features = c.str(v, "analysis.sweep_forest.max_features");
+  }
+  if (auto cv = n["conv1d"]) {
+    c.check_keys(cv, "analysis.conv1d", {"kernel_fraction", "stride", "filters", "pooling"});
+    if (auto v = cv["kernel_fraction"]) {
+      a.conv1d_kernel_fraction = c.reals(v, "analysis.conv1d.kernel_fraction");
+      for (double x : a.conv1d_kernel_fraction)
+        if (!(x > 0 && x <= 1)) c.fail(v, "analysis.conv1d.kernel_fraction", "expected fractions in (0, 1]");
+    }
+    if (auto v = cv["stride"]) {
+      a.conv1d_stride = c.integers(v, "analysis.conv1d.stride");
+      for (auto x : a.conv1d_stride)
+        if (x <= 0) c.fail(v, "analysis.conv1d.stride", "expected positive integers");
+    }
+    if (auto v = cv["filters"]) {
+      a.conv1d_filters = c.integers(v, "analysis.conv1d.filters");
+      for (auto x : a.conv1d_filters)
+        if (x <= 0) c.fail(v, "analysis.conv1d.filters", "expected positive integers");
+    }
+    if (auto v = cv["pooling"]) {
+      a.conv1d_pooling.clear();
+      const auto xs = c.items(v, "analysis.conv1d.pooling");
+      for (size_t i = 0; i < xs.size(); ++i)
+        a.conv1d_pooling.push_back(c.choice(xs[i], "analysis.conv1d.pooling[" + std::to_string(i) + "]",
+                                            {"none", "max", "avg"}, "pooling"));
+    }
+  }
   if (auto v = n["splits"]) a.splits = c.positive(v, "analysis.splits");
   if (auto v = n["test_fraction"]) {
     a.test_fraction = c.real(v, "analysis.test_fraction");

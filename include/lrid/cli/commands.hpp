@@ -20,6 +20,17 @@ int cmd_train(int argc, char** argv);
 int cmd_status(int argc, char** argv);
 int cmd_merge(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_analyze(int argc, char** argv);
 int cmd_stats(int argc, char** argv);
+int cmd_submit(int argc, char** argv);
+int cmd_resume(int argc, char** argv);
 
+}  // namespace lrid::cli
+
+namespace lrid::analyze {
+struct AnalysisOptions;
+}
+namespace lrid::cli {
+/// The analysis of `lrid analyze` and `lrid run` (MPI initialised by the caller).
+int analyze_campaign(analyze::AnalysisOptions options, bool plots);
 }  // namespace lrid::cli

@@ -98,6 +98,14 @@ struct AnalysisSpec {
   std::vector<int64_t> rf_n_estimators{20, 50, 100, 500, 1000};
   std::vector<std::string> rf_max_features{"sqrt", "log2", "all"};
   std::vector<double> svm_c{1, 50, 500, 5e3, 5e4, 5e5, 5e6};
+  std::vector<double> conv1d_kernel_fraction{0.003, 0.007, 0.05, 0.25, 0.5, 1.0};
+  std::vector<int64_t> conv1d_stride{1, 2, 4};
+  std::vector<int64_t> conv1d_filters{20, 40};
+  std::vector<std::string> conv1d_pooling{"none", "max", "avg"};
+  int64_t sweep_splits = 10;               ///< splits of the robustness sweeps
+  int64_t sweep_n_estimators = 100;        ///< the sweeps' forest
+  std::string sweep_max_features = "sqrt";
+  int64_t random_draws = 3;                ///< trajectory sweep: random point sets per k
   std::vector<std::string> sweeps{"observable_class", "holdout", "trajectory", "measurement",
                                   "importance"};
 };

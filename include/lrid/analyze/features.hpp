@@ -1,0 +1,71 @@
+#pragma once
+// The classifiers' dataset (paper.md, "Dataset and classifiers"): one sample per (done run,
+// plastic layer); features = the chosen statistics' trajectories, statistic-major (all points of
+// the first statistic, then the next), then the layer's depth category one-hot (early, middle,
+// deep); label = the learning rule. No torch here.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lrid::analyze {
+
+/// Everything of a campaign file the analysis needs, read once.
+struct CampaignData {
+  std::string path, job_name, job_hash, job_yaml;
+  int64_t runs = 0, layers = 0, conditions = 0, points = 0, statistics = 0;
+  std::vector<std::string> statistic_names;   ///< the file's statistics (canonical names)
+  std::vector<std::string> condition_names;
+  std::vector<double> condition_fraction, condition_noise;
+  std::vector<std::string> rule, task, arch;  ///< per run
+  std::vector<uint8_t> status;                ///< per run
+  std::vector<int32_t> layer_count;           ///< per run
+  std::vector<std::vector<std::string>> layer_name;  ///< per run
+  std::vector<std::vector<int>> layer_depth;         ///< per run
+  std::vector<float> values;                  ///< [R, L, C, T, S]
+
+  float value(int64_t r, int64_t l, int64_t c, int64_t t, int64_t s) const {
+    return values[static_cast<size_t>(((((r * layers) + l) * conditions + c) * points + t) * statistics + s)];
+  }
+};
+
+/// Reads a campaign file (lrid::BadInput when it is not one).
+CampaignData read_campaign(const std::string& path);
+
+struct FeatureSpec {
+  std::vector<int> statistics;  ///< indices into CampaignData::statistic_names
+  int condition = 0;            ///< index into the file's conditions
+  std::vector<int> points;      ///< trajectory points used (empty: all)
+  bool depth = true;            ///< append the depth one-hot
+};
+
+struct FeatureSet {
+  std::vector<double> X;            ///< n x d row-major
+  std::vector<int32_t> y;           ///< learning rule index in `classes`
+  size_t n = 0, d = 0;
+  std::vector<std::string> classes; ///< learning rule names, label order
+  std::vector<std::string> feature_names;  ///< "<statistic>@<point>", then depth_early, ...
+  // metadata per sample
+  std::vector<int64_t> run;
+  std::vector<int32_t> layer;
+  std::vector<std::string> task, arch, layer_name;
+  std::vector<int> depth;
+  // what was left out
+  std::vector<std::string> dropped_statistics;  ///< had a non-finite value in a sample
+  size_t dropped_samples = 0;                   ///< non-finite after dropping those
+};
+
+/// The learning rules in canonical order (sgdm, adam, fa, ia) that occur among done runs.
+std::vector<std::string> rule_classes(const CampaignData& c);
+
+/// Builds the samples of every done run. Statistics with a non-finite value in any sample are
+/// dropped whole (reported in dropped_statistics), never fed in.
+FeatureSet build_features(const CampaignData& c, const FeatureSpec& spec);
+
+/// Statistic indices of the file for a selection of names/sets (observe::resolve_statistics),
+/// restricted to those the file recorded. BadInput for unknown names.
+std::vector<int> select_statistics(const CampaignData& c, const std::vector<std::string>& names);
+
+/// Writes X, y, feature names, class names and per-sample metadata to an HDF5 file.
+void export_features(const FeatureSet& f, const std::string& path);
+
+}  // namespace lrid::analyze

@@ -1,0 +1,113 @@
+// lrid analyze campaign.h5 --out results/: classifiers and robustness sweeps, under MPI.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "lrid/analyze/pipeline.hpp"
+#include "lrid/cli/commands.hpp"
+#include "lrid/cli/options.hpp"
+#include "lrid/dist/queue.hpp"
+#include "lrid/error.hpp"
+#include "lrid/store/campaign.hpp"
+
+namespace lrid::cli {
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t end = s.find(',', start);
+    const std::string part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!part.empty()) out.push_back(part);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+/// Runs the analysis (MPI initialised by the caller) and, on rank 0, the plots.
+int analyze_campaign(analyze::AnalysisOptions o, bool plots) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  const auto s = analyze::run_analysis(o);
+  if (rank != 0) return 0;
+  std::printf("\nMain table: test accuracy (mean ± s.e.m. over splits)\n%s\n", s.main_table.c_str());
+  std::printf("lrid analyze: %lld fits in %.1f s -> %s, %s\n", static_cast<long long>(s.fits), s.seconds,
+              s.results_path.c_str(), s.report_path.c_str());
+  if (!plots) return 0;
+  // Plots need Debian's python3 with matplotlib and h5py; say so when they are missing.
+  const char* py = "/usr/bin/python3";
+  const std::string probe = std::string(py) + " -c 'import matplotlib, h5py' >/dev/null 2>&1";
+  if (std::system(probe.c_str()) != 0) {
+    std::printf("lrid analyze: plots skipped: %s with matplotlib and h5py not found "
+                "(apt-get install python3-matplotlib python3-h5py)\n", py);
+    return 0;
+  }
+  const char* src = std::getenv("LRID_PLOT_SCRIPT");
+  std::string script = src ? src : std::string(LRID_INSTALL_TOOLS_DIR) + "/plot_results.py";
+  const std::string cmd = std::string(py) + " '" + script + "' '" + s.results_path + "' '" + o.out_dir + "'";
+  if (std::system(cmd.c_str()) != 0)
+    std::printf("lrid analyze: plotting failed (%s)\n", cmd.c_str());
+  return 0;
+}
+
+int cmd_analyze(int argc, char** argv) {
+  po::options_description opts("options");
+  opts.add_options()
+      ("out", po::value<std::string>(), "results directory (results.h5, report.md, plots)")
+      ("statistics", po::value<std::string>(), "comma-separated statistics or sets (default: the job's analysis.statistics)")
+      ("classifiers", po::value<std::string>(), "comma-separated: random_forest, linear_svm, conv1d")
+      ("sweeps", po::value<std::string>(), "comma-separated: observable_class, holdout, trajectory, measurement, importance")
+      ("splits", po::value<int>(), "train/test splits of the main table")
+      ("sweep-splits", po::value<int>(), "splits of the robustness sweeps")
+      ("seed", po::value<uint64_t>(), "seed of splits and classifiers")
+      ("require-complete", "refuse a campaign with runs not done (default: warn and leave them out)")
+      ("export-features", po::value<std::string>(), "also write the main dataset (X, y, names, metadata) to this HDF5 file")
+      ("no-plots", "do not run tools/plot_results.py")
+      ("quiet,q", "no progress lines");
+  po::options_description hidden;
+  hidden.add_options()("campaign", po::value<std::string>(), "campaign file");
+  po::positional_options_description pos;
+  pos.add("campaign", 1);
+  auto vm = parse_options(
+      argc, argv, "analyze", "analyze campaign.h5 --out results/ [options]   (under mpirun/srun)",
+      "Identify the learning rule from the recorded observables: random forests, linear SVMs and "
+      "Conv1D models under the paper's protocol (balanced 75/25 splits, z-scoring, stratified CV "
+      "over the grids), per observable class; held-out architectures and tasks, task-to-task "
+      "transfer, trajectory undersampling, unit subsampling and noise, feature importances. Every "
+      "fit is a task on the rank-0 work queue. Settings come from the job's `analysis` section "
+      "stored in the campaign file; options override them. Writes results.h5, report.md and PNG "
+      "plots (tools/plot_results.py, when matplotlib is present).",
+      opts, pos, hidden);
+  if (!vm) return 0;
+  if (!vm->count("campaign")) throw BadInput("missing campaign file (see 'lrid analyze --help')");
+  if (!vm->count("out")) throw BadInput("missing --out DIR (see 'lrid analyze --help')");
+  analyze::AnalysisOptions o;
+  o.campaign = (*vm)["campaign"].as<std::string>();
+  o.out_dir = (*vm)["out"].as<std::string>();
+  {
+    auto c = store::Campaign::open_read(o.campaign);
+    analyze::options_from_job(c->job_yaml(), o.campaign + ":/job_yaml", o);
+  }
+  if (vm->count("statistics")) o.statistics = split_list((*vm)["statistics"].as<std::string>());
+  if (vm->count("classifiers")) o.classifiers = split_list((*vm)["classifiers"].as<std::string>());
+  if (vm->count("sweeps")) o.sweeps = split_list((*vm)["sweeps"].as<std::string>());
+  for (const auto& sw : o.sweeps)
+    if (sw != "observable_class" && sw != "holdout" && sw != "trajectory" && sw != "measurement" && sw != "importance")
+      throw BadInput("--sweeps: unknown sweep '" + sw + "' (expected observable_class, holdout, trajectory, measurement, importance)");
+  if (vm->count("splits")) o.splits = (*vm)["splits"].as<int>();
+  if (vm->count("sweep-splits")) o.sweep_splits = (*vm)["sweep-splits"].as<int>();
+  if (o.splits < 1 || o.sweep_splits < 1) throw BadInput("--splits and --sweep-splits must be >= 1");
+  if (vm->count("seed")) o.seed = (*vm)["seed"].as<uint64_t>();
+  o.require_complete = vm->count("require-complete") > 0;
+  if (vm->count("export-features")) o.export_features = (*vm)["export-features"].as<std::string>();
+  o.quiet = vm->count("quiet") > 0;
+  dist::init_mpi(nullptr, nullptr);
+  return analyze_campaign(o, !vm->count("no-plots"));
+}
+
+}  // namespace lrid::cli
