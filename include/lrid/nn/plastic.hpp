@@ -1,0 +1,185 @@
+#pragma once
+// Plastic layers: a forward kernel W (+ optional bias) and a backward kernel B of W's shape.
+//
+// The forward pass always uses W. The gradient sent to the layer's *input* is computed with B:
+//   fc:   dx = dy B                     conv: dx = conv_transpose2d(dy, B)
+// while W's and the bias's gradients are the usual ones (from x and dy). Feedback modes:
+//   Backprop  (SGDM, Adam)  B *is* W: native torch ops, no custom autograd, no copy.
+//   Fixed     (FA)          B drawn at initialisation like W, never changes; a buffer
+//                           ("feedback"), saved with the module's state, not a parameter.
+//   InfoAlign (IA)          B is a parameter ("feedback") trained by the layer-local loss
+//                           R = alpha P_amp + beta P_null + gamma P_decay (see IaCoefficients),
+//                           whose gradient dR/dB is delivered by the layer's custom backward:
+//                           after loss.backward(), B.grad == dR/dB (x and W are constants of R).
+//                           No extra forward pass or graph is built: f = W x is the saved
+//                           output minus the bias.
+// If a layer's forward runs k times before one backward (e.g. two SimCLR views in separate
+// calls), B.grad accumulates the k local gradients (R summed over the calls), just as W.grad
+// accumulates the task gradients.
+//
+// The optimiser should not apply weight decay to B: R's gamma term is B's decay.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lrid::nn {
+
+enum class Feedback { Backprop, Fixed, InfoAlign };
+
+/// "Backprop", "Fixed", "InfoAlign".
+const char* feedback_name(Feedback f);
+/// The feedback mode of a learning rule of the paper: SGDM, Adam -> Backprop; FA -> Fixed;
+/// IA -> InfoAlign (case-insensitive). Also accepts the feedback names themselves.
+/// Anything else throws lrid::BadInput.
+Feedback feedback_for_rule(const std::string& rule);
+
+/// Coefficients of Information Alignment's layer-local loss
+///   R = alpha * P_amp + beta * P_null + gamma * P_decay,
+///   P_amp  = -(1/N) sum_{n, output units} b * f / D   (f = W x without bias, b = B-projection of x)
+///   P_null =  (1/N) sum_{n, input units} r^2 / D      (r = B^T-projection of f)
+///   P_decay = ||W||^2 + ||B||^2
+/// where D (a constant of x and W, so B.grad is still exactly dR/dB) is the product of
+///  - per_position: the number of output positions P of the layer (H_out * W_out for a conv,
+///    1 for fc). The sums over a conv layer's units grow with its map size (~25k units for 32
+///    maps of 28x28): with the literal sums a coefficient that lets an fc layer's B move makes
+///    a conv layer's B step explode, and one stable for the conv freezes the fc layers.
+///  - normalize_output: s = mean over batch, units and positions of f^2. The curvature of R in
+///    B is 2 beta E[f f^T] / D: without s it grows with the square of the layer's output scale,
+///    which is not bounded during training (a read-out's logits grow as the cross-entropy goes
+///    to 0; without BatchNorm, FA/IA weights grow several-fold). In an MLP at lr 0.05 the
+///    read-out's B diverged within 40 steps without it. With s, the curvature is at most
+///    2 beta * (C_out * k^2) whatever the scale (trace bound; k = 1 for fc).
+/// Both false gives the paper's literal sums (D = 1).
+///
+/// Defaults (the paper does not publish its values), for SGD + momentum 0.9 at lr 0.01-0.1:
+///  - beta = 1e-3: the worst-case curvature 2 beta * C_out k^2 is <= 9.2 for every layer of
+///    the built architectures (max C_out k^2 = 4608, ResNet stage 4; AlexNet fc7: 4096), so
+///    lr * lambda_max <= 0.92 at lr 0.1, under heavy-ball's stability limit 2 (1 + 0.9) = 3.8.
+///  - gamma = beta: P_decay regularises the directions where E[f f^T] / s is small (B stays
+///    bounded where W is rank-deficient, e.g. conv1 with fan_in < fan_out) and decays B's
+///    random initial component at a rate 2 gamma per unit of lr / (1 - momentum): ~1000 steps
+///    at lr 0.05, a fraction of a training run.
+///  - alpha = 8 beta: at the minimum (fc; conv the same per patch), with S = E[x x^T],
+///    B = alpha (2 beta W S W^T / s + 2 gamma I)^-1 W S / s. For isotropic S and He-initialised
+///    W (W W^T ~ 2 I, s ~ 2 v) that is B ~ alpha / (4 (beta + gamma)) W = W: the backward gain
+///    of B matches W's instead of shrinking the signal layer after layer.
+struct IaCoefficients {
+  double alpha = 8e-3;
+  double beta = 1e-3;
+  double gamma = 1e-3;
+  bool per_position = true;
+  bool normalize_output = true;
+};
+
+enum class LayerKind { Linear, Conv2d };
+
+/// Base class of the plastic layers. Registered tensors: "weight" (parameter), "bias"
+/// (parameter, if any), "feedback" (Fixed: buffer; InfoAlign: parameter; Backprop: absent).
+class PlasticLayer : public torch::nn::Module {
+ public:
+  PlasticLayer(LayerKind kind, Feedback feedback, IaCoefficients ia);
+
+  /// Training forward: native op (Backprop, or when grad mode is off), else the custom
+  /// autograd function that sends dy through B. With capture on, stores the (detached) input
+  /// and output.
+  torch::Tensor forward(const torch::Tensor& x);
+  /// The pure forward op with W and bias (native torch ops, differentiable in x and W), for
+  /// e.g. d(sum of outputs)/d(input) on a detached input. Never captures.
+  torch::Tensor apply_forward(const torch::Tensor& x) const;
+  /// R (with this layer's coefficients) on the batch x, as a 0-dim tensor of x's dtype.
+  /// x and W are detached; R is differentiable in B when B requires grad (so autograd of
+  /// this value reproduces what the custom backward delivers). Works in every mode (Backprop:
+  /// B = W).
+  torch::Tensor ia_local_loss(const torch::Tensor& x) const;
+
+  LayerKind kind() const { return kind_; }
+  Feedback feedback() const { return feedback_; }
+  const IaCoefficients& ia_coefficients() const { return ia_; }
+  void set_ia_coefficients(const IaCoefficients& ia) { ia_ = ia; }
+
+  const torch::Tensor& weight() const { return weight_; }
+  /// Undefined when the layer has no bias.
+  const torch::Tensor& bias() const { return bias_; }
+  /// B: the same tensor as weight() in Backprop mode.
+  const torch::Tensor& feedback_kernel() const { return feedback_mode_has_b() ? b_ : weight_; }
+  int64_t fan_in() const;
+
+  /// Initialises W ~ N(0, 2 / fan_in) (He/Kaiming normal, ReLU gain) from gen_w, B (Fixed,
+  /// InfoAlign) from the same distribution with gen_b, bias = 0.
+  void reset_parameters(at::Generator& gen_w, at::Generator& gen_b);
+
+  void set_capture(bool on);
+  bool capture() const { return capture_; }
+  /// Last captured input / output (undefined until a forward ran with capture on).
+  const torch::Tensor& captured_input() const { return cap_in_; }
+  const torch::Tensor& captured_output() const { return cap_out_; }
+
+ protected:
+  /// Registers W (shape), bias (if out_features > 0) and, per mode, B.
+  void create_tensors(const std::vector<int64_t>& shape, int64_t bias_size);
+  bool feedback_mode_has_b() const { return feedback_ != Feedback::Backprop; }
+  c10::optional<torch::Tensor> optional_bias() const {
+    return bias_.defined() ? c10::optional<torch::Tensor>(bias_) : c10::nullopt;
+  }
+  virtual torch::Tensor native_forward(const torch::Tensor& x, const torch::Tensor& w,
+                                       const torch::Tensor& b) const = 0;
+  virtual torch::Tensor custom_forward(const torch::Tensor& x) = 0;
+  /// f = W-projection (no bias), b = B-projection of x, r = B^T-projection of f.
+  virtual void ia_projections(const torch::Tensor& x, const torch::Tensor& w,
+                              const torch::Tensor& B, torch::Tensor& f, torch::Tensor& b,
+                              torch::Tensor& r) const = 0;
+
+  LayerKind kind_;
+  Feedback feedback_;
+  IaCoefficients ia_;
+  torch::Tensor weight_, bias_, b_;
+  bool capture_ = false;
+  torch::Tensor cap_in_, cap_out_;
+};
+
+class PlasticLinear : public PlasticLayer {
+ public:
+  PlasticLinear(int64_t in_features, int64_t out_features, bool bias = true,
+                Feedback feedback = Feedback::Backprop, IaCoefficients ia = {});
+  int64_t in_features() const { return in_; }
+  int64_t out_features() const { return out_; }
+  void pretty_print(std::ostream& stream) const override;
+
+ protected:
+  torch::Tensor native_forward(const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b) const override;
+  torch::Tensor custom_forward(const torch::Tensor& x) override;
+  void ia_projections(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& B,
+                      torch::Tensor& f, torch::Tensor& b, torch::Tensor& r) const override;
+
+ private:
+  int64_t in_, out_;
+};
+
+struct Conv2dSpec {
+  int64_t in_channels = 1, out_channels = 1;
+  int64_t kernel = 3, stride = 1, padding = 0, dilation = 1, groups = 1;
+  bool bias = true;
+};
+
+class PlasticConv2d : public PlasticLayer {
+ public:
+  explicit PlasticConv2d(const Conv2dSpec& spec, Feedback feedback = Feedback::Backprop,
+                         IaCoefficients ia = {});
+  const Conv2dSpec& spec() const { return spec_; }
+  void pretty_print(std::ostream& stream) const override;
+
+ protected:
+  torch::Tensor native_forward(const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b) const override;
+  torch::Tensor custom_forward(const torch::Tensor& x) override;
+  void ia_projections(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& B,
+                      torch::Tensor& f, torch::Tensor& b, torch::Tensor& r) const override;
+
+ private:
+  Conv2dSpec spec_;
+};
+
+}  // namespace lrid::nn
