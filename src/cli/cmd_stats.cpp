@@ -122,8 +122,7 @@ Data read_dataset(const std::string& file, const std::string& path, const std::s
   H5Handle obj(H5Oopen(f.id, path.c_str(), H5P_DEFAULT), H5Oclose);
   if (obj.id < 0) throw BadInput(where + ": no object '" + path + "' in '" + file + "'");
   const H5I_type_t kind = H5Iget_type(obj.id);
-  if (kind == H5I_GROUP)
-    throw BadInput(where + ": '" + path + "' is a group, not a dataset");
+  if (kind == H5I_GROUP) throw BadInput(where + ": '" + path + "' is a group, not a dataset");
   if (kind != H5I_DATASET) throw BadInput(where + ": '" + path + "' is not a dataset");
   const hid_t ds = obj.id;
 
@@ -184,7 +183,6 @@ std::vector<int> selected_statistics(const std::string& spec, ob::Measure m) {
   return out;
 }
 
-template <typename T>
 struct Computed {
   std::vector<double> all45;
   std::size_t examples = 0, units = 0, kept = 0;
@@ -194,9 +192,9 @@ struct Computed {
 };
 
 template <typename T>
-Computed<T> compute(const std::vector<T>& x, const std::vector<hsize_t>& shape, ob::Measure m,
-                    const ob::Condition& cond, int repeat, const std::string& where) {
-  Computed<T> r;
+Computed compute(const std::vector<T>& x, const std::vector<hsize_t>& shape, ob::Measure m,
+                 const ob::Condition& cond, int repeat, const std::string& where) {
+  Computed r;
   r.all45.assign(ob::kNumStatistics, std::nan(""));
   const std::uint64_t nseed = ob::noise_seed(cond, 0, 0, m);
   const int rank = static_cast<int>(shape.size());
@@ -206,7 +204,8 @@ Computed<T> compute(const std::vector<T>& x, const std::vector<hsize_t>& shape, 
     for (int i = 0; i < repeat; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       kernel();
-      r.times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      r.times.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
   };
   if (m == ob::Measure::weight) {
@@ -240,15 +239,18 @@ Computed<T> compute(const std::vector<T>& x, const std::vector<hsize_t>& shape, 
     std::copy(v.begin(), v.end(), r.all45.begin() + ob::kActOffset);
   } else {
     if (rank != 1 && rank != 2)
-      throw BadInput(where + ": gradavg needs rank 1 ([examples]) or 2 ([examples, units]), got "
-                     "rank " + std::to_string(rank));
+      throw BadInput(where +
+                     ": gradavg needs rank 1 ([examples]) or 2 ([examples, units]), got "
+                     "rank " +
+                     std::to_string(rank));
     const std::size_t batch = shape[0];
     r.has_examples = true;
     r.examples = batch;
     std::vector<double> values;
     if (rank == 1) {
       if (cond.fraction != 1.0)
-        throw BadInput(where + ": --fraction needs gradavg data with units ([examples, units]); "
+        throw BadInput(where +
+                       ": --fraction needs gradavg data with units ([examples, units]); "
                        "a 1-D dataset holds per-example values");
       r.has_units = false;
       std::vector<std::int64_t> all(batch);
@@ -278,6 +280,7 @@ int cmd_stats(int argc, char** argv) {
   std::string target, measure_s, stats_s;
   ob::Condition cond;
   int repeat = 0;
+  // clang-format off
   opts.add_options()
       ("measure", po::value<std::string>(&measure_s)->default_value("act"),
        "act, weight or gradavg (layouts below)")
@@ -290,6 +293,7 @@ int cmd_stats(int argc, char** argv) {
       ("statistics", po::value<std::string>(&stats_s)->default_value(""),
        "comma-separated statistic names or sets (all, admissible, weight, act, gradavg, "
        "admissible_weight, admissible_act, admissible_gradavg); default: all of the measure");
+  // clang-format on
   po::options_description hidden;
   hidden.add_options()("target", po::value<std::string>(&target), "FILE.h5:/path")(
       "repeat", po::value<int>(&repeat)->default_value(0), "benchmark: time the kernel N times");
@@ -315,8 +319,7 @@ int cmd_stats(int argc, char** argv) {
                                 "[--fraction f] [--noise sigma] [--seed s] [--statistics NAMES]",
                                 about, opts, pos, hidden);
   if (!vm) return 0;
-  if (target.empty())
-    throw BadInput("missing FILE.h5:/path/to/dataset (see 'lrid stats --help')");
+  if (target.empty()) throw BadInput("missing FILE.h5:/path/to/dataset (see 'lrid stats --help')");
   if (repeat < 0) throw BadInput("--repeat must be >= 0");
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // one-line errors, no HDF5 error stack
 
@@ -329,24 +332,8 @@ int cmd_stats(int argc, char** argv) {
       selected_statistics(stats_s.empty() ? measure_s : stats_s, measure);
 
   Data data = read_dataset(file, path, where);
-  std::vector<double> all45;
-  std::size_t examples = 0, units = 0, kept = 0, elements = 0;
-  bool has_examples = false, has_units = true;
-  std::vector<double> times;
-  auto take = [&](auto&& r) {
-    all45 = r.all45;
-    examples = r.examples;
-    units = r.units;
-    kept = r.kept;
-    has_examples = r.has_examples;
-    has_units = r.has_units;
-    times = r.times;
-    elements = r.elements;
-  };
-  if (data.is_double)
-    take(compute(data.d, data.shape, measure, cond, repeat, where));
-  else
-    take(compute(data.f, data.shape, measure, cond, repeat, where));
+  const Computed r = data.is_double ? compute(data.d, data.shape, measure, cond, repeat, where)
+                                    : compute(data.f, data.shape, measure, cond, repeat, where);
 
   ordered_json j;
   j["file"] = file;
@@ -358,17 +345,17 @@ int cmd_stats(int argc, char** argv) {
                     {"fraction", cond.fraction},
                     {"noise", cond.noise},
                     {"seed", cond.seed}};
-  j["examples"] = has_examples ? ordered_json(examples) : ordered_json(nullptr);
-  j["units"] = has_units ? ordered_json(units) : ordered_json(nullptr);
-  j["units_kept"] = has_units ? ordered_json(kept) : ordered_json(nullptr);
+  j["examples"] = r.has_examples ? ordered_json(r.examples) : ordered_json(nullptr);
+  j["units"] = r.has_units ? ordered_json(r.units) : ordered_json(nullptr);
+  j["units_kept"] = r.has_units ? ordered_json(r.kept) : ordered_json(nullptr);
   ordered_json s = ordered_json::object();
-  for (int i : chosen) s[ob::all_statistic_names()[i]] = number(all45[i]);
+  for (int i : chosen) s[ob::all_statistic_names()[i]] = number(r.all45[i]);
   j["statistics"] = s;
   if (repeat > 0) {
-    std::vector<double> t = times;
+    std::vector<double> t = r.times;
     std::sort(t.begin(), t.end());
     j["kernel"] = {{"repeat", repeat},
-                   {"elements", elements},
+                   {"elements", r.elements},
                    {"seconds_min", t.front()},
                    {"seconds_median", t[t.size() / 2]}};
   }
