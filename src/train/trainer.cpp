@@ -38,6 +38,7 @@ nn::IaCoefficients ia_of(const config::RuleSettings& s) {
   ia.beta = s.ia.beta;
   ia.gamma = s.ia.gamma;
   ia.per_position = s.ia.per_position;
+  ia.normalize_output = s.ia.normalize_output;
   return ia;
 }
 
@@ -58,8 +59,9 @@ nn::ModelOptions model_options(const config::JobSpec& job, const config::RunSpec
   return o;
 }
 
-double learning_rate(const config::RuleSettings& s, int64_t step, int64_t total) {
-  double lr = s.learning_rate;
+// The schedule's factor on the base rates at `step`.
+double schedule_factor(const config::RuleSettings& s, int64_t step, int64_t total) {
+  double lr = 1.0;
   if (s.warmup_steps > 0 && step < s.warmup_steps)
     lr *= static_cast<double>(step + 1) / static_cast<double>(s.warmup_steps);
   const double frac = total > 0 ? static_cast<double>(step) / static_cast<double>(total) : 0.0;
@@ -74,36 +76,42 @@ double learning_rate(const config::RuleSettings& s, int64_t step, int64_t total)
 
 struct Optimizer {
   std::unique_ptr<torch::optim::Optimizer> opt;
-  void set_lr(double lr) {
-    for (auto& g : opt->param_groups()) {
-      if (auto* sgd = dynamic_cast<torch::optim::SGDOptions*>(&g.options())) sgd->lr(lr);
-      if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&g.options())) adam->lr(lr);
+  std::vector<double> base_lr;  // per parameter group
+  /// Sets every group's rate to its base rate times `factor` (the schedule).
+  void set_factor(double factor) {
+    auto& groups = opt->param_groups();
+    for (size_t i = 0; i < groups.size(); ++i) {
+      const double lr = base_lr[i] * factor;
+      if (auto* sgd = dynamic_cast<torch::optim::SGDOptions*>(&groups[i].options())) sgd->lr(lr);
+      if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&groups[i].options())) adam->lr(lr);
     }
   }
 };
 
-// W, biases and BatchNorm parameters get the rule's weight decay; IA's B's none (R's gamma
-// term is their decay).
+// W, biases and BatchNorm parameters get the rule's rate and weight decay; IA's B's their own
+// rate (feedback_learning_rate) and no weight decay (R's gamma term is their decay).
 Optimizer make_optimizer(nn::Model& model, const config::RuleSettings& s) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
   const auto fwd = model.forward_parameters();
   const auto fb = model.feedback_parameters();
   Optimizer o;
+  o.base_lr.push_back(s.learning_rate);
+  if (!fb.empty()) o.base_lr.push_back(s.feedback_learning_rate > 0 ? s.feedback_learning_rate : s.learning_rate);
   if (s.optimizer == "adam") {
-    auto opts = [&](double wd) {
+    auto opts = [&](double lr, double wd) {
       return std::make_unique<torch::optim::AdamOptions>(
-          torch::optim::AdamOptions(s.learning_rate).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(wd));
+          torch::optim::AdamOptions(lr).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(wd));
     };
-    groups.emplace_back(fwd, opts(s.weight_decay));
-    if (!fb.empty()) groups.emplace_back(fb, opts(0.0));
+    groups.emplace_back(fwd, opts(o.base_lr[0], s.weight_decay));
+    if (!fb.empty()) groups.emplace_back(fb, opts(o.base_lr[1], 0.0));
     o.opt = std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(s.learning_rate));
   } else {
-    auto opts = [&](double wd) {
+    auto opts = [&](double lr, double wd) {
       return std::make_unique<torch::optim::SGDOptions>(
-          torch::optim::SGDOptions(s.learning_rate).momentum(s.momentum).weight_decay(wd));
+          torch::optim::SGDOptions(lr).momentum(s.momentum).weight_decay(wd));
     };
-    groups.emplace_back(fwd, opts(s.weight_decay));
-    if (!fb.empty()) groups.emplace_back(fb, opts(0.0));
+    groups.emplace_back(fwd, opts(o.base_lr[0], s.weight_decay));
+    if (!fb.empty()) groups.emplace_back(fb, opts(o.base_lr[1], 0.0));
     o.opt = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(s.learning_rate));
   }
   return o;
@@ -144,7 +152,7 @@ TaskData load_task(const config::TaskSpec& task) {
 }
 
 // Fixed held-out evaluation subset: the first kEval test images of a seeded choice.
-constexpr int64_t kEval = 2048;
+constexpr int64_t kEval = 1024;
 
 double evaluate(nn::Model& model, const config::TaskSpec& task, const TaskData& t,
                 uint64_t dataset_seed) {
@@ -295,7 +303,7 @@ store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& ru
       last_loss = forward_loss(step, false);
       if (options.group) last_loss = options.group->mean(last_loss);
     } else {
-      opt.set_lr(learning_rate(rs, step, S));
+      opt.set_factor(schedule_factor(rs, step, S));
       opt.opt->zero_grad();
       last_loss = forward_loss(step, true);
       if (options.group) {

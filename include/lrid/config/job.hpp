@@ -19,10 +19,11 @@ std::string canonical_architecture(const std::string& name);
 /// Information Alignment's layer-local loss R = alpha P_amp + beta P_null + gamma P_decay
 /// (see lrid/nn/plastic.hpp for the definitions and why these defaults).
 struct IaCoefficients {
-  double alpha = 2e-3;        ///< weight of P_amp
+  double alpha = 8e-3;        ///< weight of P_amp
   double beta = 1e-3;         ///< weight of P_null
   double gamma = 1e-3;        ///< weight of P_decay
   bool per_position = true;   ///< divide P_amp, P_null by a conv layer's output positions
+  bool normalize_output = true;  ///< divide P_amp, P_null by mean(f^2) of the batch
 };
 
 /// Optimiser and schedule of one learning rule (defaults merged in).
@@ -41,6 +42,7 @@ struct RuleSettings {
   double gradient_clip = 0.0;     ///< max global gradient norm, 0 = off
   double max_loss = 1e4;          ///< a loss above this (or NaN) fails the run
   IaCoefficients ia;              ///< ia only
+  double feedback_learning_rate = 0;  ///< ia only: rate of the B's (0: learning_rate)
 };
 
 struct DatasetSpec {
