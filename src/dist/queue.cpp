@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <pthread.h>
+
 #include <thread>
 
 #include "lrid/error.hpp"
@@ -205,7 +207,11 @@ std::vector<std::string> run_queue(MPI_Comm world, const Groups& groups,
   check(MPI_Comm_dup(world, &comm), "MPI_Comm_dup");
   Scheduler sched{comm, groups.group_size, order, options, results, nullptr};
   std::thread scheduler;
-  if (rank == 0) scheduler = std::thread([&] { sched.run(groups.group_count); });
+  if (rank == 0)
+    scheduler = std::thread([&] {
+      pthread_setname_np(pthread_self(), "lrid-scheduler");  // visible in top -H, /proc/*/task
+      sched.run(groups.group_count);
+    });
 
   try {
     if (groups.leader()) {

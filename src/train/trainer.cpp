@@ -324,7 +324,11 @@ store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& ru
       // Observables of the state *before* this step's update (point 0 = the initial network,
       // the last point = the final one).
       result.loss[next_point] = last_loss;
-      if (recorder) recorder->record(static_cast<int64_t>(next_point));
+      if (recorder) {
+        const auto r0 = std::chrono::steady_clock::now();
+        recorder->record(static_cast<int64_t>(next_point));
+        result.record_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
+      }
       ++next_point;
       if (options.on_point) {
         Progress p;
