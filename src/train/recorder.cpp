@@ -73,24 +73,26 @@ void Recorder::record(int64_t point) {
     prepare(l, w.numel(), act_units, in_units);
     const LayerUnits& u = units_[l];
 
-    // gradavg: d(sum of kept outputs)/d(input), one batched backward per output subset.
+    // gradavg: d(sum of kept outputs)/d(input). A plastic layer is linear in its input, so this
+    // Jacobian sum is the same for every example: one backward on a single example per output
+    // subset gives it exactly; it is then broadcast to the batch (noise, added per example and
+    // entry by gradavg_values, is what differs between examples).
     std::vector<torch::Tensor> grads;
     if (want_gradavg_) {
       torch::AutoGradMode grad_on(true);
-      torch::Tensor x = in.detach().clone().requires_grad_(true);
-      torch::Tensor y = layer.apply_forward(x).reshape({N, act_units});
+      torch::Tensor x = in.narrow(0, 0, 1).detach().clone().requires_grad_(true);
+      torch::Tensor y = layer.apply_forward(x).reshape({1, act_units});
       for (size_t k = 0; k < u.gout.size(); ++k) {
         torch::Tensor mask;
         if (static_cast<int64_t>(u.gout[k].size()) == act_units) {
           mask = torch::ones_like(y);
         } else {
-          mask = torch::zeros({act_units}, y.options());
-          mask.index_fill_(0, torch::tensor(u.gout[k], torch::kLong), 1.0);
-          mask = mask.expand({N, act_units});
+          mask = torch::zeros({1, act_units}, y.options());
+          mask.index_fill_(1, torch::tensor(u.gout[k], torch::kLong), 1.0);
         }
         const bool last = k + 1 == u.gout.size();
         auto g = torch::autograd::grad({y}, {x}, {mask}, /*retain_graph=*/!last);
-        grads.push_back(g[0].detach().to(torch::kFloat32).reshape({N, in_units}).contiguous());
+        grads.push_back(g[0].detach().to(torch::kFloat32).reshape({1, in_units}).expand({N, in_units}).contiguous());
       }
     }
 

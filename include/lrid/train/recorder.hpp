@@ -8,8 +8,10 @@
 //            or nonlinearity) on the observation batch, model in eval mode (BatchNorm running
 //            statistics, no dropout), [N, units].
 //   gradavg  per example, sum over (kept) input units of d(sum of (kept) output units)/d(input),
-//            divided by the number of (kept) output units: one batched backward per distinct
-//            output subset on the detached layer input (apply_forward), not one per example.
+//            divided by the number of (kept) output units. The op is linear in its input, so
+//            the Jacobian sum is the same for every example: one backward on one example per
+//            distinct output subset (apply_forward on the detached input), broadcast to the
+//            batch; measurement noise is then added per example and entry.
 #include <torch/torch.h>
 
 #include <cstdint>
