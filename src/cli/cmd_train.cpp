@@ -141,10 +141,11 @@ int cmd_train(int argc, char** argv) {
     throw;
   }
   if (campaign) campaign->write_run(result);
-  std::printf("run %lld done: final loss %.5f, %s %.4f, %.1f s (recording %.2f s)%s\n",
+  std::printf("run %lld done: final loss %.5f, %s %.4f, %.1f s (training steps %.2f s, "
+              "recording %.2f s)%s\n",
               static_cast<long long>(id), result.final_loss,
               job.task(run.task).objective == "simclr" ? "positive-pair accuracy" : "test accuracy",
-              result.final_metric, result.wall_seconds, result.record_seconds,
+              result.final_metric, result.wall_seconds, result.train_seconds, result.record_seconds,
               campaign ? (", written to " + campaign->path()).c_str() : "");
   return 0;
 }

@@ -214,6 +214,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
       r["final_metric"] = res.final_metric;
       r["wall_seconds"] = res.wall_seconds;
       r["record_seconds"] = res.record_seconds;
+      r["train_seconds"] = res.train_seconds;
     } catch (const std::exception& e) {
       // A run's own failure (diverging loss, bad data): recorded, the campaign goes on.
       std::string msg = e.what();

@@ -295,6 +295,7 @@ store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& ru
   result.loss.assign(static_cast<size_t>(K), std::nan(""));
   size_t next_point = 0;
   double last_loss = std::nan("");
+  double step_time = 0;  // forward, backward, averaging and optimiser steps
   for (int64_t step = 0; step <= S; ++step) {
     const bool is_point = next_point < points.size() && points[next_point] == step;
     if (step == S) {
@@ -303,6 +304,7 @@ store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& ru
       last_loss = forward_loss(step, false);
       if (options.group) last_loss = options.group->mean(last_loss);
     } else {
+      const auto s0 = std::chrono::steady_clock::now();
       opt.set_factor(schedule_factor(rs, step, S));
       opt.opt->zero_grad();
       last_loss = forward_loss(step, true);
@@ -319,6 +321,7 @@ store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& ru
         throw RunFailed(m.str());
       }
       if (rs.gradient_clip > 0) torch::nn::utils::clip_grad_norm_(params, rs.gradient_clip);
+      step_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
     }
     while (is_point && next_point < points.size() && points[next_point] == step) {
       // Observables of the state *before* this step's update (point 0 = the initial network,
@@ -341,8 +344,13 @@ store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& ru
         options.on_point(p);
       }
     }
-    if (step < S) opt.opt->step();
+    if (step < S) {
+      const auto s0 = std::chrono::steady_clock::now();
+      opt.opt->step();
+      step_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+    }
   }
+  result.train_seconds = step_time;
 
   result.final_loss = last_loss;
   result.final_metric = evaluate(*model, task, t, run.dataset_seed_value);

@@ -63,6 +63,7 @@ struct RunResult {
   std::vector<double> loss;      ///< [T]
   double wall_seconds = 0, final_loss = 0, final_metric = 0;
   double record_seconds = 0;  ///< of wall_seconds, spent recording observables (not stored)
+  double train_seconds = 0;   ///< of wall_seconds, spent in training steps (not stored)
 };
 
 /// Shard I of N: the runs with id % N == I (a stable partition of run ids).
