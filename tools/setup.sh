@@ -10,6 +10,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libopenblas0-pthread
   libopenmpi-dev openmpi-bin
+  slurm-wlm munge      # the local Slurm cluster (cluster/local/) and tests/scripts/slurm_*
   libhdf5-openmpi-dev hdf5-tools
   libboost-program-options-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
   liblinear-dev libgtest-dev googletest

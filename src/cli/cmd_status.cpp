@@ -1,39 +1,95 @@
-// lrid status campaign.h5 [--json]: progress of a campaign.
+// lrid status campaign.h5 | CAMPAIGN_DIR [--json] [--watch]: progress of a campaign file, or of
+// a Slurm campaign directory made by 'lrid submit' (every shard, Slurm states, the reduction).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
+#include "lrid/cluster/campaign_dir.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/status.hpp"
 
 namespace lrid::cli {
 
+namespace {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+bool is_directory(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
 int cmd_status(int argc, char** argv) {
   po::options_description opts("options");
-  opts.add_options()("json", "print the status as JSON");
+  opts.add_options()("json", "print the status as JSON (with --watch: one JSON object per line)")(
+      "watch", "print the status again every --interval seconds until nothing runs any more")(
+      "interval", po::value<double>()->default_value(10.0), "seconds between two reports of --watch")(
+      "require-complete",
+      "CAMPAIGN_DIR only: exit code 3 unless every shard is complete (used by the reduction job)");
   po::options_description hidden;
-  hidden.add_options()("campaign", po::value<std::string>(), "campaign file");
+  hidden.add_options()("campaign", po::value<std::string>(), "campaign file or directory");
   po::positional_options_description pos;
   pos.add("campaign", 1);
   auto vm = parse_options(
-      argc, argv, "status", "status campaign.h5 [--json]",
+      argc, argv, "status", "status campaign.h5|CAMPAIGN_DIR [--json] [--watch [--interval S]] [--require-complete]",
       "Progress of a campaign: runs done, failed, running (or interrupted by a crash) and "
       "pending, from the file's status table; throughput and ETA from the rank-0 log "
       "(campaign.h5.log.jsonl); the slowest runs and every failed run with its error. Safe to "
-      "run while the job writes the file.",
+      "run while the job writes the file.\n"
+      "Given a campaign directory made by 'lrid submit': the same for every shard, with its Slurm "
+      "job and state (squeue, or sacct once squeue has forgotten it), totals, throughput now and "
+      "over the campaign, ETA, the failed runs with their errors, the error line of each failed "
+      "or cancelled shard's Slurm output, the reduction job, and which shards 'lrid resume' would "
+      "resubmit. Works while jobs run, after they finish, and after a crash (without Slurm it "
+      "shows the files only).\n"
+      "Exit codes: 0, 2 bad input, 3 with --require-complete when a shard is not complete.",
       opts, pos, hidden);
   if (!vm) return 0;
-  if (!vm->count("campaign")) throw BadInput("missing campaign file (see 'lrid status --help')");
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const auto s = store::read_status((*vm)["campaign"].as<std::string>(), now);
-  if (vm->count("json"))
-    std::cout << store::to_json(s).dump(1) << "\n";
-  else
-    std::cout << store::format_status(s);
-  return 0;
+  if (!vm->count("campaign")) throw BadInput("missing campaign file or directory (see 'lrid status --help')");
+  const std::string target = (*vm)["campaign"].as<std::string>();
+  const bool json = vm->count("json") > 0, watch = vm->count("watch") > 0;
+  const double interval = (*vm)["interval"].as<double>();
+  if (!(interval > 0)) throw BadInput("--interval: expected a number of seconds > 0");
+  const bool dir = is_directory(target);
+  if (!dir && vm->count("require-complete"))
+    throw BadInput(target + ": --require-complete applies to a campaign directory made by 'lrid submit'");
+  const bool tty = isatty(1) != 0;
+
+  for (int round = 0;; ++round) {
+    bool active = false;
+    bool complete = true;
+    if (dir) {
+      const auto s = cluster::read_dir_status(target, now_seconds());
+      active = s.active;
+      complete = s.complete;
+      if (json)
+        std::cout << cluster::to_json(s).dump(watch ? -1 : 1) << "\n";
+      else
+        std::cout << (watch && tty ? "\033[H\033[2J" : "") << (watch ? cluster::utc_now() + "  " : "")
+                  << cluster::format_dir_status(s);
+    } else {
+      const auto s = store::read_status(target, now_seconds());
+      active = s.active;
+      if (json)
+        std::cout << store::to_json(s).dump(watch ? -1 : 1) << "\n";
+      else
+        std::cout << (watch && tty ? "\033[H\033[2J" : "") << store::format_status(s);
+    }
+    std::cout << std::flush;
+    if (!watch || !active) return vm->count("require-complete") && !complete ? 3 : 0;
+    if (!json && !tty) std::cout << "\n";
+    std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+  }
 }
 
 }  // namespace lrid::cli

@@ -272,6 +272,10 @@ std::unique_ptr<Campaign> Campaign::open_impl(const std::string& path, MPI_Comm 
   c->writable_ = writable;
   Id fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"));
   if (comm != MPI_COMM_NULL) check(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  // Serial writers: no sieve buffer, so every write reaches the file at once (HDF5 would keep
+  // small raw-data writes, e.g. a run's status, in memory until a flush; a killed process,
+  // such as a cancelled Slurm task, would lose runs already marked done).
+  if (comm == MPI_COMM_NULL && writable) check(H5Pset_sieve_buf_size(fapl, 0), "H5Pset_sieve_buf_size");
   Id file(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl));
   if (!file.valid()) throw BadInput(path + ": cannot open the campaign file (not HDF5, damaged or not writable)");
   c->h_->file = std::move(file);
