@@ -353,6 +353,7 @@ store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& ru
   result.train_seconds = step_time;
 
   result.final_loss = last_loss;
+  if (options.on_final_model) options.on_final_model(*model);
   result.final_metric = evaluate(*model, task, t, run.dataset_seed_value);
   if (recorder) {
     result.values = recorder->values();

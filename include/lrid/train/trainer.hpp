@@ -12,6 +12,9 @@
 namespace lrid::dist {
 class GradientAverager;  // lrid/dist/averager.hpp
 }
+namespace lrid::nn {
+class Model;  // lrid/nn/models.hpp
+}
 
 namespace lrid::train {
 
@@ -36,6 +39,8 @@ struct TrainOptions {
   dist::GradientAverager* group = nullptr;
   /// Record observables (the leader of a group does; the others only train).
   bool record = true;
+  /// Called with the trained model at the end (tests, tools), before evaluation.
+  std::function<void(nn::Model&)> on_final_model;
 };
 
 /// The number of training steps of a run (steps, or epochs x ceil(N / batch)).
