@@ -183,7 +183,8 @@ void export_features(const FeatureSet& f, const std::string& path) {
   store::h5::write_string_attr(file, "description",
                                "lrid features: X [samples, features] (statistic-major trajectories, "
                                "then depth one-hot), y = index into classes (learning rules)");
-  store::h5::write_strings_attr(file, "dropped_statistics", f.dropped_statistics);
+  // statistics left out for a non-finite value ("" when none)
+  store::h5::write_string_attr(file, "dropped_statistics", config::join(f.dropped_statistics));
 }
 
 }  // namespace lrid::analyze
