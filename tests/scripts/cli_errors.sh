@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Every command answers --help with exit 0; user mistakes give exit code 2 and one line that
+# names the file or option; nothing is written.
+set -uo pipefail
+fail=0
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+expect() {  # expect CODE PATTERN -- command...
+  local code=$1 pattern=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1 >/dev/null); rc=$?
+  if [[ $rc != "$code" ]]; then echo "FAIL ($rc != $code): $*"; echo "$out"; fail=1; return; fi
+  if [[ -n "$pattern" ]] && ! grep -q -- "$pattern" <<<"$out"; then
+    echo "FAIL (no '$pattern'): $*"; echo "$out"; fail=1; return
+  fi
+  if [[ $code == 2 && $(wc -l <<<"$out") != 1 ]]; then echo "FAIL (not one line): $*"; echo "$out"; fail=1; return; fi
+  echo "ok   $*"
+}
+for c in run grid train analyze status merge submit resume stats; do
+  expect 0 "" -- "$LRID" "$c" --help
+done
+expect 0 "" -- "$LRID" --help
+expect 2 "unknown command" -- "$LRID" trian
+expect 2 "unrecognised option\|unrecognized option" -- "$LRID" grid "$LRID_SOURCE_DIR/jobs/smoke.yaml" --jsn
+printf 'name: t\ngrid: [\n' > "$T/bad.yaml"
+expect 2 "bad.yaml:3:1: malformed YAML" -- "$LRID" grid "$T/bad.yaml"
+expect 2 "missing.yaml: cannot open" -- "$LRID" grid "$T/missing.yaml"
+# A task whose data file is missing: exit 2 naming the file, no campaign written.
+cat > "$T/nodata.yaml" <<'YAML'
+name: nodata
+tasks:
+  lost: {objective: supervised, dataset: {format: idx, path: /nonexistent/fashion}}
+grid:
+  - {learning_rules: [sgdm], tasks: [lost], architectures: [MLP], batch_sizes: [8]}
+training: {defaults: {steps: 2}}
+YAML
+expect 2 "/nonexistent/fashion" -- "$LRID" train "$T/nodata.yaml" --run 0
+expect 2 "out of range" -- "$LRID" train "$LRID_SOURCE_DIR/jobs/smoke.yaml" --run 99
+expect 2 "--shard" -- "$LRID" train "$LRID_SOURCE_DIR/jobs/smoke.yaml" --out "$T/x.h5" --shard 3/2
+[[ -e "$T/x.h5" ]] && { echo "FAIL: a refused train wrote $T/x.h5"; fail=1; }
+expect 2 "not an HDF5 file\|no such campaign" -- "$LRID" status "$T/bad.yaml"
+expect 2 "no such campaign" -- "$LRID" analyze "$T/none.h5" --out "$T/r"
+[[ $fail == 0 ]] && echo "all checks passed"
+exit $fail
