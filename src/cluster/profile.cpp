@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "lrid/config/text.hpp"
+#include "lrid/config/yaml_reader.hpp"
 #include "lrid/error.hpp"
 
 namespace lrid::cluster {
@@ -17,33 +18,10 @@ namespace {
 
 using config::did_you_mean;
 using config::join;
+using config::read_text_file;
 
-struct Ctx {
-  std::string file;
-
-  std::string where(const YAML::Node& n) const {
-    const YAML::Mark m = n.Mark();
-    if (m.is_null()) return file;
-    return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-  }
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& msg) const {
-    throw BadInput(where(at) + ": " + (key.empty() ? "" : key + ": ") + msg);
-  }
-  void check_keys(const YAML::Node& map, const std::string& key,
-                  const std::vector<std::string>& allowed) const {
-    if (!map.IsMap()) fail(map, key, "expected a mapping (key: value lines)");
-    for (const auto& kv : map) {
-      const std::string k = kv.first.as<std::string>();
-      if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
-      fail(kv.first, key.empty() ? k : key + "." + k,
-           "unknown key '" + k + "'" + did_you_mean(k, allowed) + "; expected one of " +
-               join(allowed));
-    }
-  }
-  std::string str(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) fail(n, key, "expected a string");
-    return n.as<std::string>();
-  }
+// The shared YAML reader plus what a profile needs on top of it.
+struct Ctx : config::YamlReader {
   // A value that goes into an #SBATCH line: no spaces or shell/Slurm specials.
   std::string token(const YAML::Node& n, const std::string& key) const {
     const std::string v = str(n, key);
@@ -54,24 +32,11 @@ struct Ctx {
                          std::string(1, ch) + "'); expected letters, digits and _ . , : + - = / @");
     return v;
   }
+  using YamlReader::integer;
   int64_t integer(const YAML::Node& n, const std::string& key, int64_t min) const {
-    if (!n.IsScalar()) fail(n, key, "expected an integer");
-    int64_t v = 0;
-    try {
-      v = n.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      fail(n, key, "expected an integer, got '" + n.as<std::string>() + "'");
-    }
+    const int64_t v = integer(n, key);
     if (v < min) fail(n, key, "expected an integer >= " + std::to_string(min) + ", got " + std::to_string(v));
     return v;
-  }
-  bool boolean(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) fail(n, key, "expected true or false");
-    try {
-      return n.as<bool>();
-    } catch (const YAML::Exception&) {
-      fail(n, key, "expected true or false, got '" + n.as<std::string>() + "'");
-    }
   }
   std::vector<std::string> lines(const YAML::Node& n, const std::string& key) const {
     std::vector<std::string> out;
@@ -247,12 +212,7 @@ Profile load_profile_text(const std::string& text, const std::string& origin) {
 }
 
 Profile load_profile_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BadInput(path + ": cannot open the cluster profile (does it exist? see cluster/)");
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw BadInput(path + ": cannot read the cluster profile");
-  return load_profile_text(s.str(), path);
+  return load_profile_text(read_text_file(path, "the cluster profile (see cluster/)"), path);
 }
 
 }  // namespace lrid::cluster

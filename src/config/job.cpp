@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "lrid/config/text.hpp"
+#include "lrid/config/yaml_reader.hpp"
 #include "lrid/error.hpp"
 
 namespace lrid::config {
@@ -41,135 +42,7 @@ std::string canonical_architecture(const std::string& name) {
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// Typed access with file:line:col messages.
-
-struct Ctx {
-  std::string file;
-
-  std::string where(const YAML::Node& n) const {
-    const YAML::Mark m = n.Mark();
-    if (m.is_null()) return file;
-    return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-  }
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& key,
-                         const std::string& msg) const {
-    throw BadInput(where(at) + ": " + (key.empty() ? "" : key + ": ") + msg);
-  }
-
-  void require_map(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsMap()) fail(n, key, "expected a mapping (key: value lines)");
-  }
-
-  // Unknown keys get a "did you mean" and the list of valid keys.
-  void check_keys(const YAML::Node& map, const std::string& key,
-                  const std::vector<std::string>& allowed) const {
-    require_map(map, key);
-    for (const auto& kv : map) {
-      const std::string k = kv.first.as<std::string>();
-      if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
-      fail(kv.first, key.empty() ? k : key + "." + k,
-           "unknown key '" + k + "'" + did_you_mean(k, allowed) + "; expected one of " +
-               join(allowed));
-    }
-  }
-
-  std::string str(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) fail(n, key, "expected a string");
-    return n.as<std::string>();
-  }
-
-  int64_t integer(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) fail(n, key, "expected an integer");
-    try {
-      return n.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      fail(n, key, "expected an integer, got '" + n.as<std::string>() + "'");
-    }
-  }
-
-  double real(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) fail(n, key, "expected a number");
-    try {
-      const double v = n.as<double>();
-      if (!std::isfinite(v)) fail(n, key, "expected a finite number");
-      return v;
-    } catch (const YAML::Exception&) {
-      fail(n, key, "expected a number, got '" + n.as<std::string>() + "'");
-    }
-  }
-
-  bool boolean(const YAML::Node& n, const std::string& key) const {
-    if (!n.IsScalar()) fail(n, key, "expected true or false");
-    try {
-      return n.as<bool>();
-    } catch (const YAML::Exception&) {
-      fail(n, key, "expected true or false, got '" + n.as<std::string>() + "'");
-    }
-  }
-
-  // A list, or a single scalar taken as a one-element list.
-  std::vector<YAML::Node> items(const YAML::Node& n, const std::string& key) const {
-    std::vector<YAML::Node> out;
-    if (n.IsSequence()) {
-      for (size_t i = 0; i < n.size(); ++i) out.push_back(n[i]);
-    } else if (n.IsScalar()) {
-      out.push_back(n);
-    } else {
-      fail(n, key, "expected a list");
-    }
-    if (out.empty()) fail(n, key, "expected a non-empty list");
-    return out;
-  }
-
-  std::vector<std::string> strings(const YAML::Node& n, const std::string& key) const {
-    std::vector<std::string> v;
-    const auto xs = items(n, key);
-    for (size_t i = 0; i < xs.size(); ++i) v.push_back(str(xs[i], key + "[" + std::to_string(i) + "]"));
-    return v;
-  }
-  std::vector<int64_t> integers(const YAML::Node& n, const std::string& key) const {
-    std::vector<int64_t> v;
-    const auto xs = items(n, key);
-    for (size_t i = 0; i < xs.size(); ++i) v.push_back(integer(xs[i], key + "[" + std::to_string(i) + "]"));
-    return v;
-  }
-  std::vector<double> reals(const YAML::Node& n, const std::string& key) const {
-    std::vector<double> v;
-    const auto xs = items(n, key);
-    for (size_t i = 0; i < xs.size(); ++i) v.push_back(real(xs[i], key + "[" + std::to_string(i) + "]"));
-    return v;
-  }
-
-  int64_t positive(const YAML::Node& n, const std::string& key) const {
-    const int64_t v = integer(n, key);
-    if (v <= 0) fail(n, key, "expected a positive integer, got " + std::to_string(v));
-    return v;
-  }
-  int64_t non_negative(const YAML::Node& n, const std::string& key) const {
-    const int64_t v = integer(n, key);
-    if (v < 0) fail(n, key, "expected an integer >= 0, got " + std::to_string(v));
-    return v;
-  }
-  double non_negative_real(const YAML::Node& n, const std::string& key) const {
-    const double v = real(n, key);
-    if (v < 0) fail(n, key, "expected a number >= 0, got " + n.as<std::string>());
-    return v;
-  }
-  double positive_real(const YAML::Node& n, const std::string& key) const {
-    const double v = real(n, key);
-    if (v <= 0) fail(n, key, "expected a number > 0, got " + n.as<std::string>());
-    return v;
-  }
-  std::string choice(const YAML::Node& n, const std::string& key,
-                     const std::vector<std::string>& allowed, const std::string& what) const {
-    const std::string v = str(n, key);
-    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
-      fail(n, key, "unknown " + what + " '" + v + "'" + did_you_mean(v, allowed) +
-                       "; expected one of " + join(allowed));
-    return v;
-  }
-};
+using Ctx = YamlReader;
 
 std::string fmt_double(double v) {
   std::ostringstream s;
@@ -806,12 +679,7 @@ JobSpec load_job_text(const std::string& text, const std::string& origin) {
 }
 
 JobSpec load_job_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw BadInput(path + ": cannot open the job file (does it exist?)");
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw BadInput(path + ": cannot read the job file");
-  return load_job_text(s.str(), path);
+  return load_job_text(read_text_file(path, "the job file"), path);
 }
 
 }  // namespace lrid::config
