@@ -2,32 +2,15 @@
 report and plots written, exported features, unfinished runs, bad statistic names.
 Run by analyze_e2e.sh under ctest (LRID, LRID_SOURCE_DIR set)."""
 import os
-import subprocess
 import sys
-import tempfile
 
 import h5py
 import numpy as np
 
-LRID = os.environ["LRID"]
-TMP = tempfile.mkdtemp(prefix="lrid_analyze_")
-MPI = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lridtest import check, finish, run, tempdir  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def run(args, np_=None, expect=0):
-    cmd = (MPI + ["-np", str(np_)] if np_ else []) + [LRID] + args
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != expect:
-        print(p.stdout[-3000:], p.stderr[-3000:])
-    check(p.returncode == expect, f"lrid {' '.join(args[:2])} ... exits {expect} (got {p.returncode})")
-    return p
+TMP = tempdir("lrid_analyze_")
 
 
 job = os.path.join(TMP, "job.yaml")
@@ -104,5 +87,4 @@ check("--require-complete" in p.stderr, "--require-complete refuses")
 p = run(["analyze", camp, "--out", os.path.join(TMP, "r5"), "--statistics", "weightraw_mena"], expect=2)
 check("did you mean 'weightraw_mean'" in p.stderr and p.stderr.count("\n") == 1, "unknown statistic: one line")
 
-print(f"{len(failures)} checks failed" if failures else "all checks passed")
-sys.exit(1 if failures else 0)
+finish()

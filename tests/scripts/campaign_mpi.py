@@ -8,32 +8,15 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import h5py
 import numpy as np
 
-LRID = os.environ["LRID"]
-SRC = os.environ["LRID_SOURCE_DIR"]
-TMP = tempfile.mkdtemp(prefix="lrid_campaign_")
-MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lridtest import LRID, MPIRUN, check, finish, run, tempdir  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def run(args, np_=None, expect=0):
-    cmd = (MPIRUN + ["-np", str(np_)] if np_ else []) + [LRID] + args
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != expect:
-        print(p.stdout, p.stderr)
-    check(p.returncode == expect, f"{' '.join(cmd[-6:])} exits {expect} (got {p.returncode})")
-    return p
+TMP = tempdir("lrid_campaign_")
 
 
 def job_file(name, text):
@@ -170,5 +153,4 @@ check(retrained == sorted(set(range(8)) - set(done_before)), f"resume trained on
 status = json.loads(run(["status", crash, "--json"]).stdout)
 check(status["done"] == 8 and status["last_event"] == "finish", "status consistent with the log")
 
-print(f"{len(failures)} checks failed" if failures else "all checks passed")
-sys.exit(1 if failures else 0)
+finish()

@@ -1,0 +1,35 @@
+"""Shared helpers of the Python script tests: the lrid binary, checks, running commands."""
+import os
+import subprocess
+import sys
+import tempfile
+
+LRID = os.environ["LRID"]
+SRC = os.environ["LRID_SOURCE_DIR"]
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
+failures = []
+
+
+def tempdir(prefix):
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def run(args, np_=None, expect=0):
+    """Runs `lrid ARGS` (under mpirun -np N when np_ is given) and checks its exit code."""
+    cmd = (MPIRUN + ["-np", str(np_)] if np_ else []) + [LRID] + args
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != expect:
+        print(p.stdout[-3000:], p.stderr[-3000:])
+    check(p.returncode == expect, f"lrid {' '.join(args[:4])} ... exits {expect} (got {p.returncode})")
+    return p
+
+
+def finish():
+    print(f"{len(failures)} checks failed" if failures else "all checks passed")
+    sys.exit(1 if failures else 0)
