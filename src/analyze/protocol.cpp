@@ -290,7 +290,6 @@ void Protocol::init() {
         u.grid_points = grp;
         if (base_.name == "random_forest") {
           int trees = 0;
-          std::string mf = "sqrt";
           for (int g : grp) {
             const json p = params_for(g, 0);
             trees = std::max(trees, p.value("n_estimators", 100));
@@ -303,6 +302,8 @@ void Protocol::init() {
             m = MaxFeatures::count(p["max_features"].get<int>());
           else if (p.contains("max_features") && p["max_features"].is_number_float())
             m = MaxFeatures::fraction(p["max_features"].get<double>());
+          else if (p.contains("max_features") && p["max_features"].is_null())
+            m.kind = MaxFeatures::Kind::kAll;
           u.cost = static_cast<double>(trees) * m.resolve(data_.d) / 100.0;
         }
         units_.push_back(std::move(u));
