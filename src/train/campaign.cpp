@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lrid/dist/mpi_averager.hpp"
+#include "lrid/dist/nccl_averager.hpp"
 #include "lrid/dist/queue.hpp"
 #include "lrid/error.hpp"
 #include "lrid/train/threads.hpp"
@@ -130,11 +131,19 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   MPI_Comm_free(&node);
   const int threads = configure_threads(o.threads > 0 ? o.threads : static_cast<int>(job.distributed.threads_per_rank),
                                         node_size);
-  if (job.distributed.gradient_backend == "nccl")
-    throw BadInput(job.path + ": distributed.gradient_backend: nccl needs CUDA tensors, but this "
-                              "LibTorch build is CPU-only; use mpi or auto");
-
   dist::Groups groups = dist::split_groups(world, static_cast<int>(job.distributed.ranks_per_run));
+  // Gradient backend: auto and mpi average the (CPU) gradients with MPI; nccl stages them through
+  // one GPU per rank (BadInput on every rank when built without NCCL or without a usable GPU).
+  std::unique_ptr<dist::GradientAverager> averager;
+  try {
+    if (job.distributed.gradient_backend == "nccl")
+      averager = dist::make_nccl_averager(world, groups.group, job.path);
+    else
+      averager = std::make_unique<dist::MpiAverager>(groups.group);
+  } catch (const BadInput&) {
+    dist::free_groups(groups);
+    throw;
+  }
 
   // Rank 0 creates or checks the file; every rank learns the outcome.
   std::string error;
@@ -194,7 +203,6 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
     std::fflush(stdout);
   }
 
-  dist::MpiAverager averager(groups.group);
   auto work = [&](int64_t id) -> std::string {
     const config::RunSpec& run = job.runs[static_cast<size_t>(id)];
     int32_t attempts = 0;
@@ -203,7 +211,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
       campaign->set_status(id, store::kRunning, attempts);
     }
     TrainOptions to;
-    to.group = groups.group_size > 1 ? &averager : nullptr;
+    to.group = groups.group_size > 1 ? averager.get() : nullptr;
     to.record = groups.leader();
     json r = {{"run", id}, {"attempts", attempts}};
     try {
@@ -284,6 +292,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   }
   MPI_Bcast(counts, 5, MPI_INT64_T, 0, world);
   campaign.reset();  // collective close
+  averager.reset();
   dist::free_groups(groups);
   summary.runs = counts[0];
   summary.done = counts[1];

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Check of the NCCL gradient backend (gradient_backend: nccl) on a machine with CUDA GPUs.
+# It cannot run on a machine without a GPU; there, tests/unit/dist_nccl_torch_test.cpp only
+# checks that selecting nccl fails with exit code 2 and a clear message.
+#
+#   tools/bench/nccl_check.sh        # from the repository root
+#
+# Binaries: $LRID and $LRID_TESTS (lrid and tests/lrid_torch_tests), else the first build of
+# build-dist/, build-nccl/, build/ whose lrid links libnccl; else it builds build-nccl/
+# (cmake + ninja; needs what tools/setup.sh installs plus CUDA and NCCL under /usr/local/cuda).
+#
+# Checks (each PASS / FAIL / SKIP; exit status 1 if any failed):
+#   1 GPU or more
+#     a. unit test DistNccl.StagingPathOnOneGpuReturnsTheGradients: a one-rank NCCL
+#        communicator; gradients packed in buckets (one gradient larger than a bucket), staged
+#        host -> device -> ncclAllReduce -> host, unpacked: equal to the input.
+#     b. `lrid train` of a small job with gradient_backend: nccl, ranks_per_run 1, -np 1: exit 0,
+#        every run done (device binding, no communicator needed).
+#   2 GPUs or more (NCCL refuses two ranks of one communicator on one GPU)
+#     c. mpirun -np 2 unit test DistNccl.TwoRanksNcclMatchesMpi: SGDM, Adam, FA and IA on KNet4
+#        and MLP, G=2, final parameters NCCL vs MPI within 1e-5 relative.
+#     d. mpirun -np 2 `lrid train` of the same job (ranks_per_run 2) with nccl and with mpi: the
+#        campaign files' observables, losses and metrics equal within 1e-5 relative.
+#   exactly 1 GPU
+#     c'. mpirun -np 2 with nccl and ranks_per_run 2: refused with exit code 2 and a message
+#         saying a worker group needs one GPU per rank; (c, d) are SKIPPED.
+# Ranks bind to GPU (OMPI_COMM_WORLD_LOCAL_RANK or SLURM_LOCALID) % device count.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+PYTHON="${PYTHON:-/usr/bin/python3}"
+T="${NCCL_CHECK_TIMEOUT:-300}"   # seconds per command
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+export NCCL_DEBUG="${NCCL_DEBUG:-WARN}" GTEST_COLOR=no
+MPIRUN=(mpirun)
+[[ $EUID -eq 0 ]] && MPIRUN+=(--allow-run-as-root)
+# more ranks than cores is fine here
+MPIRUN+=(--oversubscribe)
+
+fails=0
+result() {  # $1 PASS|FAIL|SKIP, $2 name, $3 detail
+  printf '%-4s  %s%s\n' "$1" "$2" "${3:+: $3}"
+  [[ "$1" == FAIL ]] && fails=$((fails + 1))
+  return 0
+}
+
+has_nccl() { [[ -x "$1" ]] && ldd "$1" 2>/dev/null | grep -q libnccl; }
+LRID="${LRID:-}"
+LRID_TESTS="${LRID_TESTS:-}"
+if [[ -z "$LRID" ]]; then
+  for b in build-dist build-nccl build; do
+    if has_nccl "$b/lrid"; then LRID="$root/$b/lrid"; [[ -z "$LRID_TESTS" ]] && LRID_TESTS="$root/$b/tests/lrid_torch_tests"; break; fi
+  done
+fi
+if [[ -z "$LRID" ]]; then
+  echo "no lrid built with NCCL found: building build-nccl/ (cmake + ninja)"
+  cmake -S "$root" -B "$root/build-nccl" -G Ninja > /tmp/nccl_check_cmake.log 2>&1 &&
+    ninja -C "$root/build-nccl" -j"$(env -u OMP_NUM_THREADS nproc)" lrid_cli lrid_torch_tests > /tmp/nccl_check_build.log 2>&1 ||
+    { echo "build failed; see /tmp/nccl_check_cmake.log and /tmp/nccl_check_build.log"; tail -20 /tmp/nccl_check_build.log; exit 1; }
+  LRID="$root/build-nccl/lrid"
+  LRID_TESTS="$root/build-nccl/tests/lrid_torch_tests"
+fi
+echo "lrid: $LRID"
+echo "tests: ${LRID_TESTS:-none}"
+if ! has_nccl "$LRID"; then echo "FAIL  $LRID does not link libnccl (CMake did not find NCCL/CUDA)"; exit 1; fi
+if ldd "$LRID" | grep -q "not found"; then echo "FAIL  missing libraries:"; ldd "$LRID" | grep "not found"; exit 1; fi
+grep -m1 -h NCCL_VERSION_CODE /usr/local/cuda/include/nccl.h 2>/dev/null | sed 's/^/nccl.h: /' || true
+
+gpus=0
+if command -v nvidia-smi > /dev/null; then
+  nvidia-smi -L || true
+  gpus="$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)"
+fi
+gpus="${NCCL_CHECK_GPUS:-$gpus}"  # override for testing this script's logic
+echo "GPUs: $gpus; machine: $(env -u OMP_NUM_THREADS nproc) cores, $(uptime)"
+if (( gpus < 1 )); then
+  echo "SKIP  everything: no GPU (nvidia-smi lists none); this check needs a CUDA GPU"
+  exit 0
+fi
+
+work="$(mktemp -d /tmp/lrid-nccl-check.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+job() {  # $1 backend, $2 ranks_per_run
+  cat <<EOF
+name: nccl-check
+grid:
+  - learning_rules: [sgdm, adam, fa, ia]
+    tasks: [fashion_mnist]
+    architectures: [KNet4, MLP]
+    batch_sizes: [32]
+    model_seeds: [0]
+    dataset_seeds: [0]
+training:
+  defaults: {steps: 30}
+observables:
+  trajectory_points: 4
+  observation_batch: 32
+  conditions: {unit_fractions: [1.0, 0.5], noise_levels: [0.0, 0.1]}
+distributed:
+  gradient_backend: $1
+  ranks_per_run: $2
+  threads_per_rank: 2
+EOF
+}
+gtest() {  # $1 name, $2 filter, rest: launcher
+  local name="$1" filter="$2"; shift 2
+  if [[ ! -x "${LRID_TESTS:-}" ]]; then result SKIP "$name" "no test binary (set LRID_TESTS)"; return; fi
+  timeout "$T" "$@" "$LRID_TESTS" --gtest_filter="$filter" > "$work/gtest.out" 2>&1
+  local rc=$?
+  if (( rc != 0 )); then result FAIL "$name" "exit $rc"; tail -30 "$work/gtest.out"
+  elif grep -q '\[  SKIPPED \] [0-9]* test' "$work/gtest.out"; then
+    result SKIP "$name" "$(grep -m1 -A1 'Skipped' "$work/gtest.out" | tail -1)"
+  elif grep -q '\[  PASSED  \] [1-9]' "$work/gtest.out"; then result PASS "$name"
+  else result FAIL "$name" "no test ran"; tail -30 "$work/gtest.out"; fi
+}
+compare() {  # $1 a.h5, $2 b.h5 -> prints the largest relative difference, exit 1 above 1e-5
+  "$PYTHON" - "$1" "$2" <<'EOF'
+import sys
+import h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+assert (a["runs/status"][...] == 2).all() and (b["runs/status"][...] == 2).all(), "not all runs done (status 2)"
+worst, where = 0.0, ""
+for d in ("observables/values", "runs/final_loss", "runs/final_metric", "runs/loss"):
+    x, y = a[d][...].astype(np.float64), b[d][...].astype(np.float64)
+    same_nan = np.isnan(x) & np.isnan(y)
+    rel = np.abs(x - y) / np.maximum(np.maximum(np.abs(x), np.abs(y)), 1e-6)
+    rel[same_nan] = 0
+    if np.isnan(rel).any():
+        print(f"{d}: NaN in one file only"); sys.exit(1)
+    if rel.max() > worst:
+        worst, where = float(rel.max()), d
+print(f"max relative difference {worst:.3g} ({where or 'all equal'})")
+sys.exit(0 if worst <= 1e-5 else 1)
+EOF
+}
+
+echo
+echo "== 1 GPU checks"
+gtest "a. staging path on one GPU (unit test)" 'DistNccl.StagingPath*'
+job nccl 1 > "$work/g1.yaml"
+if timeout "$T" "${MPIRUN[@]}" -np 1 "$LRID" train "$work/g1.yaml" --out "$work/g1.h5" > "$work/g1.out" 2>&1 &&
+   grep -q '"event":"finish"' "$work/g1.h5.log.jsonl" && ! grep -q '"event":"failed"' "$work/g1.h5.log.jsonl"; then
+  result PASS "b. lrid train, gradient_backend nccl, ranks_per_run 1, -np 1"
+else
+  result FAIL "b. lrid train, gradient_backend nccl, ranks_per_run 1, -np 1"; tail -20 "$work/g1.out"
+fi
+
+echo
+if (( gpus >= 2 )); then
+  echo "== 2 GPU checks (G=2: NCCL vs MPI)"
+  gtest "c. G=2 parameters NCCL vs MPI, 4 rules x KNet4/MLP (unit test, mpirun -np 2)" 'DistNccl.TwoRanks*' "${MPIRUN[@]}" -np 2
+  job nccl 2 > "$work/nccl.yaml"
+  job mpi 2 > "$work/mpi.yaml"
+  ok=1
+  for b in nccl mpi; do
+    t0=$(date +%s.%N)
+    if ! timeout "$T" "${MPIRUN[@]}" -np 2 "$LRID" train "$work/$b.yaml" --out "$work/$b.h5" > "$work/$b.out" 2>&1; then
+      ok=0; echo "mpirun -np 2 ($b) failed:"; tail -20 "$work/$b.out"
+    fi
+    echo "  $b: $(tail -1 "$work/$b.out")  [$("$PYTHON" -c "print(round($(date +%s.%N) - $t0, 1))") s]"
+  done
+  if (( ok )) && msg="$(compare "$work/nccl.h5" "$work/mpi.h5")"; then
+    result PASS "d. lrid train -np 2, ranks_per_run 2: nccl vs mpi campaign files" "$msg"
+  else
+    result FAIL "d. lrid train -np 2, ranks_per_run 2: nccl vs mpi campaign files" "${msg:-a run failed}"
+  fi
+else
+  echo "== 1 GPU only: G=2 with NCCL needs one GPU per rank"
+  job nccl 2 > "$work/dup.yaml"
+  timeout "$T" "${MPIRUN[@]}" -np 2 "$LRID" train "$work/dup.yaml" --out "$work/dup.h5" > "$work/dup.out" 2>&1
+  rc=$?
+  if (( rc == 2 )) && grep -q "one GPU per rank" "$work/dup.out" && [[ ! -e "$work/dup.h5" ]]; then
+    result PASS "c'. two ranks on one GPU refused with exit 2" "$(grep -m1 'one GPU per rank' "$work/dup.out")"
+  else
+    result FAIL "c'. two ranks on one GPU refused with exit 2" "exit $rc"; tail -20 "$work/dup.out"
+  fi
+  result SKIP "c. G=2 parameters NCCL vs MPI" "needs 2 GPUs"
+  result SKIP "d. G=2 campaign files NCCL vs MPI" "needs 2 GPUs"
+fi
+echo
+(( fails == 0 )) && echo "nccl_check: no failures" || echo "nccl_check: $fails failure(s)"
+exit $(( fails > 0 ))
