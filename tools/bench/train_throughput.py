@@ -1,0 +1,553 @@
+"""Benchmark helper for tools/bench/train_throughput.sh: training throughput (images/s) of
+KNet4 and ResNet-18 on Fashion-MNIST, per learning rule, lrid (LibTorch, C++) beside the same
+model and the same training step written in Python PyTorch, measured in the same run.
+
+  train_throughput.py bench LRID [--models KNet4,ResNet-18] [--rules sgdm,adam,fa,ia]
+                                 [--reps R] [--knet-steps S2] [--resnet-steps S2] [--malloc-tuned]
+  train_throughput.py ref --model KNet4 --rule ia --batch 64 --steps 200 [--profile]
+                                 (one PyTorch run, JSON on stdout; --profile: op table on stderr)
+
+One training step, the same on both sides: fetch the next batch (index_select of the uint8
+images, to float, per-channel normalisation), zero_grad, forward, cross-entropy, backward,
+loss.item(), optimiser step. Both sides run 1 intra-op thread (lrid --threads 1;
+torch.set_num_threads(1); OMP/OpenBLAS at 1 thread) and use the same libtorch (Debian's 1.13).
+Per (model, rule) and repetition: lrid trains S1 = S2/4 steps, then S2 steps, then PyTorch S2
+steps (interleaved, so all three see the same machine load). Two figures each:
+  wall  S2 x batch / seconds of all S2 steps, the first included: lrid's "training steps" time
+        of `lrid train --run` (recording, data loading, evaluation are outside it);
+  cpu   (S2 - S1) x batch / CPU seconds of steps S1..S2-1: lrid = process CPU time of the S2 run
+        minus that of the S1 run (fixed costs cancel), PyTorch = process CPU time of those steps.
+        Not inflated when other processes take the core, so it is the figure to compare on a
+        shared machine ("core share" = CPU / wall shows how much of a core a run got).
+The best repetition is reported. --malloc-tuned runs both sides with glibc's
+MALLOC_MMAP_THRESHOLD_=32 MiB and MALLOC_TRIM_THRESHOLD_=4 GiB (see the report of the
+benchmark: lrid pays page faults for freed activations that the Python process does not).
+
+The PyTorch reference replicates lrid exactly (include/lrid/nn/models.hpp, src/nn/plastic.cpp,
+src/train/trainer.cpp, src/config/job.cpp):
+  - KNet4: conv5x5/32 p2 -> maxpool 3/2 ceil -> ReLU -> conv5x5/32 p2 -> ReLU -> avgpool 3/2
+    ceil -> conv5x5/64 p2 -> ReLU -> avgpool 3/2 ceil -> adaptive avgpool min(h,4) -> fc.
+  - ResNet-18 (v1, < 64 px stem: conv3x3/1 p1 -> BN -> ReLU, no maxpool), BasicBlocks
+    [2,2,2,2], widths 64-512, convs without bias, a 1x1 projection + BN on the first block of
+    every stage, global average pooling, fc. 22 plastic layers.
+  - He-normal W (and B for FA/IA), zero biases.
+  - sgdm: SGD lr 0.01 momentum 0.9; adam: Adam lr 1e-3 (0.9, 0.999, 1e-8); fa: SGD lr 5e-4
+    momentum 0.9, B a fixed buffer; ia: SGD momentum 0.9, W group lr 5e-4, B group lr 0.01,
+    no weight decay.
+  - FA/IA layers are torch.autograd.Function's with lrid's backward, op for op:
+    linear dx = dy B, dW = dy^T x, db = sum dy; conv: (dx, dW, db) from one
+    aten::convolution_backward with B as the weight. IA adds dR/dB with lrid's default
+    coefficients (alpha 8e-3, beta 1e-3, gamma 1e-3, per_position and normalize_output on):
+    f = saved output - bias, D = N * P * mean(f^2); linear dB = f^T (2 beta f B - alpha x)/D
+    + 2 gamma B; conv r = input-gradient of conv(., B) at f (aten::_slow_conv2d_backward for
+    a CPU input layer of <= 4 channels, as lrid), z = 2 beta r - alpha x, dB = weight-gradient
+    of conv at input z and grad_output f, / D, + 2 gamma B.
+"""
+import argparse
+import gzip
+import json
+import math
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+FMNIST = "/usr/share/datasets/fashion-mnist"
+
+
+# ---------------------------------------------------------------------------------------------
+# The PyTorch reference.
+
+def reference(args):
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+
+    # --- data: uint8 images [N,1,28,28], labels; per-channel normalisation as lrid's ---------
+    def idx(path):
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+        magic = int.from_bytes(raw[0:4], "big")
+        dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(magic & 0xFF)]
+        return np.frombuffer(raw, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
+
+    images = torch.from_numpy(idx(os.path.join(FMNIST, "train-images-idx3-ubyte.gz")).copy())
+    images = images.view(-1, 1, 28, 28)
+    labels = torch.from_numpy(idx(os.path.join(FMNIST, "train-labels-idx1-ubyte.gz")).astype(np.int64))
+    mean = images.double().mean().item() / 255.0
+    std = images.double().std(unbiased=False).item() / 255.0
+    scale = torch.tensor([1.0 / (255.0 * std)], dtype=torch.float32).view(1, 1, 1, 1)
+    shift = torch.tensor([-mean / std], dtype=torch.float32).view(1, 1, 1, 1)
+    n_train = images.size(0)
+
+    class Stream:
+        def __init__(self, batch, seed):
+            self.batch, self.seed, self.step, self.epoch, self.perm = batch, seed, 0, -1, None
+
+        def next(self):
+            pos, need, parts = self.step * self.batch, self.batch, []
+            while need > 0:
+                e, off = divmod(pos, n_train)
+                if e != self.epoch:
+                    g = torch.Generator().manual_seed(self.seed * 1000003 + e)
+                    self.perm, self.epoch = torch.randperm(n_train, generator=g), e
+                take = min(need, n_train - off)
+                parts.append(self.perm.narrow(0, off, take))
+                pos, need = pos + take, need - take
+            self.step += 1
+            i = parts[0] if len(parts) == 1 else torch.cat(parts)
+            x = images.index_select(0, i).to(torch.float32).mul_(scale).add_(shift)
+            return x, labels.index_select(0, i)
+
+    # --- plastic layers -----------------------------------------------------------------------
+    ALPHA, BETA, GAMMA = 8e-3, 1e-3, 1e-3  # lrid's IaCoefficients defaults (per_position, normalize_output on)
+
+    def ia_divisor(f):
+        p = float(f.size(2) * f.size(3)) if f.dim() == 4 else 1.0
+        flat = f.detach().reshape(-1)
+        return torch.dot(flat, flat).div_(float(flat.numel())).clamp_min_(1e-30).mul_(p)
+
+    class LinearFB(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w, bias, B, ia):
+            y = F.linear(x, w, bias)
+            ctx.ia = ia
+            ctx.has_bias = bias is not None
+            ctx.save_for_backward(x, B, bias, y if ia else None)
+            return y
+
+        @staticmethod
+        def backward(ctx, dy):
+            x, B, bias, y = ctx.saved_tensors
+            dx = dw = db = dB = None
+            if ctx.needs_input_grad[0]:
+                dx = dy.mm(B)
+            if ctx.needs_input_grad[1]:
+                dw = dy.t().mm(x)
+            if ctx.has_bias and ctx.needs_input_grad[2]:
+                db = dy.sum(0)
+            if ctx.ia and ctx.needs_input_grad[3]:
+                f = y - bias if ctx.has_bias else y
+                div = ia_divisor(f).mul_(float(x.size(0)))
+                z = f.mm(B).mul_(2.0 * BETA).sub_(x, alpha=ALPHA)
+                dB = f.t().mm(z).div_(div).add_(B, alpha=2.0 * GAMMA)
+            return dx, dw, db, dB, None
+
+    class Conv2dFB(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w, bias, B, stride, padding, ia):
+            y = F.conv2d(x, w, bias, stride, padding)
+            ctx.ia, ctx.stride, ctx.padding = ia, stride, padding
+            ctx.has_bias = bias is not None
+            ctx.save_for_backward(x, B, bias, y if ia else None)
+            return y
+
+        @staticmethod
+        def backward(ctx, dy):
+            x, B, bias, y = ctx.saved_tensors
+            s, p, d = [ctx.stride] * 2, [ctx.padding] * 2, [1, 1]
+            need_dx = ctx.needs_input_grad[0]
+            need_dw = ctx.needs_input_grad[1]
+            need_db = ctx.has_bias and ctx.needs_input_grad[2]
+            dx = dw = db = dB = None
+            if need_dx or need_dw or need_db:
+                dx, dw, db = torch.ops.aten.convolution_backward(
+                    dy, x, B, [bias.size(0)] if ctx.has_bias else None, s, p, d, False, [0, 0], 1,
+                    [need_dx, need_dw, need_db])
+            if ctx.ia and ctx.needs_input_grad[3]:
+                f = y - bias.view(1, -1, 1, 1) if ctx.has_bias else y
+                div = ia_divisor(f).mul_(float(x.size(0)))
+                if x.device.type == "cpu" and x.size(1) <= 4:
+                    r = torch.ops.aten._slow_conv2d_backward(
+                        f, x, B, [B.size(2), B.size(3)], s, p, [True, False, False])[0]
+                else:
+                    r = torch.ops.aten.convolution_backward(
+                        f, x, B, None, s, p, d, False, [0, 0], 1, [True, False, False])[0]
+                z = r.mul_(2.0 * BETA).sub_(x, alpha=ALPHA)
+                dB = torch.ops.aten.convolution_backward(
+                    f, z, B, None, s, p, d, False, [0, 0], 1, [False, True, False])[1]
+                dB.div_(div).add_(B, alpha=2.0 * GAMMA)
+            return dx, dw, db, dB, None, None, None
+
+    mode = {"sgdm": "bp", "adam": "bp", "fa": "fixed", "ia": "ia"}[args.rule]
+    plastic = []  # (name, layer) in forward order
+
+    class Plastic(nn.Module):
+        def _tensors(self, shape, bias):
+            self.weight = nn.Parameter(torch.empty(shape))
+            self.bias = nn.Parameter(torch.zeros(shape[0])) if bias else None
+            if mode == "fixed":
+                self.register_buffer("feedback", torch.empty(shape))
+            elif mode == "ia":
+                self.feedback = nn.Parameter(torch.empty(shape))
+            else:
+                self.feedback = None
+
+        def reset(self, gw, gb):
+            std = math.sqrt(2.0 / (self.weight.numel() / self.weight.size(0)))
+            with torch.no_grad():
+                self.weight.normal_(0.0, std, generator=gw)
+                if self.feedback is not None:
+                    self.feedback.normal_(0.0, std, generator=gb)
+
+    class PConv(Plastic):
+        def __init__(self, name, cin, cout, k, stride, pad, bias):
+            super().__init__()
+            self._tensors((cout, cin, k, k), bias)
+            self.stride, self.padding = stride, pad
+            plastic.append((name, self))
+
+        def forward(self, x):
+            if mode == "bp" or not torch.is_grad_enabled():
+                return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+            return Conv2dFB.apply(x, self.weight, self.bias, self.feedback, self.stride,
+                                  self.padding, mode == "ia")
+
+    class PLinear(Plastic):
+        def __init__(self, name, fin, fout):
+            super().__init__()
+            self._tensors((fout, fin), True)
+            plastic.append((name, self))
+
+        def forward(self, x):
+            if mode == "bp" or not torch.is_grad_enabled():
+                return F.linear(x, self.weight, self.bias)
+            return LinearFB.apply(x, self.weight, self.bias, self.feedback, mode == "ia")
+
+    # --- architectures ------------------------------------------------------------------------
+    class KNet4(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = PConv("conv1", 1, 32, 5, 1, 2, True)
+            self.conv2 = PConv("conv2", 32, 32, 5, 1, 2, True)
+            self.conv3 = PConv("conv3", 32, 64, 5, 1, 2, True)
+            self.fc = PLinear("fc", 64 * 3 * 3, 10)  # 28 -> 14 -> 7 -> 3 (ceil-mode pools)
+
+        def forward(self, x):
+            h = F.relu(F.max_pool2d(self.conv1(x), 3, 2, ceil_mode=True))
+            h = F.avg_pool2d(F.relu(self.conv2(h)), 3, 2, ceil_mode=True)
+            h = F.avg_pool2d(F.relu(self.conv3(h)), 3, 2, ceil_mode=True)
+            h = F.adaptive_avg_pool2d(h, (3, 3))
+            return self.fc(h.flatten(1))
+
+    class Block(nn.Module):
+        def __init__(self, prefix, cin, cout, stride, project):
+            super().__init__()
+            if project:  # registration order as lrid: projection first
+                self.shortcut = PConv(prefix + "shortcut", cin, cout, 1, stride, 0, False)
+                self.bn_s = nn.BatchNorm2d(cout)
+            else:
+                self.shortcut = None
+            self.conv1 = PConv(prefix + "conv1", cin, cout, 3, stride, 1, False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = PConv(prefix + "conv2", cout, cout, 3, 1, 1, False)
+            self.bn2 = nn.BatchNorm2d(cout)
+
+        def forward(self, x):
+            sc = self.bn_s(self.shortcut(x)) if self.shortcut is not None else x
+            h = F.relu(self.bn1(self.conv1(x)))
+            h = self.bn2(self.conv2(h))
+            return F.relu(h + sc)
+
+    class ResNet18(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = PConv("conv1", 1, 64, 3, 1, 1, False)  # < 64 px stem
+            self.bn1 = nn.BatchNorm2d(64)
+            blocks, cin = [], 64
+            for s, w in enumerate([64, 128, 256, 512]):
+                for b in range(2):
+                    blocks.append(Block("layer%d.%d." % (s + 1, b), cin, w,
+                                        2 if (b == 0 and s > 0) else 1, b == 0))
+                    cin = w
+            self.blocks = nn.ModuleList(blocks)
+            self.fc = PLinear("fc", 512, 10)
+
+        def forward(self, x):
+            h = F.relu(self.bn1(self.conv1(x)))
+            for b in self.blocks:
+                h = b(h)
+            h = F.adaptive_avg_pool2d(h, (1, 1)).flatten(1)
+            return self.fc(h)
+
+    model = {"KNet4": KNet4, "ResNet-18": ResNet18}[args.model]()
+    gw = torch.Generator().manual_seed(1)
+    gb = torch.Generator().manual_seed(2)
+    for _, l in plastic:
+        l.reset(gw, gb)
+    model.train()
+
+    fb = [l.feedback for _, l in plastic if mode == "ia"]
+    fb_ids = {id(t) for t in fb}
+    fwd = [p for p in model.parameters() if id(p) not in fb_ids]
+    if args.rule == "adam":
+        opt = torch.optim.Adam(fwd, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    else:
+        lr = 0.01 if args.rule == "sgdm" else 5e-4
+        groups = [{"params": fwd, "lr": lr, "weight_decay": 0.0}]
+        if fb:
+            groups.append({"params": fb, "lr": 0.01, "weight_decay": 0.0})
+        opt = torch.optim.SGD(groups, lr=lr, momentum=0.9)
+
+    stream = Stream(args.batch, 0)
+    times, cpu = [], []
+    loss_v = float("nan")
+    prof = None
+    if args.profile:  # per-op self time of the steps after the first, on stderr
+        from torch.profiler import profile
+        prof = profile()
+    for step in range(args.steps):
+        if prof is not None and step == 1:
+            prof.__enter__()
+        t0, c0 = time.perf_counter(), time.process_time()
+        opt.zero_grad()
+        x, y = stream.next()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        loss_v = loss.item()
+        if not math.isfinite(loss_v) or loss_v > 1e4:
+            raise SystemExit("reference: loss diverged at step %d (%g)" % (step, loss_v))
+        opt.step()
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    if prof is not None:
+        prof.__exit__(None, None, None)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25), file=sys.stderr)
+    total = sum(times)
+    out = {
+        "model": args.model, "rule": args.rule, "batch": args.batch, "steps": args.steps,
+        "seconds": total, "seconds_after_first": total - times[0],
+        # steps [steady_from, steps): wall and process CPU seconds
+        "steady_steps": args.steps - args.steady_from,
+        "steady_wall": sum(times[args.steady_from:]), "steady_cpu": sum(cpu[args.steady_from:]),
+        "images_per_s": args.steps * args.batch / total,
+        "final_loss": loss_v,
+        "parameters": sum(p.numel() for p in fwd),
+        "feedback_parameters": sum(t.numel() for t in fb),
+        "plastic_layers": [n for n, _ in plastic],
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+    print(json.dumps(out))
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark: job files for lrid, lrid and the reference interleaved, the table.
+
+def expected_parameters(model):
+    """Forward parameter count of lrid's model, from the layer list in models.hpp."""
+    if model == "KNet4":
+        convs = [(1, 32, 5), (32, 32, 5), (32, 64, 5)]
+        return sum(ci * co * k * k + co for ci, co, k in convs) + 576 * 10 + 10
+    n = 1 * 64 * 9 + 2 * 64  # stem conv + BN
+    cin = 64
+    for w in (64, 128, 256, 512):
+        for b in range(2):
+            n += cin * w * 9 + 2 * w + w * w * 9 + 2 * w
+            if b == 0:
+                n += cin * w + 2 * w
+            cin = w
+    return n + 512 * 10 + 10
+
+
+def job_text(model, batch, steps):
+    return "\n".join([
+        "name: bench_%s" % re.sub(r"[^A-Za-z0-9]", "", model),
+        "grid:",
+        "  - learning_rules: [sgdm, adam, fa, ia]",
+        "    tasks: [fashion_mnist]",
+        "    architectures: [%s]" % model,
+        "    batch_sizes: [%d]" % batch,
+        "    model_seeds: [0]",
+        "    dataset_seeds: [0]",
+        "training:",
+        "  defaults: {steps: %d}" % steps,
+        "observables:",          # recording is outside the timed steps; keep it tiny anyway
+        "  trajectory_points: 2",
+        "  observation_batch: 8",
+        "  statistics: [weight]",
+        "  conditions: {unit_fractions: [1.0], noise_levels: [0.0], seed: 0}",
+        "distributed: {ranks_per_run: 1, threads_per_rank: 1}",
+        ""])
+
+
+LINE = re.compile(r"run (\d+) done: final loss (\S+), .* ([0-9.]+) s \(training steps ([0-9.]+) s, "
+                  r"recording ([0-9.]+) s\)")
+
+
+def run_lrid(lrid, job, run_id, env):
+    """One `lrid train --run`: its training-steps seconds, and the process's CPU seconds."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen([lrid, "train", job, "--run", str(run_id), "--threads", "1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    out, err = p.communicate()
+    wall = time.perf_counter() - t0
+    # communicate() reaped the child; its rusage is in the children's totals of this process
+    if p.returncode != 0:
+        raise SystemExit("lrid train %s --run %d failed (%d):\n%s%s" %
+                         (job, run_id, p.returncode, out[-2000:], err[-2000:]))
+    m = None
+    for line in out.splitlines():
+        m = LINE.search(line) or m
+    if not m:
+        raise SystemExit("lrid train: no 'training steps' in its last line; rebuild lrid from "
+                         "the current tree. Output:\n" + out[-1500:])
+    return {"seconds": float(m.group(4)), "wall": float(m.group(3)), "final_loss": float(m.group(2)),
+            "process_wall": wall}
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_lrid_cpu(lrid, job, run_id, env):
+    c0 = children_cpu()
+    r = run_lrid(lrid, job, run_id, env)
+    r["process_cpu"] = children_cpu() - c0
+    return r
+
+
+def run_ref(model, rule, batch, steps, steady_from, env):
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "ref", "--model", model,
+                        "--rule", rule, "--batch", str(batch), "--steps", str(steps),
+                        "--steady-from", str(steady_from)],
+                       capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise SystemExit("reference %s %s failed:\n%s" % (model, rule, p.stderr[-3000:]))
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def rule_ids(lrid, job, env):
+    p = subprocess.run([lrid, "grid", job, "--json"], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise SystemExit("lrid grid %s failed:\n%s" % (job, p.stdout + p.stderr))
+    doc = json.loads(p.stdout)
+    return {r.get("rule", r.get("learning_rule")): int(r["id"]) for r in doc["runs"]}
+
+
+def bench(args):
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if args.malloc_tuned:
+        # glibc: keep freed activations in the heap instead of returning them to the kernel and
+        # faulting them in again at the next step (what mallopt(M_MMAP_THRESHOLD, 32 MiB) and
+        # mallopt(M_TRIM_THRESHOLD, 4 GiB) do), for both sides
+        env.update(MALLOC_MMAP_THRESHOLD_="33554432", MALLOC_TRIM_THRESHOLD_="4294967296")
+        print("train_throughput: both sides with MALLOC_MMAP_THRESHOLD_=33554432 "
+              "MALLOC_TRIM_THRESHOLD_=4294967296")
+    models = args.models.split(",")
+    rules = args.rules.split(",")
+    # batch, short run's steps S1, long run's steps S2
+    cfg = {"KNet4": (64, args.knet_steps // 4, args.knet_steps),
+           "ResNet-18": (32, max(2, args.resnet_steps // 4), args.resnet_steps)}
+    layers = {"KNet4": 4, "ResNet-18": 22}
+    tmp = tempfile.mkdtemp(prefix="lrid-bench-")
+    results = {}
+    print("train_throughput: Fashion-MNIST 28x28x1, 1 thread, %d interleaved repetitions "
+          "(per repetition: lrid S1 steps, lrid S2 steps, PyTorch S2 steps)" % args.reps, flush=True)
+    print("  wall: S2 x batch / training-steps seconds of all S2 steps (the first included), "
+          "both sides, best repetition")
+    print("  cpu:  (S2 - S1) x batch / CPU seconds of steps S1..S2-1: lrid = process CPU(S2 run) "
+          "- process CPU(S1 run), PyTorch = process CPU of those steps; best repetition. Not "
+          "inflated by other processes taking the core (a shared machine)", flush=True)
+    for model in models:
+        batch, s1, s2 = cfg[model]
+        jobs = {}
+        for steps in (s1, s2):
+            jobs[steps] = os.path.join(tmp, "%s-%d.yaml" % (model, steps))
+            with open(jobs[steps], "w") as f:
+                f.write(job_text(model, batch, steps))
+        ids = rule_ids(args.lrid, jobs[s2], env)
+        for rule in rules:
+            reps = []
+            info = None
+            for rep in range(args.reps):
+                short = run_lrid_cpu(args.lrid, jobs[s1], ids[rule], env)
+                long = run_lrid_cpu(args.lrid, jobs[s2], ids[rule], env)
+                info = run_ref(model, rule, batch, s2, s1, env)
+                r = {
+                    "lrid_wall": s2 * batch / long["seconds"],
+                    "lrid_cpu": (s2 - s1) * batch / max(1e-9, long["process_cpu"] - short["process_cpu"]),
+                    "lrid_share": long["process_cpu"] / long["process_wall"],
+                    "ref_wall": s2 * batch / info["seconds"],
+                    "ref_cpu": (s2 - s1) * batch / info["steady_cpu"],
+                    "ref_share": info["steady_cpu"] / info["steady_wall"],
+                }
+                reps.append(r)
+                print("  %-9s %-4s rep %d: lrid wall %7.1f cpu %7.1f img/s (core share %.2f) | "
+                      "PyTorch wall %7.1f cpu %7.1f img/s (core share %.2f)"
+                      % (model, rule, rep, r["lrid_wall"], r["lrid_cpu"], r["lrid_share"],
+                         r["ref_wall"], r["ref_cpu"], r["ref_share"]), flush=True)
+            exp = expected_parameters(model)
+            if info["parameters"] != exp or len(info["plastic_layers"]) != layers[model]:
+                raise SystemExit("reference %s: %d parameters / %d plastic layers, lrid's model "
+                                 "has %d / %d" % (model, info["parameters"],
+                                                  len(info["plastic_layers"]), exp, layers[model]))
+            best = {k: max(r[k] for r in reps) for k in reps[0]}
+            best.update(batch=batch, s1=s1, s2=s2, params=info["parameters"],
+                        layers=len(info["plastic_layers"]))
+            results[(model, rule)] = best
+
+    print()
+    print("| model | rule | batch, S1/S2 steps | params (plastic layers) | lrid img/s wall / cpu | "
+          "PyTorch img/s wall / cpu | lrid/PyTorch wall / cpu (>= 1) | rule/SGDM time lrid wall / cpu "
+          "| rule/SGDM time PyTorch wall / cpu |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (model, rule), r in results.items():
+        base = results.get((model, "sgdm"))
+        def rel(k):
+            return "%.2f" % (base[k] / r[k]) if base else "-"
+        print("| %s | %s | %d, %d/%d | %d (%d) | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %s / %s | %s / %s |"
+              % (model, rule, r["batch"], r["s1"], r["s2"], r["params"], r["layers"],
+                 r["lrid_wall"], r["lrid_cpu"], r["ref_wall"], r["ref_cpu"],
+                 r["lrid_wall"] / r["ref_wall"], r["lrid_cpu"] / r["ref_cpu"],
+                 rel("lrid_wall"), rel("lrid_cpu"), rel("ref_wall"), rel("ref_cpu")))
+    print()
+    for model in models:
+        if (model, "ia") in results and (model, "sgdm") in results:
+            ia, sg = results[(model, "ia")], results[(model, "sgdm")]
+            w, c = sg["lrid_wall"] / ia["lrid_wall"], sg["lrid_cpu"] / ia["lrid_cpu"]
+            print("%s: IA/SGDM time in lrid %.2f (wall) / %.2f (cpu); target < 1.5: %s"
+                  % (model, w, c, "met" if max(w, c) < 1.5 else
+                     ("NOT met" if min(w, c) >= 1.5 else "mixed")))
+    for k in ("wall", "cpu"):
+        worst = min((r["lrid_" + k] / r["ref_" + k], m, ru) for (m, ru), r in results.items())
+        print("lowest lrid/PyTorch throughput ratio (%s): %.3f (%s %s); target >= 1: %s"
+              % (k, worst[0], worst[1], worst[2], "met" if worst[0] >= 1 else "NOT met"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("ref")
+    r.add_argument("--model", required=True, choices=["KNet4", "ResNet-18"])
+    r.add_argument("--rule", required=True, choices=["sgdm", "adam", "fa", "ia"])
+    r.add_argument("--batch", type=int, required=True)
+    r.add_argument("--steps", type=int, required=True)
+    r.add_argument("--threads", type=int, default=1)
+    r.add_argument("--steady-from", type=int, default=1,
+                   help="also report wall and CPU time of the steps from this one on")
+    r.add_argument("--profile", action="store_true", help="print torch.profiler's op table to stderr")
+    b = sub.add_parser("bench")
+    b.add_argument("lrid")
+    b.add_argument("--models", default="KNet4,ResNet-18")
+    b.add_argument("--rules", default="sgdm,adam,fa,ia")
+    b.add_argument("--reps", type=int, default=3)
+    b.add_argument("--malloc-tuned", action="store_true",
+                   help="run both sides with glibc's mmap threshold at 32 MiB and trim threshold at 4 GiB")
+    b.add_argument("--knet-steps", type=int, default=200, help="S2 for KNet4 (S1 = S2/4)")
+    b.add_argument("--resnet-steps", type=int, default=16, help="S2 for ResNet-18 (S1 = S2/4)")
+    a = ap.parse_args()
+    reference(a) if a.cmd == "ref" else bench(a)
+
+
+if __name__ == "__main__":
+    main()
