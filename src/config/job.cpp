@@ -150,12 +150,18 @@ void parse_rule_settings(const Ctx& c, const YAML::Node& n, const std::string& k
   if (auto v = n["feedback_learning_rate"])
     r.feedback_learning_rate = c.positive_real(v, key + ".feedback_learning_rate");
   if (auto ia = n["ia"]) {
-    c.check_keys(ia, key + ".ia", {"alpha", "beta", "gamma", "per_position", "normalize_output"});
+    c.check_keys(ia, key + ".ia", {"alpha", "beta", "gamma", "per_position", "normalize_output",
+                                         "batch_fraction"});
     if (auto v = ia["normalize_output"]) r.ia.normalize_output = c.boolean(v, key + ".ia.normalize_output");
     if (auto v = ia["per_position"]) r.ia.per_position = c.boolean(v, key + ".ia.per_position");
     if (auto v = ia["alpha"]) r.ia.alpha = c.non_negative_real(v, key + ".ia.alpha");
     if (auto v = ia["beta"]) r.ia.beta = c.non_negative_real(v, key + ".ia.beta");
     if (auto v = ia["gamma"]) r.ia.gamma = c.non_negative_real(v, key + ".ia.gamma");
+    if (auto v = ia["batch_fraction"]) {
+      r.ia.batch_fraction = c.positive_real(v, key + ".ia.batch_fraction");
+      if (r.ia.batch_fraction > 1.0)
+        c.fail(v, key + ".ia.batch_fraction", "expected a fraction of the batch in (0, 1]");
+    }
   }
 }
 
@@ -538,6 +544,7 @@ std::string run_fingerprint(const RunSpec& r, const JobSpec& job) {
   if (r.rule == "ia")
     f << "|ia=" << fmt_double(s.ia.alpha) << "," << fmt_double(s.ia.beta) << ","
       << fmt_double(s.ia.gamma) << "," << s.ia.per_position << "," << s.ia.normalize_output
+      << (s.ia.batch_fraction == 1.0 ? "" : "," + fmt_double(s.ia.batch_fraction))
       << "|fblr=" << fmt_double(s.feedback_learning_rate);
   f << "|obs.points=" << o.trajectory_points << "|obs.batch=" << o.observation_batch
     << "|obs.stats=";

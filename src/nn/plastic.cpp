@@ -32,6 +32,12 @@ Feedback feedback_for_rule(const std::string& rule) {
                  "': expected one of SGDM, Adam, FA, IA (or Backprop, Fixed, InfoAlign)");
 }
 
+int64_t ia_batch(const IaCoefficients& c, int64_t n) {
+  if (c.batch_fraction >= 1.0) return n;
+  const auto k = static_cast<int64_t>(std::ceil(c.batch_fraction * static_cast<double>(n)));
+  return std::max<int64_t>(1, std::min(k, n));
+}
+
 namespace {
 
 // Parameters of IA's local gradient, passed through the autograd function.
@@ -47,6 +53,7 @@ void save_ia(AutogradContext* ctx, const IaArgs& ia) {
   ctx->saved_data["gamma"] = ia.c.gamma;
   ctx->saved_data["per_position"] = ia.c.per_position;
   ctx->saved_data["normalize"] = ia.c.normalize_output;
+  ctx->saved_data["batch_fraction"] = ia.c.batch_fraction;
 }
 
 IaCoefficients load_ia(AutogradContext* ctx) {
@@ -56,6 +63,7 @@ IaCoefficients load_ia(AutogradContext* ctx) {
   c.gamma = ctx->saved_data["gamma"].toDouble();
   c.per_position = ctx->saved_data["per_position"].toBool();
   c.normalize_output = ctx->saved_data["normalize"].toBool();
+  c.batch_fraction = ctx->saved_data["batch_fraction"].toDouble();
   return c;
 }
 
@@ -97,11 +105,14 @@ struct LinearFeedbackFn : public torch::autograd::Function<LinearFeedbackFn> {
     if (ctx->needs_input_grad(1)) dw = dy.t().mm(x);
     if (bias.defined() && ctx->needs_input_grad(2)) db = dy.sum(0);
     if (ctx->saved_data["ia"].toBool() && ctx->needs_input_grad(b_index)) {
-      const Tensor f = bias.defined() ? saved[3] - bias : saved[3];
       const IaCoefficients c = load_ia(ctx);
-      const Tensor div = ia_divisor(c, f).mul_(static_cast<double>(x.size(0)));
+      const int64_t n = ia_batch(c, x.size(0));  // R on the first n examples
+      const Tensor xs = x.narrow(0, 0, n);
+      const Tensor fy = saved[3].narrow(0, 0, n);
+      const Tensor f = bias.defined() ? fy - bias : fy;
+      const Tensor div = ia_divisor(c, f).mul_(static_cast<double>(n));
       // z = 2 beta (f B) - alpha x, then f^T z / (N div) + 2 gamma B.
-      Tensor z = f.mm(B).mul_(2.0 * c.beta).sub_(x, c.alpha);
+      Tensor z = f.mm(B).mul_(2.0 * c.beta).sub_(xs, c.alpha);
       dB = f.t().mm(z).div_(div).add_(B, 2.0 * c.gamma);
     }
     return {dx, dw, db, dB, Tensor()};
@@ -164,9 +175,12 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
                                    {need_dx, need_dw, need_db});
     }
     if (ctx->saved_data["ia"].toBool() && ctx->needs_input_grad(b_index)) {
-      const Tensor f = bias.defined() ? saved[3] - bias.view({1, -1, 1, 1}) : saved[3];
       const IaCoefficients c = load_ia(ctx);
-      const Tensor div = ia_divisor(c, f).mul_(static_cast<double>(x.size(0)));
+      const int64_t n = ia_batch(c, x.size(0));  // R on the first n examples
+      const Tensor xs = n == x.size(0) ? x : x.narrow(0, 0, n).contiguous();
+      const Tensor fy = n == x.size(0) ? saved[3] : saved[3].narrow(0, 0, n).contiguous();
+      const Tensor f = bias.defined() ? fy - bias.view({1, -1, 1, 1}) : fy;
+      const Tensor div = ia_divisor(c, f).mul_(static_cast<double>(n));
       Tensor z;
       if (c.beta != 0.0) {
         Tensor r;
@@ -175,15 +189,15 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
           // im2col + GEMM here (1 thread, 28-32 px), and r is IA's largest extra cost there.
           const std::vector<int64_t> k = {B.size(2), B.size(3)};
           r = std::get<0>(
-              at::_slow_conv2d_backward(f, x, B, k, stride, padding, {true, false, false}));
+              at::_slow_conv2d_backward(f, xs, B, k, stride, padding, {true, false, false}));
         } else {
-          r = std::get<0>(at::convolution_backward(f, x, B, at::OptionalIntArrayRef(), stride,
+          r = std::get<0>(at::convolution_backward(f, xs, B, at::OptionalIntArrayRef(), stride,
                                                    padding, dilation, false, out_pad, groups,
                                                    {true, false, false}));
         }
-        z = r.mul_(2.0 * c.beta).sub_(x, c.alpha);
+        z = r.mul_(2.0 * c.beta).sub_(xs, c.alpha);
       } else {
-        z = x * (-c.alpha);
+        z = xs * (-c.alpha);
       }
       dB = std::get<1>(at::convolution_backward(f, z, B, at::OptionalIntArrayRef(), stride,
                                                 padding, dilation, false, out_pad, groups,
@@ -252,12 +266,12 @@ Tensor PlasticLayer::apply_forward(const Tensor& x) const {
 }
 
 Tensor PlasticLayer::ia_local_loss(const Tensor& x) const {
-  Tensor xd = x.detach();
+  Tensor xd = x.detach().narrow(0, 0, ia_batch(ia_, x.size(0)));
   Tensor wd = weight_.detach();
   const Tensor& B = feedback_mode_has_b() ? b_ : wd;
   Tensor f, b, r;
   ia_projections(xd, wd, B, f, b, r);
-  const Tensor div = ia_divisor(ia_, f).mul_(static_cast<double>(x.size(0)));
+  const Tensor div = ia_divisor(ia_, f).mul_(static_cast<double>(xd.size(0)));
   Tensor amp = -(b * f).sum() / div;   // already divided by N (and P, mean f^2)
   Tensor null = r.pow(2).sum() / div;
   Tensor decay = wd.pow(2).sum() + B.pow(2).sum();

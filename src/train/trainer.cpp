@@ -39,6 +39,7 @@ nn::IaCoefficients ia_of(const config::RuleSettings& s) {
   ia.gamma = s.ia.gamma;
   ia.per_position = s.ia.per_position;
   ia.normalize_output = s.ia.normalize_output;
+  ia.batch_fraction = s.ia.batch_fraction;
   return ia;
 }
 

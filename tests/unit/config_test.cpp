@@ -254,6 +254,27 @@ TEST(Training, DefaultsMergeIntoRules) {
   expect_error(kBase + "training:\n  fa: {ia: {alpha: 1}}\n", "job.yaml:10:", "unknown key 'ia'");
 }
 
+TEST(Training, IaBatchFraction) {
+  const std::string grid = R"(name: t
+grid:
+  - learning_rules: [ia]
+    tasks: [fashion_mnist]
+    architectures: [MLP]
+    batch_sizes: [8]
+)";
+  const JobSpec exact = load(grid);
+  EXPECT_DOUBLE_EQ(exact.rule("ia").ia.batch_fraction, 1.0);
+  const JobSpec same = load(grid + "training:\n  ia: {ia: {batch_fraction: 1}}\n");
+  EXPECT_EQ(same.runs[0].hash, exact.runs[0].hash);  // the default spelled out changes nothing
+  const JobSpec half = load(grid + "training:\n  ia: {ia: {batch_fraction: 0.5}}\n");
+  EXPECT_DOUBLE_EQ(half.rule("ia").ia.batch_fraction, 0.5);
+  EXPECT_NE(half.runs[0].hash, exact.runs[0].hash);
+  expect_error(grid + "training:\n  ia: {ia: {batch_fraction: 1.5}}\n", "job.yaml:8:",
+               "ia.batch_fraction: expected a fraction of the batch in (0, 1]");
+  expect_error(grid + "training:\n  ia: {ia: {batch_fraction: 0}}\n", "job.yaml:8:",
+               "ia.batch_fraction");
+}
+
 TEST(ShippedJobs, PaperGridHas1056Runs) {
   const JobSpec job = load_job_file(std::string(LRID_SOURCE_DIR) + "/jobs/paper.yaml");
   EXPECT_EQ(job.runs.size(), 1056u);

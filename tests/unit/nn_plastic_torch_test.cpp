@@ -245,6 +245,62 @@ TEST_F(NnPlastic, InfoAlignGradientIsDerivativeOfLocalLoss) {
   }
 }
 
+TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
+  // rho < 1: B.grad is the exact rule's on the first ceil(rho N) examples alone (checked against
+  // a rho = 1 layer fed only those), also the derivative of ia_local_loss, while W's, the
+  // bias's and the input's gradients still use the whole batch.
+  IaCoefficients full;
+  full.alpha = 0.7;
+  full.beta = 0.3;
+  full.gamma = 0.05;
+  IaCoefficients part = full;
+  part.batch_fraction = 0.5;
+  EXPECT_EQ(ia_batch(part, 7), 4);
+  EXPECT_EQ(ia_batch(part, 1), 1);
+  EXPECT_EQ(ia_batch(full, 7), 7);
+  auto check = [&](PlasticLayer& a, PlasticLayer& b, PlasticLayer& fa, const Tensor& x,
+                   const Tensor& g) {
+    {
+      torch::NoGradGuard guard;
+      for (PlasticLayer* l : {&b, &fa}) {
+        l->weight().copy_(a.weight());
+        l->feedback_kernel().copy_(a.feedback_kernel());
+        if (l->bias().defined()) l->bias().copy_(a.bias());
+      }
+    }
+    const int64_t k = ia_batch(part, x.size(0));
+    ASSERT_LT(k, x.size(0));
+    Grads got = RunLayer(a, x, g);
+    Grads sub = RunLayer(b, x.narrow(0, 0, k), g.narrow(0, 0, k));
+    Grads ref = RunLayer(fa, x, g);
+    EXPECT_TRUE(Close(got.dB, sub.dB, 1e-12, 1e-10));
+    EXPECT_TRUE(torch::equal(got.dx, ref.dx));
+    EXPECT_TRUE(torch::equal(got.dw, ref.dw));
+    // Not the whole batch's: the test could not tell otherwise.
+    Grads whole = RunLayer(b, x, g);
+    EXPECT_FALSE(Close(got.dB, whole.dB, 1e-6, 1e-4));
+    CheckIaGradient(a, x, g);
+  };
+  {
+    PlasticLinear a(6, 4, true, Feedback::InfoAlign, part), b(6, 4, true, Feedback::InfoAlign, full),
+        fa(6, 4, true, Feedback::Fixed, full);
+    for (PlasticLayer* l : {&a, &b, &fa}) l->to(torch::kDouble);
+    RandomizeBias(a);
+    Tensor x = torch::randn({7, 6}, torch::kDouble), g = torch::randn({7, 4}, torch::kDouble);
+    check(a, b, fa, x, g);
+  }
+  for (const auto& s : kConvCases) {
+    SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " groups " + std::to_string(s.groups));
+    PlasticConv2d a(s, Feedback::InfoAlign, part), b(s, Feedback::InfoAlign, full),
+        fa(s, Feedback::Fixed, full);
+    for (PlasticLayer* l : {&a, &b, &fa}) l->to(torch::kDouble);
+    RandomizeBias(a);
+    Tensor x = torch::randn({5, s.in_channels, 9, 10}, torch::kDouble);
+    Tensor g = torch::randn(a.apply_forward(x).sizes(), torch::kDouble);
+    check(a, b, fa, x, g);
+  }
+}
+
 TEST_F(NnPlastic, LocalLossMatchesTheDefinition) {
   // fc, written out: f = x W^T, b = x B^T, r = f B.
   IaCoefficients ia;

@@ -51,6 +51,24 @@ TEST(Train, EveryRuleLowersKNet4Loss) {
   }
 }
 
+TEST(Train, IaOnHalfTheBatchLowersKNet4Loss) {
+  // ia.batch_fraction 0.5 (R on half of each batch) still trains the network.
+  torch::set_num_threads(1);
+  const auto j = config::load_job_text(
+      "name: t\ngrid:\n  - learning_rules: [ia]\n    tasks: [fashion_mnist]\n"
+      "    architectures: [KNet4]\n    batch_sizes: [32]\ntraining:\n"
+      "  defaults: {steps: 200, schedule: cosine}\n  ia: {ia: {batch_fraction: 0.5}}\n"
+      "observables:\n  trajectory_points: 11\n  observation_batch: 16\n",
+      "test.yaml");
+  ASSERT_DOUBLE_EQ(j.rule("ia").ia.batch_fraction, 0.5);
+  train::TrainOptions o;
+  o.record = false;
+  const auto r = train::train_run(j, j.runs[0], o);
+  const double early = mean(r.loss, 0, 3), late = mean(r.loss, r.loss.size() - 3, r.loss.size());
+  EXPECT_LT(late, 0.8 * early) << early << " -> " << late;
+  EXPECT_GT(r.final_metric, 0.4) << "test accuracy";
+}
+
 TEST(Train, SimclrLossFalls) {
   torch::set_num_threads(1);
   const auto j = job("MLP", "fashion_mnist_simclr", 150, 6);

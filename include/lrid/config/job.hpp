@@ -24,6 +24,7 @@ struct IaCoefficients {
   double gamma = 1e-3;        ///< weight of P_decay
   bool per_position = true;   ///< divide P_amp, P_null by a conv layer's output positions
   bool normalize_output = true;  ///< divide P_amp, P_null by mean(f^2) of the batch
+  double batch_fraction = 1.0;   ///< evaluate R on the first ceil(this * N) examples of a batch
 };
 
 /// Optimiser and schedule of one learning rule (defaults merged in).
