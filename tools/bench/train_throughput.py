@@ -2,9 +2,10 @@
 KNet4 and ResNet-18 on Fashion-MNIST, per learning rule, lrid (LibTorch, C++) beside the same
 model and the same training step written in Python PyTorch, measured in the same run.
 
-  train_throughput.py bench LRID [--models KNet4,ResNet-18] [--rules sgdm,adam,fa,ia]
+  train_throughput.py bench LRID [--models KNet4,ResNet-18] [--rules sgdm,adam,fa,ia,ia:0.5]
                                  [--reps R] [--knet-steps S2] [--resnet-steps S2] [--malloc-tuned]
-  train_throughput.py ref --model KNet4 --rule ia --batch 64 --steps 200 [--profile]
+  train_throughput.py ref --model KNet4 --rule ia --batch 64 --steps 200 [--ia-fraction RHO]
+                                 [--profile]
                                  (one PyTorch run, JSON on stdout; --profile: op table on stderr)
 
 One training step, the same on both sides: fetch the next batch (index_select of the uint8
@@ -42,6 +43,8 @@ src/train/trainer.cpp, src/config/job.cpp):
     + 2 gamma B; conv r = input-gradient of conv(., B) at f (aten::_slow_conv2d_backward for
     a CPU input layer of <= 4 channels, as lrid), z = 2 beta r - alpha x, dB = weight-gradient
     of conv at input z and grad_output f, / D, + 2 gamma B.
+  - "ia:RHO" in --rules: IA with ia.batch_fraction RHO (R and dB on the first ceil(RHO N)
+    examples of the batch: x, f narrowed before the IA terms, N the sub-batch), both sides.
 """
 import argparse
 import gzip
@@ -109,6 +112,10 @@ def reference(args):
 
     # --- plastic layers -----------------------------------------------------------------------
     ALPHA, BETA, GAMMA = 8e-3, 1e-3, 1e-3  # lrid's IaCoefficients defaults (per_position, normalize_output on)
+    RHO = args.ia_fraction
+
+    def ia_rows(n):  # lrid's nn::ia_batch
+        return n if RHO >= 1.0 else max(1, min(n, math.ceil(RHO * n)))
 
     def ia_divisor(f):
         p = float(f.size(2) * f.size(3)) if f.dim() == 4 else 1.0
@@ -135,8 +142,10 @@ def reference(args):
             if ctx.has_bias and ctx.needs_input_grad[2]:
                 db = dy.sum(0)
             if ctx.ia and ctx.needs_input_grad[3]:
+                n = ia_rows(x.size(0))
+                x, y = x.narrow(0, 0, n), y.narrow(0, 0, n)
                 f = y - bias if ctx.has_bias else y
-                div = ia_divisor(f).mul_(float(x.size(0)))
+                div = ia_divisor(f).mul_(float(n))
                 z = f.mm(B).mul_(2.0 * BETA).sub_(x, alpha=ALPHA)
                 dB = f.t().mm(z).div_(div).add_(B, alpha=2.0 * GAMMA)
             return dx, dw, db, dB, None
@@ -163,8 +172,10 @@ def reference(args):
                     dy, x, B, [bias.size(0)] if ctx.has_bias else None, s, p, d, False, [0, 0], 1,
                     [need_dx, need_dw, need_db])
             if ctx.ia and ctx.needs_input_grad[3]:
+                n = ia_rows(x.size(0))
+                x, y = x.narrow(0, 0, n), y.narrow(0, 0, n)
                 f = y - bias.view(1, -1, 1, 1) if ctx.has_bias else y
-                div = ia_divisor(f).mul_(float(x.size(0)))
+                div = ia_divisor(f).mul_(float(n))
                 if x.device.type == "cpu" and x.size(1) <= 4:
                     r = torch.ops.aten._slow_conv2d_backward(
                         f, x, B, [B.size(2), B.size(3)], s, p, [True, False, False])[0]
@@ -358,7 +369,7 @@ def expected_parameters(model):
     return n + 512 * 10 + 10
 
 
-def job_text(model, batch, steps):
+def job_text(model, batch, steps, ia_fraction=1.0):
     return "\n".join([
         "name: bench_%s" % re.sub(r"[^A-Za-z0-9]", "", model),
         "grid:",
@@ -370,6 +381,7 @@ def job_text(model, batch, steps):
         "    dataset_seeds: [0]",
         "training:",
         "  defaults: {steps: %d}" % steps,
+        "  ia: {ia: {batch_fraction: %r}}" % ia_fraction,
         "observables:",          # recording is outside the timed steps; keep it tiny anyway
         "  trajectory_points: 2",
         "  observation_batch: 8",
@@ -416,10 +428,22 @@ def run_lrid_cpu(lrid, job, run_id, env):
     return r
 
 
+def split_rule(rule):
+    """'ia:0.5' -> ('ia', 0.5); 'sgdm' -> ('sgdm', 1.0)."""
+    name, _, frac = rule.partition(":")
+    if name not in ("sgdm", "adam", "fa", "ia") or (frac and name != "ia"):
+        raise SystemExit("train_throughput: unknown rule %r (sgdm, adam, fa, ia or ia:RHO)" % rule)
+    rho = float(frac) if frac else 1.0
+    if not 0.0 < rho <= 1.0:
+        raise SystemExit("train_throughput: %r: RHO must be in (0, 1]" % rule)
+    return name, rho
+
+
 def run_ref(model, rule, batch, steps, steady_from, env):
+    name, rho = split_rule(rule)
     p = subprocess.run([sys.executable, os.path.abspath(__file__), "ref", "--model", model,
-                        "--rule", rule, "--batch", str(batch), "--steps", str(steps),
-                        "--steady-from", str(steady_from)],
+                        "--rule", name, "--batch", str(batch), "--steps", str(steps),
+                        "--steady-from", str(steady_from), "--ia-fraction", repr(rho)],
                        capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise SystemExit("reference %s %s failed:\n%s" % (model, rule, p.stderr[-3000:]))
@@ -445,6 +469,7 @@ def bench(args):
               "MALLOC_TRIM_THRESHOLD_=4294967296")
     models = args.models.split(",")
     rules = args.rules.split(",")
+    fractions = sorted({split_rule(r)[1] for r in rules})
     # batch, short run's steps S1, long run's steps S2
     cfg = {"KNet4": (64, args.knet_steps // 4, args.knet_steps),
            "ResNet-18": (32, max(2, args.resnet_steps // 4), args.resnet_steps)}
@@ -461,17 +486,19 @@ def bench(args):
     for model in models:
         batch, s1, s2 = cfg[model]
         jobs = {}
-        for steps in (s1, s2):
-            jobs[steps] = os.path.join(tmp, "%s-%d.yaml" % (model, steps))
-            with open(jobs[steps], "w") as f:
-                f.write(job_text(model, batch, steps))
-        ids = rule_ids(args.lrid, jobs[s2], env)
+        for rho in fractions:
+            for steps in (s1, s2):
+                jobs[rho, steps] = os.path.join(tmp, "%s-%d-%g.yaml" % (model, steps, rho))
+                with open(jobs[rho, steps], "w") as f:
+                    f.write(job_text(model, batch, steps, rho))
+        ids = rule_ids(args.lrid, jobs[fractions[0], s2], env)
         for rule in rules:
+            name, rho = split_rule(rule)
             reps = []
             info = None
             for rep in range(args.reps):
-                short = run_lrid_cpu(args.lrid, jobs[s1], ids[rule], env)
-                long = run_lrid_cpu(args.lrid, jobs[s2], ids[rule], env)
+                short = run_lrid_cpu(args.lrid, jobs[rho, s1], ids[name], env)
+                long = run_lrid_cpu(args.lrid, jobs[rho, s2], ids[name], env)
                 info = run_ref(model, rule, batch, s2, s1, env)
                 r = {
                     "lrid_wall": s2 * batch / long["seconds"],
@@ -512,11 +539,13 @@ def bench(args):
                  rel("lrid_wall"), rel("lrid_cpu"), rel("ref_wall"), rel("ref_cpu")))
     print()
     for model in models:
-        if (model, "ia") in results and (model, "sgdm") in results:
-            ia, sg = results[(model, "ia")], results[(model, "sgdm")]
+        for rule in rules:
+            if split_rule(rule)[0] != "ia" or (model, "sgdm") not in results:
+                continue
+            ia, sg = results[(model, rule)], results[(model, "sgdm")]
             w, c = sg["lrid_wall"] / ia["lrid_wall"], sg["lrid_cpu"] / ia["lrid_cpu"]
-            print("%s: IA/SGDM time in lrid %.2f (wall) / %.2f (cpu); target < 1.5: %s"
-                  % (model, w, c, "met" if max(w, c) < 1.5 else
+            print("%s: %s/SGDM time in lrid %.2f (wall) / %.2f (cpu); target < 1.5: %s"
+                  % (model, rule.upper(), w, c, "met" if max(w, c) < 1.5 else
                      ("NOT met" if min(w, c) >= 1.5 else "mixed")))
     for k in ("wall", "cpu"):
         worst = min((r["lrid_" + k] / r["ref_" + k], m, ru) for (m, ru), r in results.items())
@@ -535,11 +564,14 @@ def main():
     r.add_argument("--threads", type=int, default=1)
     r.add_argument("--steady-from", type=int, default=1,
                    help="also report wall and CPU time of the steps from this one on")
+    r.add_argument("--ia-fraction", type=float, default=1.0,
+                   help="ia only: ia.batch_fraction (R on the first ceil(RHO N) examples)")
     r.add_argument("--profile", action="store_true", help="print torch.profiler's op table to stderr")
     b = sub.add_parser("bench")
     b.add_argument("lrid")
     b.add_argument("--models", default="KNet4,ResNet-18")
-    b.add_argument("--rules", default="sgdm,adam,fa,ia")
+    b.add_argument("--rules", default="sgdm,adam,fa,ia,ia:0.5",
+                   help="ia:RHO = IA with ia.batch_fraction RHO")
     b.add_argument("--reps", type=int, default=3)
     b.add_argument("--malloc-tuned", action="store_true",
                    help="run both sides with glibc's mmap threshold at 32 MiB and trim threshold at 4 GiB")

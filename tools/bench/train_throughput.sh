@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark: training throughput (images/s) of KNet4 and ResNet-18 on Fashion-MNIST (28x28x1,
-# batch 64 / 32, 1 intra-op thread) per learning rule (sgdm, adam, fa, ia): lrid (`lrid train
-# --run ID --threads 1` on generated job files; images/s = steps x batch / its "training steps"
-# seconds) beside the same model and training step written in Python PyTorch (Debian's
-# python3-torch, the same libtorch 1.13; FA/IA as torch.autograd.Function's with lrid's
-# backward), measured in the same run, interleaved, best of REPS. Details: train_throughput.py.
+# batch 64 / 32, 1 intra-op thread) per learning rule (sgdm, adam, fa, ia, and ia:0.5 = IA with
+# ia.batch_fraction 0.5): lrid (`lrid train --run ID --threads 1` on generated job files;
+# images/s = steps x batch / its "training steps" seconds) beside the same model and training
+# step written in Python PyTorch (Debian's python3-torch, the same libtorch 1.13; FA/IA as
+# torch.autograd.Function's with lrid's backward), measured in the same run, interleaved, best
+# of REPS. Details: train_throughput.py.
 # Targets: lrid >= PyTorch; IA/SGDM time < 1.5.
 # usage: tools/bench/train_throughput.sh [LRID binary] [extra options of train_throughput.py bench,
 #        e.g. --models KNet4 --rules sgdm,ia --reps 3 --knet-steps 200 --resnet-steps 12]
