@@ -32,17 +32,6 @@ std::vector<observe::Condition> job_conditions(const config::JobSpec& job) {
   return out;
 }
 
-nn::IaCoefficients ia_of(const config::RuleSettings& s) {
-  nn::IaCoefficients ia;
-  ia.alpha = s.ia.alpha;
-  ia.beta = s.ia.beta;
-  ia.gamma = s.ia.gamma;
-  ia.per_position = s.ia.per_position;
-  ia.normalize_output = s.ia.normalize_output;
-  ia.batch_fraction = s.ia.batch_fraction;
-  return ia;
-}
-
 nn::ModelOptions model_options(const config::JobSpec& job, const config::RunSpec& run,
                                int64_t channels, int64_t height, int64_t width, int64_t classes) {
   const config::TaskSpec& task = job.task(run.task);
@@ -53,7 +42,7 @@ nn::ModelOptions model_options(const config::JobSpec& job, const config::RunSpec
   o.width = width;
   o.num_outputs = classes;
   o.feedback = nn::feedback_for_rule(run.rule);
-  o.ia = ia_of(job.rule(run.rule));
+  o.ia = job.rule(run.rule).ia;
   o.simclr_head = task.objective == "simclr";
   o.head_hidden = task.simclr_head_hidden;
   o.head_dim = task.simclr_head_dim;

@@ -255,9 +255,9 @@ TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
   full.gamma = 0.05;
   IaCoefficients part = full;
   part.batch_fraction = 0.5;
-  EXPECT_EQ(ia_batch(part, 7), 4);
-  EXPECT_EQ(ia_batch(part, 1), 1);
-  EXPECT_EQ(ia_batch(full, 7), 7);
+  EXPECT_EQ(lrid::nn::ia_batch(part, 7), 4);
+  EXPECT_EQ(lrid::nn::ia_batch(part, 1), 1);
+  EXPECT_EQ(lrid::nn::ia_batch(full, 7), 7);
   auto check = [&](PlasticLayer& a, PlasticLayer& b, PlasticLayer& fa, const Tensor& x,
                    const Tensor& g) {
     {
@@ -268,7 +268,7 @@ TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
         if (l->bias().defined()) l->bias().copy_(a.bias());
       }
     }
-    const int64_t k = ia_batch(part, x.size(0));
+    const int64_t k = lrid::nn::ia_batch(part, x.size(0));
     ASSERT_LT(k, x.size(0));
     Grads got = RunLayer(a, x, g);
     Grads sub = RunLayer(b, x.narrow(0, 0, k), g.narrow(0, 0, k));

@@ -17,14 +17,14 @@ const std::vector<std::string>& architecture_names();
 std::string canonical_architecture(const std::string& name);
 
 /// Information Alignment's layer-local loss R = alpha P_amp + beta P_null + gamma P_decay
-/// (see lrid/nn/plastic.hpp for the definitions and why these defaults).
+/// (see lrid/nn/plastic.hpp for the definitions and why these defaults; nn uses this struct).
 struct IaCoefficients {
   double alpha = 8e-3;        ///< weight of P_amp
   double beta = 1e-3;         ///< weight of P_null
   double gamma = 1e-3;        ///< weight of P_decay
   bool per_position = true;   ///< divide P_amp, P_null by a conv layer's output positions
   bool normalize_output = true;  ///< divide P_amp, P_null by mean(f^2) of the batch
-  double batch_fraction = 1.0;   ///< evaluate R on the first ceil(this * N) examples of a batch
+  double batch_fraction = 1.0;   ///< in (0, 1]: R on the first ceil(this * N) examples of a batch
 };
 
 /// Optimiser and schedule of one learning rule (defaults merged in).

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "lrid/config/job.hpp"
+
 namespace lrid::nn {
 
 enum class Feedback { Backprop, Fixed, InfoAlign };
@@ -58,8 +60,8 @@ Feedback feedback_for_rule(const std::string& rule);
 /// inputs (the batches are shuffled) at rho of the cost. R's expectations are over the input
 /// distribution, so this changes the noise of B's updates, not their target. The exact rule
 /// costs IA two conv-sized products per layer beyond SGDM's three (r and dR/dB), so IA's step
-/// is >= 5/3 of SGDM's wherever the convolutions dominate (ResNet-18: measured 1.63, the same as
-/// PyTorch's op-for-op version); rho = 0.5 brings that bound to 4/3.
+/// is ~5/3 of SGDM's wherever the convolutions dominate (ResNet-18: measured 1.64; 1.59-1.61 for
+/// PyTorch's op-for-op version); rho = 0.5 brings it to ~4/3 (measured 1.39).
 ///
 /// Defaults (the paper does not publish its values), for SGD + momentum 0.9 at lr 0.01-0.1:
 ///  - beta = 1e-3: the worst-case curvature 2 beta * C_out k^2 is <= 9.2 for every layer of
@@ -73,14 +75,9 @@ Feedback feedback_for_rule(const std::string& rule);
 ///    B = alpha (2 beta W S W^T / s + 2 gamma I)^-1 W S / s. For isotropic S and He-initialised
 ///    W (W W^T ~ 2 I, s ~ 2 v) that is B ~ alpha / (4 (beta + gamma)) W = W: the backward gain
 ///    of B matches W's instead of shrinking the signal layer after layer.
-struct IaCoefficients {
-  double alpha = 8e-3;
-  double beta = 1e-3;
-  double gamma = 1e-3;
-  bool per_position = true;
-  bool normalize_output = true;
-  double batch_fraction = 1.0;  ///< in (0, 1]
-};
+/// The job file's struct (lrid/config/job.hpp, torch-free), used as is: one definition of the
+/// coefficients and their defaults.
+using IaCoefficients = config::IaCoefficients;
 
 /// The number of examples R is evaluated on in a batch of n: ceil(rho n), at least 1.
 int64_t ia_batch(const IaCoefficients& c, int64_t n);
