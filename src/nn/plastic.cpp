@@ -78,6 +78,24 @@ Tensor ia_divisor(const IaCoefficients& c, const Tensor& f) {
   return at::dot(flat, flat).div_(static_cast<double>(flat.numel())).clamp_min_(1e-30).mul_(p);
 }
 
+// IA's inputs on the examples R is evaluated on (the first ia_batch() of the batch): x, f = W x
+// (the saved output y minus the bias, given shaped to broadcast against y) and the divisor N D.
+struct IaBatch {
+  IaCoefficients c;
+  Tensor x, f, div;
+};
+
+IaBatch ia_sub_batch(AutogradContext* ctx, const Tensor& x, const Tensor& y, const Tensor& bias) {
+  IaBatch s;
+  s.c = load_ia(ctx);
+  const int64_t n = ia_batch(s.c, x.size(0));
+  s.x = x.narrow(0, 0, n);
+  const Tensor fy = y.narrow(0, 0, n);
+  s.f = bias.defined() ? fy - bias : fy;
+  s.div = ia_divisor(s.c, s.f).mul_(static_cast<double>(n));
+  return s;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Linear: y = x W^T + b, dx = dy B, dW = dy^T x, db = sum dy;
 // IA: dR/dB = f^T (2 beta f B - alpha x) / (N D) + 2 gamma B, f = x W^T (D: ia_divisor).
@@ -105,15 +123,10 @@ struct LinearFeedbackFn : public torch::autograd::Function<LinearFeedbackFn> {
     if (ctx->needs_input_grad(1)) dw = dy.t().mm(x);
     if (bias.defined() && ctx->needs_input_grad(2)) db = dy.sum(0);
     if (ctx->saved_data["ia"].toBool() && ctx->needs_input_grad(b_index)) {
-      const IaCoefficients c = load_ia(ctx);
-      const int64_t n = ia_batch(c, x.size(0));  // R on the first n examples
-      const Tensor xs = x.narrow(0, 0, n);
-      const Tensor fy = saved[3].narrow(0, 0, n);
-      const Tensor f = bias.defined() ? fy - bias : fy;
-      const Tensor div = ia_divisor(c, f).mul_(static_cast<double>(n));
-      // z = 2 beta (f B) - alpha x, then f^T z / (N div) + 2 gamma B.
-      Tensor z = f.mm(B).mul_(2.0 * c.beta).sub_(xs, c.alpha);
-      dB = f.t().mm(z).div_(div).add_(B, 2.0 * c.gamma);
+      const IaBatch s = ia_sub_batch(ctx, x, saved[3], bias);
+      // z = 2 beta (f B) - alpha x, then f^T z / (N D) + 2 gamma B.
+      Tensor z = s.f.mm(B).mul_(2.0 * s.c.beta).sub_(s.x, s.c.alpha);
+      dB = s.f.t().mm(z).div_(s.div).add_(B, 2.0 * s.c.gamma);
     }
     return {dx, dw, db, dB, Tensor()};
   }
@@ -175,12 +188,10 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
                                    {need_dx, need_dw, need_db});
     }
     if (ctx->saved_data["ia"].toBool() && ctx->needs_input_grad(b_index)) {
-      const IaCoefficients c = load_ia(ctx);
-      const int64_t n = ia_batch(c, x.size(0));  // R on the first n examples
-      const Tensor xs = n == x.size(0) ? x : x.narrow(0, 0, n).contiguous();
-      const Tensor fy = n == x.size(0) ? saved[3] : saved[3].narrow(0, 0, n).contiguous();
-      const Tensor f = bias.defined() ? fy - bias.view({1, -1, 1, 1}) : fy;
-      const Tensor div = ia_divisor(c, f).mul_(static_cast<double>(n));
+      const IaBatch s =
+          ia_sub_batch(ctx, x, saved[3], bias.defined() ? bias.view({1, -1, 1, 1}) : Tensor());
+      const IaCoefficients& c = s.c;
+      const Tensor &xs = s.x, &f = s.f;
       Tensor z;
       if (c.beta != 0.0) {
         Tensor r;
@@ -202,7 +213,7 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
       dB = std::get<1>(at::convolution_backward(f, z, B, at::OptionalIntArrayRef(), stride,
                                                 padding, dilation, false, out_pad, groups,
                                                 {false, true, false}));
-      dB.div_(div).add_(B, 2.0 * c.gamma);
+      dB.div_(s.div).add_(B, 2.0 * c.gamma);
     }
     return {dx, dw, db, dB, Tensor(), Tensor()};
   }
