@@ -11,16 +11,11 @@
 #   trains it into DIR/campaign.h5 (default DIR /tmp/lrid-protocol-bench; resumed/reused later).
 #   --statistics admissible (default): lrid's weight, act, gradavg and all evaluations, and the
 #   same four column sets of the exported features for scikit-learn; admissible_act: one set.
-# env: LRID (default: build-proto/lrid, then build/lrid), PYTHON (default /usr/bin/python3 with
+# env: LRID (default build/lrid), PYTHON (default /usr/bin/python3 with
 #   numpy, h5py, PyYAML, scikit-learn). Details: tools/bench/protocol_bench.py.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-lrid="${LRID:-}"
-if [[ -z "$lrid" ]]; then
-  for cand in "$root/build-proto/lrid" "$root/build/lrid"; do
-    [[ -x "$cand" ]] && { lrid="$cand"; break; }
-  done
-fi
+lrid="${LRID:-$root/build/lrid}"
 [[ -x "$lrid" ]] || { echo "protocol.sh: no lrid binary (ninja -C build lrid_cli, or set LRID)" >&2; exit 2; }
 command -v mpirun >/dev/null || { echo "protocol.sh: mpirun not found" >&2; exit 2; }
 PYTHON="${PYTHON:-/usr/bin/python3}"

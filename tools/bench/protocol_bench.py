@@ -194,6 +194,9 @@ def main():
 
     os.makedirs(a.workdir, exist_ok=True)
     campaign = a.campaign
+    if campaign and not os.path.isfile(campaign):
+        print(f"protocol_bench: --campaign {campaign}: no such file", file=sys.stderr)
+        sys.exit(2)
     if not campaign:
         campaign = os.path.join(a.workdir, "campaign.h5")
         job = os.path.join(a.workdir, "job.yaml")
