@@ -1,171 +1,330 @@
 #!/usr/bin/python3
-"""Plots of an lrid analysis: tools/plot_results.py results/results.h5 [OUT_DIR]
+"""Plots of an lrid analysis (results.h5, format lrid-results-2, written by `lrid analyze`).
 
-Reads results.h5 (written by `lrid analyze`) with h5py and draws PNGs with matplotlib (Debian's
-python3-h5py and python3-matplotlib):
-  confusion_<class>_<classifier>.png   confusion matrices of the main table
+Draws PNGs with matplotlib (Debian's python3-h5py and python3-matplotlib) into OUT_DIR
+(default: the directory of results.h5):
   main_accuracy.png                    accuracy per observable class and classifier
-  measurement_units.png / _noise.png   accuracy vs unit fraction / noise per observable class
+  confusion_<class>_<classifier>.png   confusion matrices of the main table (numbers in cells)
+  observables.png                      the paper's Figure 1: observable trajectories per rule
+  training.png                         training loss per rule and task
+  alignment.png                        learning-rule diagnostics: W-B angle, update angle
+  measurement_units.png                accuracy vs units recorded, experimental ranges marked
+  measurement_noise.png                accuracy vs measurement noise
   trajectory.png                       accuracy vs trajectory points: window vs spread vs random
   holdout.png                          held-out architectures and tasks, transfer matrix
-  importance.png                       top feature importances
+  importance.png                       top feature importances (statistic@point)
+Exit codes: 0 done, 2 not a results file (one line), 1 anything else.
 """
+import argparse
+import json
 import os
 import sys
 
-import h5py
-import matplotlib
+FORMAT = "lrid-results-2"
+# Experimental ranges (paper, Discussion): electrophysiology records several hundred units,
+# imaging hundreds to thousands of synapses.
+EPHYS_UNITS = (100, 1000)
+IMAGING_SYNAPSES = (100, 5000)
+RULE_COLORS = {"sgdm": "tab:blue", "adam": "tab:orange", "fa": "tab:green", "ia": "tab:red"}
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+def fail(msg):
+    print(f"plot_results: {msg}", file=sys.stderr)
+    sys.exit(2)
 
 
 def s(x):
     return [v.decode() if isinstance(v, bytes) else str(v) for v in x]
 
 
-def main():
-    if len(sys.argv) < 2:
-        sys.exit("usage: plot_results.py results.h5 [OUT_DIR]")
-    path = sys.argv[1]
-    out = sys.argv[2] if len(sys.argv) > 2 else os.path.dirname(path) or "."
-    f = h5py.File(path, "r")
-    classes = s(f.attrs["classes"])
+def attr(f, name, default=None):
+    v = f.attrs.get(name, default)
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def annotate(ax, mat, fmt="{:.2f}"):
+    for (i, j), v in np.ndenumerate(mat):
+        if np.isfinite(v):
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7,
+                    color="white" if v > 0.6 * np.nanmax(mat) else "black")
+
+
+def main_accuracy(f, out, settings, classes):
+    g = f["main"]
+    cls, clf = s(g["observable_class"][:]), s(g["classifier"][:])
+    m, e = g["accuracy_mean"][:], g["accuracy_sem"][:]
+    rows, cols = list(dict.fromkeys(cls)), list(dict.fromkeys(clf))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(rows), 3.6))
+    w = 0.8 / len(cols)
+    for j, c in enumerate(cols):
+        xs = [rows.index(r) + j * w for r, cc in zip(cls, clf) if cc == c]
+        ys = [mm for mm, cc in zip(m, clf) if cc == c]
+        es = [ee for ee, cc in zip(e, clf) if cc == c]
+        ax.bar(xs, ys, w, yerr=es, label=c)
+    ax.axhline(1 / len(classes), color="k", ls=":", lw=1, label="chance")
+    ax.set_xticks([i + 0.4 - w / 2 for i in range(len(rows))], rows)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("test accuracy")
+    ax.legend(fontsize=7)
+    ax.set_title(f"Learning rule identification (mean ± s.e.m., {settings.get('splits')} splits)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "main_accuracy.png"), dpi=120)
+    plt.close(fig)
+    made = ["main_accuracy.png"]
+    for r, c in zip(cls, clf):
+        name = f"{r}_{c}"
+        cm = f[f"main/{name}/confusion_mean"][:]
+        fig, ax = plt.subplots(figsize=(3.4, 3.0))
+        im = ax.imshow(cm, vmin=0, vmax=1, cmap="Blues")
+        annotate(ax, cm)
+        ax.set_xticks(range(len(classes)), classes)
+        ax.set_yticks(range(len(classes)), classes)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true rule")
+        ax.set_title(f"{r}, {c} ({settings.get('splits')} splits)", fontsize=9)
+        fig.colorbar(im, fraction=0.046)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, f"confusion_{name}.png"), dpi=120)
+        plt.close(fig)
+        made.append(f"confusion_{name}.png")
+    return made
+
+
+def observables(f, out):
+    c = f["curves"]
+    if "statistic" not in c:
+        return []
+    rules = s(c["rule"][:])
+    names = list(c["statistic"].keys())
+    pts = c["point"][:]
+    fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        g = c["statistic"][name]
+        med, lo, hi = g["median"][:], g["q25"][:], g["q75"][:]
+        for i, r in enumerate(rules):
+            col = RULE_COLORS.get(r)
+            ax.plot(pts, med[i], color=col, label=r)
+            ax.fill_between(pts, lo[i], hi[i], color=col, alpha=0.15)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("trajectory point")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[0][0].set_ylabel("value / value at point 0\n(median, IQR over layers x runs)")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("Observable trajectories per learning rule (ideal measurement)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "observables.png"), dpi=120)
+    plt.close(fig)
+    return ["observables.png"]
+
+
+def training(f, out):
+    c = f["curves"]
+    rules, tasks = s(c["rule"][:]), s(c["loss/task"][:])
+    mean, sd = c["loss/mean"][:], c["loss/sd"][:]
+    pts = c["point"][:]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.0 * len(tasks), 2.8), squeeze=False)
+    for k, (ax, t) in enumerate(zip(axes[0], tasks)):
+        for i, r in enumerate(rules):
+            m, e = mean[i, k], np.nan_to_num(sd[i, k])
+            ax.plot(pts, m, color=RULE_COLORS.get(r), label=r)
+            ax.fill_between(pts, m - e, m + e, color=RULE_COLORS.get(r), alpha=0.15)
+        ax.set_title(t, fontsize=9)
+        ax.set_xlabel("trajectory point")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[0][0].set_ylabel("training loss (mean ± sd over runs)")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "training.png"), dpi=120)
+    plt.close(fig)
+    return ["training.png"]
+
+
+def alignment(f, out):
+    c = f["curves"]
+    rules, pts = s(c["rule"][:]), c["point"][:]
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 2.9))
+    for ax, name, title in ((axes[0], "wb_angle", "angle(W, B)"),
+                            (axes[1], "grad_angle", "angle(rule's dW, backprop's dW)")):
+        m, e = c[f"{name}/mean"][:], np.nan_to_num(c[f"{name}/sd"][:])
+        for i, r in enumerate(rules):
+            ax.plot(pts, m[i], color=RULE_COLORS.get(r), label=r)
+            ax.fill_between(pts, m[i] - e[i], m[i] + e[i], color=RULE_COLORS.get(r), alpha=0.15)
+        ax.set_ylim(0, 120)
+        ax.axhline(90, color="k", ls=":", lw=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("trajectory point")
+        ax.set_ylabel("degrees (mean ± sd over layers x runs)")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "alignment.png"), dpi=120)
+    plt.close(fig)
+    return ["alignment.png"]
+
+
+def measurement(f, out, settings, classes):
+    g = f["measurement"]
+    conds, frac, noise = s(g["condition"][:]), g["fraction"][:], g["noise"][:]
+    act_units, synapses = g["act_units"][:], g["weight_entries"][:]
+    obs = s(g["observable_class"][:])
+    m, e = g["accuracy_mean"][:], g["accuracy_sem"][:]
+    title = f"forest {settings['sweep_forest']['n_estimators']} trees, {settings.get('sweep_splits')} splits"
     made = []
-
-    if "main" in f:
-        g = f["main"]
-        cls, clf = s(g["observable_class"][:]), s(g["classifier"][:])
-        m, e = g["accuracy_mean"][:], g["accuracy_sem"][:]
-        rows, cols = list(dict.fromkeys(cls)), list(dict.fromkeys(clf))
-        fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(rows), 3.6))
-        w = 0.8 / len(cols)
-        for j, c in enumerate(cols):
-            xs = [rows.index(r) + j * w for r, cc in zip(cls, clf) if cc == c]
-            ys = [mm for mm, cc in zip(m, clf) if cc == c]
-            es = [ee for ee, cc in zip(e, clf) if cc == c]
-            ax.bar(xs, ys, w, yerr=es, label=c)
-        ax.axhline(1 / len(classes), color="k", ls=":", lw=1, label="chance")
-        ax.set_xticks([i + 0.4 - w / 2 for i in range(len(rows))], rows)
+    # Accuracy vs the number of units recorded (weights: synapses), one line per noise level.
+    fig, axes = plt.subplots(1, len(obs), figsize=(3.0 * len(obs), 2.9), squeeze=False)
+    for k, (ax, o) in enumerate(zip(axes[0], obs)):
+        units = synapses if o == "weight" else act_units
+        for sig in sorted(set(noise)):
+            idx = [i for i in range(len(conds)) if noise[i] == sig and np.isfinite(units[i])]
+            idx.sort(key=lambda i: units[i])
+            if idx:
+                ax.errorbar([units[i] for i in idx], [m[i, k] for i in idx], yerr=[e[i, k] for i in idx],
+                            marker="o", ms=3, label=f"noise {sig:g}")
+        lo, hi = IMAGING_SYNAPSES if o == "weight" else EPHYS_UNITS
+        ax.axvspan(lo, hi, color="grey", alpha=0.15,
+                   label="imaging: 100s-1000s of synapses" if o == "weight" else "ephys: several 100 units")
+        ax.set_xscale("log")
         ax.set_ylim(0, 1)
-        ax.set_ylabel("test accuracy")
-        ax.legend(fontsize=7)
-        ax.set_title("Learning rule identification")
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "main_accuracy.png"), dpi=120)
-        made.append("main_accuracy.png")
-        plt.close(fig)
-        for r, c in zip(cls, clf):
-            name = f"{r}_{c}"
-            if name not in g:
-                continue
-            cm = g[name]["confusion_mean"][:]
-            fig, ax = plt.subplots(figsize=(3.6, 3.2))
-            im = ax.imshow(cm, vmin=0, vmax=1, cmap="Blues")
-            for i in range(cm.shape[0]):
-                for k in range(cm.shape[1]):
-                    ax.text(k, i, f"{cm[i, k]:.2f}", ha="center", va="center", fontsize=8,
-                            color="white" if cm[i, k] > 0.5 else "black")
-            ax.set_xticks(range(len(classes)), classes)
-            ax.set_yticks(range(len(classes)), classes)
-            ax.set_xlabel("predicted")
-            ax.set_ylabel("true")
-            ax.set_title(f"{r} / {c}", fontsize=9)
-            fig.colorbar(im, ax=ax, fraction=0.046)
-            fig.tight_layout()
-            fig.savefig(os.path.join(out, f"confusion_{name}.png"), dpi=120)
-            made.append(f"confusion_{name}.png")
-            plt.close(fig)
-
-    if "measurement" in f:
-        g = f["measurement"]
-        frac, noise = g["fraction"][:], g["noise"][:]
-        m, e = g["accuracy_mean"][:], g["accuracy_sem"][:]
-        obs = s(g["observable_class"][:])
-        for what, x, fixed, fixed_val, fname in (
-                ("unit fraction", frac, noise, 0.0, "measurement_units.png"),
-                ("noise sigma", noise, frac, 1.0, "measurement_noise.png")):
-            sel = np.where(np.isclose(fixed, fixed_val))[0]
-            if len(sel) < 2:
-                continue
-            sel = sel[np.argsort(x[sel])]
-            fig, ax = plt.subplots(figsize=(4.2, 3.2))
-            for k, o in enumerate(obs):
-                ax.errorbar(x[sel], m[sel, k], yerr=e[sel, k], marker="o", label=o)
-            if what == "unit fraction":
-                ax.set_xscale("log")
-            ax.axhline(1 / len(classes), color="k", ls=":", lw=1)
-            ax.set_xlabel(what)
-            ax.set_ylabel("test accuracy")
-            ax.set_ylim(0, 1)
-            ax.legend(fontsize=7)
-            fig.tight_layout()
-            fig.savefig(os.path.join(out, fname), dpi=120)
-            made.append(fname)
-            plt.close(fig)
-
-    if "trajectory" in f:
-        g = f["trajectory"]
-        fig, ax = plt.subplots(figsize=(4.6, 3.2))
-        for kind in ("window", "spread", "random"):
-            if kind not in g:
-                continue
-            k, m = g[kind]["k"][:], g[kind]["accuracy_mean"][:]
-            ks = np.unique(k)
-            mean = [m[k == v].mean() for v in ks]
-            label = "dense window (mean over positions)" if kind == "window" else kind
-            ax.plot(ks, mean, marker="o", ms=3, label=label)
         ax.axhline(1 / len(classes), color="k", ls=":", lw=1)
-        ax.set_xlabel("trajectory points kept (k)")
-        ax.set_ylabel("test accuracy")
+        ax.set_xlabel("synapses recorded" if o == "weight" else "units recorded")
+        ax.set_title(o, fontsize=9)
+        ax.legend(fontsize=6)
+    axes[0][0].set_ylabel("test accuracy")
+    fig.suptitle("Unit subsampling (" + title + ")", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "measurement_units.png"), dpi=120)
+    plt.close(fig)
+    made.append("measurement_units.png")
+    fig, ax = plt.subplots(figsize=(3.8, 3.0))
+    full = [i for i in range(len(conds)) if frac[i] == 1 and g["units"][i] == 0]
+    full.sort(key=lambda i: noise[i])
+    for k, o in enumerate(obs):
+        ax.errorbar([noise[i] for i in full], [m[i, k] for i in full], yerr=[e[i, k] for i in full], marker="o",
+                    ms=3, label=o)
+    ax.set_ylim(0, 1)
+    ax.axhline(1 / len(classes), color="k", ls=":", lw=1)
+    ax.set_xlabel("noise standard deviation (all units)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Measurement noise (" + title + ")", fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "measurement_noise.png"), dpi=120)
+    plt.close(fig)
+    made.append("measurement_noise.png")
+    return made
+
+
+def trajectory(f, out, settings, classes):
+    g = f["trajectory"]
+    fig, ax = plt.subplots(figsize=(4.4, 3.0))
+    for kind, label in (("window", "dense window (mean over positions)"), ("spread", "spread across training"),
+                        ("random", "random points (mean over draws)")):
+        if kind not in g:
+            continue
+        k, acc = g[kind]["k"][:], g[kind]["accuracy_mean"][:]
+        ks = sorted(set(k))
+        ax.plot(ks, [acc[k == x].mean() for x in ks], marker="o", ms=3, label=label)
+    ax.axhline(1 / len(classes), color="k", ls=":", lw=1)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("trajectory points measured (k)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Trajectory undersampling (forest {settings['sweep_forest']['n_estimators']} trees, "
+                 f"{settings.get('sweep_splits')} splits)", fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "trajectory.png"), dpi=120)
+    plt.close(fig)
+    return ["trajectory.png"]
+
+
+def holdout(f, out, settings, classes):
+    g = f["holdout"]
+    kinds = [k for k in ("architecture", "task") if k in g]
+    n = len(kinds) + ("transfer" in g)
+    fig, axes = plt.subplots(1, n, figsize=(3.4 * n, 3.2), squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        held, m, e = s(g[kind]["held_out"][:]), g[kind]["accuracy_mean"][:], g[kind]["accuracy_sem"][:]
+        ax.bar(range(len(held)), m, yerr=e)
+        ax.set_xticks(range(len(held)), held, rotation=30, ha="right", fontsize=7)
+        ax.axhline(1 / len(classes), color="k", ls=":", lw=1)
         ax.set_ylim(0, 1)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "trajectory.png"), dpi=120)
-        made.append("trajectory.png")
-        plt.close(fig)
+        ax.set_title(f"held-out {kind}s (forest, {settings.get('sweep_splits')} seeds)", fontsize=8)
+    if "transfer" in g:
+        ax = axes[0][-1]
+        tasks, acc = s(g["transfer/tasks"][:]), g["transfer/accuracy_mean"][:]
+        ax.imshow(acc, vmin=0, vmax=1, cmap="Blues")
+        annotate(ax, acc)
+        ax.set_xticks(range(len(tasks)), tasks, rotation=30, ha="right", fontsize=7)
+        ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
+        ax.set_xlabel("tested on")
+        ax.set_ylabel("trained on")
+        ax.set_title("task transfer", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "holdout.png"), dpi=120)
+    plt.close(fig)
+    return ["holdout.png"]
 
+
+def importance(f, out, points):
+    names, imp = s(f["importance/feature"][:]), f["importance/importance"][:]
+    fig, ax = plt.subplots(figsize=(5.0, 0.25 * len(names) + 1.4))
+    ax.barh(range(len(names))[::-1], imp)
+    ax.set_yticks(range(len(names))[::-1], names, fontsize=7)
+    ax.set_xlabel("mean decrease in impurity")
+    ax.set_title("Top features (all statistics, forest)", fontsize=9)
+    fig.text(0.01, 0.01, f"statistic@p: the statistic at trajectory point p (0 = initialisation, {points - 1} = end); "
+             "depth_*: the layer's depth category", fontsize=6)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(os.path.join(out, "importance.png"), dpi=120)
+    plt.close(fig)
+    return ["importance.png"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Draw the plots of an lrid analysis from its results.h5.")
+    ap.add_argument("results", help="results.h5 written by lrid analyze")
+    ap.add_argument("out_dir", nargs="?", help="where to write the PNGs (default: next to results.h5)")
+    a = ap.parse_args()
+    if not os.path.exists(a.results):
+        fail(f"{a.results}: no such file")
+    try:
+        f = h5py.File(a.results, "r")
+    except OSError:
+        fail(f"{a.results}: not an HDF5 file (expected results.h5 from lrid analyze)")
+    fmt = attr(f, "format", "")
+    if fmt != FORMAT:
+        fail(f"{a.results}: not an lrid results file (format '{fmt}', expected '{FORMAT}'; "
+             "a campaign file is plotted by analysing it first: lrid analyze CAMPAIGN.h5 --out DIR)")
+    out = a.out_dir or os.path.dirname(a.results) or "."
+    os.makedirs(out, exist_ok=True)
+    settings = json.loads(attr(f, "settings", "{}"))
+    classes = s(f["classes"][:])
+    made = []
+    if "main" in f:
+        made += main_accuracy(f, out, settings, classes)
+    if "curves" in f:
+        made += observables(f, out) + training(f, out) + alignment(f, out)
+    if "measurement" in f:
+        made += measurement(f, out, settings, classes)
+    if "trajectory" in f:
+        made += trajectory(f, out, settings, classes)
     if "holdout" in f:
-        g = f["holdout"]
-        panels = [k for k in ("architecture", "task", "transfer") if k in g]
-        fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), squeeze=False)
-        for ax, p in zip(axes[0], panels):
-            if p == "transfer":
-                t, a = s(g[p]["tasks"][:]), g[p]["accuracy"][:]
-                im = ax.imshow(a, vmin=0, vmax=1, cmap="viridis")
-                ax.set_xticks(range(len(t)), t, rotation=30, ha="right", fontsize=7)
-                ax.set_yticks(range(len(t)), t, fontsize=7)
-                ax.set_xlabel("tested on")
-                ax.set_ylabel("trained on")
-                fig.colorbar(im, ax=ax, fraction=0.046)
-            else:
-                names, a = s(g[p]["held_out"][:]), g[p]["accuracy"][:]
-                ax.bar(range(len(a)), a)
-                ax.set_xticks(range(len(a)), names, rotation=30, ha="right", fontsize=7)
-                ax.axhline(1 / len(classes), color="k", ls=":", lw=1)
-                ax.set_ylim(0, 1)
-                ax.set_ylabel("test accuracy")
-            ax.set_title(f"held-out {p}" if p != "transfer" else "task transfer", fontsize=9)
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "holdout.png"), dpi=120)
-        made.append("holdout.png")
-        plt.close(fig)
-
+        made += holdout(f, out, settings, classes)
     if "importance" in f:
-        g = f["importance"]
-        names, v = s(g["feature"][:]), g["importance"][:]
-        fig, ax = plt.subplots(figsize=(5, 0.25 * len(v) + 1))
-        ax.barh(range(len(v))[::-1], v)
-        ax.set_yticks(range(len(v))[::-1], names, fontsize=7)
-        ax.set_xlabel("mean decrease in impurity")
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "importance.png"), dpi=120)
-        made.append("importance.png")
-        plt.close(fig)
+        made += importance(f, out, int(f.attrs["points"]))
+    print(f"plot_results: wrote {', '.join(made)} to {out}")
 
-    print("plot_results: wrote " + ", ".join(made) + " to " + out)
 
+try:
+    import h5py
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: E402
+    import numpy as np  # noqa: E402
+except ImportError as e:  # pragma: no cover
+    fail(f"needs h5py, numpy and matplotlib ({e}); apt-get install python3-h5py python3-matplotlib")
 
 if __name__ == "__main__":
     main()

@@ -7,7 +7,7 @@
 #include "lrid/analyze/conv1d.hpp"
 #include "lrid/analyze/forest.hpp"
 #include "lrid/analyze/svm.hpp"
-#include "lrid/config/text.hpp"
+#include "lrid/util/text.hpp"
 #include "lrid/error.hpp"
 
 namespace lrid::analyze {
@@ -56,8 +56,8 @@ class ParamReader {
       for (auto it = params_.begin(); it != params_.end(); ++it)
         if (std::find(known_.begin(), known_.end(), it.key()) == known_.end())
           throw BadInput(who_ + ": unknown hyperparameter '" + it.key() + "'" +
-                         config::did_you_mean(it.key(), known_) + "; known: " +
-                         config::join(known_));
+                         util::did_you_mean(it.key(), known_) + "; known: " +
+                         util::join(known_));
   }
   bool has(const std::string& key) const { return params_.is_object() && params_.contains(key); }
   const json& at(const std::string& key) const { return params_.at(key); }
@@ -157,7 +157,7 @@ SvmParams svm_params(const json& params) {
   p.solver = r.text("solver", p.solver);
   if (p.solver != "primal" && p.solver != "dual")
     throw BadInput("linear_svm: solver must be primal or dual, got '" + p.solver + "'" +
-                   config::did_you_mean(p.solver, {"primal", "dual"}));
+                   util::did_you_mean(p.solver, {"primal", "dual"}));
   p.eps = r.number("eps", 0);
   if (p.eps < 0) r.fail("eps", "a number >= 0", r.at("eps"));
   p.bias = r.number("bias", 1.0);
@@ -181,7 +181,7 @@ Conv1dParams conv1d_params(const json& params) {
   p.pooling = r.text("pooling", p.pooling);
   if (p.pooling != "none" && p.pooling != "max" && p.pooling != "avg")
     throw BadInput("conv1d: pooling must be none, max or avg, got '" + p.pooling + "'" +
-                   config::did_you_mean(p.pooling, {"none", "max", "avg"}));
+                   util::did_you_mean(p.pooling, {"none", "max", "avg"}));
   p.epochs = static_cast<int>(r.integer("epochs", p.epochs, 0, kIntMax));
   p.batch_size = static_cast<int>(r.integer("batch_size", p.batch_size, 1, kIntMax));
   p.lr = r.number("lr", p.lr);
@@ -302,8 +302,8 @@ std::unique_ptr<Classifier> make_classifier(const std::string& name, const json&
   if (name == "linear_svm") return std::make_unique<SvmClassifier>(svm_params(params));
   if (name == "conv1d") return std::make_unique<Conv1dWrapper>(conv1d_params(params));
   throw BadInput("unknown classifier '" + name + "'" +
-                 config::did_you_mean(name, classifier_names()) +
-                 "; known: " + config::join(classifier_names()));
+                 util::did_you_mean(name, classifier_names()) +
+                 "; known: " + util::join(classifier_names()));
 }
 
 const RandomForest* as_forest(const Classifier& c) {

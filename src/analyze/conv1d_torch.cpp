@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "lrid/analyze/conv1d.hpp"
-#include "lrid/config/text.hpp"
+#include "lrid/util/text.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"
 
@@ -84,7 +84,7 @@ void Conv1dClassifier::fit(const double* X, const int32_t* y, size_t n, size_t d
   if (p.weight_decay < 0) bad("weight_decay must be >= 0");
   if (p.pooling != "none" && p.pooling != "max" && p.pooling != "avg")
     bad("pooling must be none, max or avg, got '" + p.pooling + "'" +
-        config::did_you_mean(p.pooling, {"none", "max", "avg"}));
+        util::did_you_mean(p.pooling, {"none", "max", "avg"}));
   if (n == 0) bad("no training samples");
   if (n_classes < 1) bad("n_classes must be >= 1");
   const size_t E = static_cast<size_t>(p.extra_features), T = static_cast<size_t>(p.points);

@@ -6,9 +6,10 @@
 #include <set>
 
 #include "lrid/config/job.hpp"
-#include "lrid/config/text.hpp"
+#include "lrid/util/text.hpp"
 #include "lrid/error.hpp"
 #include "lrid/observe/stats.hpp"
+#include "lrid/rng.hpp"
 #include "lrid/store/campaign.hpp"
 #include "lrid/store/h5.hpp"
 
@@ -32,27 +33,54 @@ CampaignData read_campaign(const std::string& path) {
     c.condition_names.push_back(m.name);
     c.condition_fraction.push_back(m.fraction);
     c.condition_noise.push_back(m.noise);
+    c.condition_units.push_back(m.units);
   }
   for (const auto& r : f->runs()) {
+    c.run_id.push_back(r.id);
     c.rule.push_back(r.rule);
     c.task.push_back(r.task);
     c.arch.push_back(r.arch);
+    c.key.push_back(r.key());
+    c.batch_size.push_back(r.batch_size);
   }
-  c.status = f->statuses();
+  for (const auto& rec : f->records()) {
+    c.status.push_back(rec.status);
+    c.error.push_back(rec.error);
+    c.final_loss.push_back(rec.final_loss);
+    c.final_metric.push_back(rec.final_metric);
+    c.metric_chance.push_back(rec.metric_chance);
+  }
+  const size_t T = static_cast<size_t>(L.points), LT = static_cast<size_t>(L.layers) * T;
+  c.loss.assign(static_cast<size_t>(L.runs) * T, std::nan(""));
+  c.steps.assign(static_cast<size_t>(L.runs) * T, -1);
+  c.wb_angle.assign(static_cast<size_t>(L.runs) * LT, std::nanf(""));
+  c.grad_angle = c.wb_angle;
   const size_t per_run = static_cast<size_t>(L.layers * L.conditions * L.points * L.statistics);
   c.values.assign(per_run * static_cast<size_t>(L.runs), std::nanf(""));
   for (int64_t r = 0; r < L.runs; ++r) {
-    const auto layers = f->layers(r);
+    const int64_t id = c.run_id[static_cast<size_t>(r)];
+    const auto layers = f->layers(id);
     c.layer_count.push_back(static_cast<int32_t>(layers.size()));
     c.layer_name.emplace_back();
     c.layer_depth.emplace_back();
+    c.act_units.emplace_back();
+    c.weight_entries.emplace_back();
     for (const auto& l : layers) {
       c.layer_name.back().push_back(l.name);
       c.layer_depth.back().push_back(l.depth);
+      c.act_units.back().push_back(l.act_units);
+      c.weight_entries.back().push_back(l.weight_entries);
     }
     if (c.status[static_cast<size_t>(r)] != store::kDone) continue;
-    const auto v = f->values(r);
+    const auto v = f->values(id);
     std::copy(v.begin(), v.end(), c.values.begin() + static_cast<std::ptrdiff_t>(per_run * static_cast<size_t>(r)));
+    const auto loss = f->losses(id);
+    const auto steps = f->steps(id);
+    std::copy(loss.begin(), loss.end(), c.loss.begin() + static_cast<std::ptrdiff_t>(T * static_cast<size_t>(r)));
+    std::copy(steps.begin(), steps.end(), c.steps.begin() + static_cast<std::ptrdiff_t>(T * static_cast<size_t>(r)));
+    const auto wb = f->diagnostic(id, "wb_angle"), ga = f->diagnostic(id, "grad_angle");
+    std::copy(wb.begin(), wb.end(), c.wb_angle.begin() + static_cast<std::ptrdiff_t>(LT * static_cast<size_t>(r)));
+    std::copy(ga.begin(), ga.end(), c.grad_angle.begin() + static_cast<std::ptrdiff_t>(LT * static_cast<size_t>(r)));
   }
   return c;
 }
@@ -77,7 +105,7 @@ std::vector<int> select_statistics(const CampaignData& c, const std::vector<std:
     if (it != c.statistic_names.end()) out.push_back(static_cast<int>(it - c.statistic_names.begin()));
   }
   if (out.empty())
-    throw BadInput(c.path + ": none of the statistics asked for (" + config::join(names) +
+    throw BadInput(c.path + ": none of the statistics asked for (" + util::join(names) +
                    ") was recorded in the campaign");
   return out;
 }
@@ -119,16 +147,28 @@ FeatureSet build_features(const CampaignData& c, const FeatureSpec& spec) {
     for (const char* n : {"depth_early", "depth_middle", "depth_deep"}) f.feature_names.push_back(n);
   f.d = f.feature_names.size();
 
+  // The control: done runs' rules permuted among them (Fisher-Yates with a seeded generator).
+  std::vector<std::string> rule_of = c.rule;
+  if (spec.permute_labels) {
+    std::vector<size_t> done;
+    for (size_t r = 0; r < c.rule.size(); ++r)
+      if (c.status[r] == store::kDone) done.push_back(r);
+    std::vector<std::string> labels;
+    for (size_t r : done) labels.push_back(c.rule[r]);
+    rng::Xoshiro256ss g(spec.permutation_seed);
+    for (size_t i = labels.size(); i > 1; --i) std::swap(labels[i - 1], labels[g.below(i)]);
+    for (size_t k = 0; k < done.size(); ++k) rule_of[done[k]] = labels[k];
+  }
   for (const auto& [r, l] : samples) {
     const size_t ri = static_cast<size_t>(r);
-    const auto label = std::find(f.classes.begin(), f.classes.end(), c.rule[ri]) - f.classes.begin();
+    const auto label = std::find(f.classes.begin(), f.classes.end(), rule_of[ri]) - f.classes.begin();
     for (int s : stats)
       for (int t : points) f.X.push_back(static_cast<double>(c.value(r, l, spec.condition, t, s)));
     const int depth = c.layer_depth[ri][static_cast<size_t>(l)];
     if (spec.depth)
       for (int k = 0; k < 3; ++k) f.X.push_back(depth == k ? 1.0 : 0.0);
     f.y.push_back(static_cast<int32_t>(label));
-    f.run.push_back(r);
+    f.run.push_back(c.run_id[static_cast<size_t>(r)]);
     f.layer.push_back(l);
     f.task.push_back(c.task[ri]);
     f.arch.push_back(c.arch[ri]);
@@ -139,52 +179,25 @@ FeatureSet build_features(const CampaignData& c, const FeatureSpec& spec) {
   return f;
 }
 
-namespace {
-
-void write_strings(hid_t file, const std::string& name, const std::vector<std::string>& v) {
-  size_t width = 1;
-  for (const auto& s : v) width = std::max(width, s.size() + 1);
-  std::vector<char> buf(width * std::max<size_t>(v.size(), 1), 0);
-  for (size_t i = 0; i < v.size(); ++i) std::memcpy(&buf[i * width], v[i].data(), v[i].size());
-  store::h5::Id type = store::h5::string_type(width);
-  const hsize_t n = v.size();
-  store::h5::Id space(store::h5::check(H5Screate_simple(1, &n, nullptr), "space"));
-  store::h5::Id d(store::h5::check(
-      H5Dcreate2(file, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), name));
-  if (n) store::h5::check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), name);
-}
-
-template <class T>
-void write_array(hid_t file, const std::string& name, hid_t ftype, hid_t mtype, const std::vector<T>& v,
-                 std::vector<hsize_t> dims) {
-  store::h5::Id space(store::h5::check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "space"));
-  store::h5::Id d(store::h5::check(
-      H5Dcreate2(file, name.c_str(), ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), name));
-  if (!v.empty()) store::h5::check(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), name);
-}
-
-}  // namespace
-
 void export_features(const FeatureSet& f, const std::string& path) {
-  store::h5::silence_errors();
-  store::h5::Id file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  if (!file.valid()) throw BadInput(path + ": cannot create the features file");
-  write_array(file, "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, f.X, {f.n, f.d});
-  write_array(file, "y", H5T_STD_I32LE, H5T_NATIVE_INT32, f.y, {f.n});
-  write_strings(file, "feature_names", f.feature_names);
-  write_strings(file, "classes", f.classes);
-  write_array(file, "run", H5T_STD_I64LE, H5T_NATIVE_INT64, f.run, {f.n});
-  write_array(file, "layer", H5T_STD_I32LE, H5T_NATIVE_INT32, f.layer, {f.n});
-  std::vector<int32_t> depth(f.depth.begin(), f.depth.end());
-  write_array(file, "depth", H5T_STD_I32LE, H5T_NATIVE_INT32, depth, {f.n});
-  write_strings(file, "task", f.task);
-  write_strings(file, "architecture", f.arch);
-  write_strings(file, "layer_name", f.layer_name);
-  store::h5::write_string_attr(file, "description",
-                               "lrid features: X [samples, features] (statistic-major trajectories, "
-                               "then depth one-hot), y = index into classes (learning rules)");
+  namespace h5 = store::h5;
+  h5::Id file = h5::create_file(path, "features file");
+  h5::write_doubles(file, "X", f.X, {f.n, f.d});
+  h5::write_int64s(file, "y", std::vector<int64_t>(f.y.begin(), f.y.end()));
+  h5::write_strings(file, "feature_names", f.feature_names);
+  h5::write_strings(file, "classes", f.classes);
+  h5::write_int64s(file, "run", f.run);
+  h5::write_int64s(file, "layer", std::vector<int64_t>(f.layer.begin(), f.layer.end()));
+  h5::write_int64s(file, "depth", std::vector<int64_t>(f.depth.begin(), f.depth.end()));
+  h5::write_strings(file, "task", f.task);
+  h5::write_strings(file, "architecture", f.arch);
+  h5::write_strings(file, "layer_name", f.layer_name);
+  h5::write_string_attr(file, "description",
+                        "lrid features: X [samples, features] (statistic-major trajectories, "
+                        "then depth one-hot), y = index into classes (learning rules), run = the "
+                        "job's run id");
   // statistics left out for a non-finite value ("" when none)
-  store::h5::write_string_attr(file, "dropped_statistics", config::join(f.dropped_statistics));
+  h5::write_string_attr(file, "dropped_statistics", util::join(f.dropped_statistics));
 }
 
 }  // namespace lrid::analyze

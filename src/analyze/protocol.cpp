@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "lrid/analyze/forest.hpp"
-#include "lrid/config/text.hpp"
+#include "lrid/util/text.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"
 
@@ -146,28 +146,6 @@ std::vector<int32_t> take_labels(const int32_t* y, const std::vector<uint32_t>& 
   return out;
 }
 
-std::vector<json> default_grid(const std::string& classifier) {
-  std::vector<json> g;
-  if (classifier == "random_forest") {
-    for (const char* mf : {"sqrt", "log2", "all"})
-      for (int t : {20, 50, 100, 500, 1000}) g.push_back({{"max_features", mf}, {"n_estimators", t}});
-  } else if (classifier == "linear_svm") {
-    for (double c : {1.0, 50.0, 500.0, 5e3, 5e4, 5e5, 5e6}) g.push_back({{"C", c}});
-  } else if (classifier == "conv1d") {
-    for (double f : {0.003, 0.007, 0.05, 0.25, 0.5, 1.0})
-      for (int stride : {1, 2, 4})
-        for (int filters : {20, 40})
-          for (const char* pool : {"none", "max", "avg"})
-            g.push_back({{"kernel_fraction", f}, {"stride", stride}, {"filters", filters},
-                         {"pooling", pool}});
-  } else {
-    throw BadInput("unknown classifier '" + classifier + "'" +
-                   config::did_you_mean(classifier, classifier_names()) +
-                   "; known: " + config::join(classifier_names()));
-  }
-  return g;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 json SplitOutcome::to_json() const {
@@ -182,7 +160,9 @@ json SplitOutcome::to_json() const {
   json dp = json::array();
   for (double v : metrics.dprime) dp.push_back(std::isnan(v) ? json(nullptr) : json(v));
   j["dprime"] = dp;
+  j["test_rows"] = test_rows;
   j["predicted"] = predicted;
+  j["probabilities"] = probabilities;
   j["importances"] = importances;
   return j;
 }
@@ -200,7 +180,9 @@ SplitOutcome SplitOutcome::from_json(const json& j) {
   o.metrics.accuracy = num(j.at("accuracy"));
   o.metrics.balanced_accuracy = num(j.at("balanced_accuracy"));
   for (const auto& v : j.at("dprime")) o.metrics.dprime.push_back(num(v));
+  o.test_rows = j.at("test_rows").get<std::vector<uint32_t>>();
   o.predicted = j.at("predicted").get<std::vector<int32_t>>();
+  o.probabilities = j.at("probabilities").get<std::vector<double>>();
   o.importances = j.at("importances").get<std::vector<double>>();
   return o;
 }
@@ -411,6 +393,8 @@ SplitOutcome Protocol::run_test_unit(int split, int grid_point) const {
   std::vector<double> Xte;
   auto clf = fit_on(o.params, sp.train, sp.test, Xte);
   o.params = clf->params();
+  o.test_rows = sp.test;
+  o.probabilities = clf->predict_proba(Xte.data(), sp.test.size());
   o.predicted = clf->predict(Xte.data(), sp.test.size());
   const std::vector<int32_t> yte = take_labels(data_.y, sp.test);
   o.metrics = evaluate_predictions(yte.data(), o.predicted.data(), yte.size(), data_.n_classes);

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "lrid/config/text.hpp"
+#include "lrid/util/text.hpp"
 #include "lrid/error.hpp"
 
 namespace lrid::analyze {
@@ -45,7 +45,7 @@ void LinearSvm::fit(const double* X, const int32_t* y, size_t n, size_t d, int n
                    std::to_string(p.pca_components));
   if (p.solver != "primal" && p.solver != "dual")
     throw BadInput("linear_svm: solver must be primal or dual, got '" + p.solver + "'" +
-                   config::did_you_mean(p.solver, {"primal", "dual"}));
+                   util::did_you_mean(p.solver, {"primal", "dual"}));
   if (p.eps < 0) throw BadInput("linear_svm: eps must be >= 0");
   if (n == 0 || d == 0) throw BadInput("linear_svm: no training samples or no features");
   if (n > static_cast<size_t>(std::numeric_limits<int>::max()) ||

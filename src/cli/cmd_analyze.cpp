@@ -1,14 +1,23 @@
 // lrid analyze campaign.h5 --out results/: classifiers and robustness sweeps, under MPI.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
+
+extern char** environ;
 
 #include "lrid/analyze/pipeline.hpp"
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
-#include "lrid/dist/queue.hpp"
+#include "lrid/dist/mpi.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
+#include "lrid/util/text.hpp"
+#include <algorithm>
 
 namespace lrid::cli {
 
@@ -29,29 +38,50 @@ std::vector<std::string> split_list(const std::string& s) {
 
 }  // namespace
 
+int run_program(const std::vector<std::string>& argv, bool quiet) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (quiet) {
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  }
+  std::fflush(stdout);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return -1;
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /// Runs the analysis (MPI initialised by the caller) and, on rank 0, the plots.
 int analyze_campaign(analyze::AnalysisOptions o, bool plots) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   const auto s = analyze::run_analysis(o);
   if (rank != 0) return 0;
-  std::printf("\nMain table: test accuracy (mean ± s.e.m. over splits)\n%s\n", s.main_table.c_str());
+  std::printf("\nMain table: test accuracy (mean ± s.e.m. over splits)\n%s\nFindings:\n%s\n", s.main_table.c_str(),
+              s.findings.c_str());
   std::printf("lrid analyze: %lld fits in %.1f s -> %s, %s\n", static_cast<long long>(s.fits), s.seconds,
               s.results_path.c_str(), s.report_path.c_str());
   if (!plots) return 0;
-  // Plots need Debian's python3 with matplotlib and h5py; say so when they are missing.
-  const char* py = "/usr/bin/python3";
-  const std::string probe = std::string(py) + " -c 'import matplotlib, h5py' >/dev/null 2>&1";
-  if (std::system(probe.c_str()) != 0) {
+  // Plots need Debian's python3 with matplotlib and h5py; say so when they are missing. The
+  // script runs without a shell (any path is passed as is).
+  const std::string py = "/usr/bin/python3";
+  if (run_program({py, "-c", "import matplotlib, h5py"}, true) != 0) {
     std::printf("lrid analyze: plots skipped: %s with matplotlib and h5py not found "
-                "(apt-get install python3-matplotlib python3-h5py)\n", py);
+                "(apt-get install python3-matplotlib python3-h5py)\n", py.c_str());
     return 0;
   }
   const char* src = std::getenv("LRID_PLOT_SCRIPT");
-  std::string script = src ? src : std::string(LRID_INSTALL_TOOLS_DIR) + "/plot_results.py";
-  const std::string cmd = std::string(py) + " '" + script + "' '" + s.results_path + "' '" + o.out_dir + "'";
-  if (std::system(cmd.c_str()) != 0)
-    std::printf("lrid analyze: plotting failed (%s)\n", cmd.c_str());
+  const std::string script = src ? src : std::string(LRID_INSTALL_TOOLS_DIR) + "/plot_results.py";
+  if (run_program({py, script, s.results_path, o.out_dir}, false) != 0)
+    std::printf("lrid analyze: plotting failed (%s %s %s %s)\n", py.c_str(), script.c_str(), s.results_path.c_str(),
+                o.out_dir.c_str());
   return 0;
 }
 
@@ -61,7 +91,7 @@ int cmd_analyze(int argc, char** argv) {
       ("out", po::value<std::string>(), "results directory (results.h5, report.md, plots)")
       ("statistics", po::value<std::string>(), "comma-separated statistics or sets (default: the job's analysis.statistics)")
       ("classifiers", po::value<std::string>(), "comma-separated: random_forest, linear_svm, conv1d")
-      ("sweeps", po::value<std::string>(), "comma-separated: observable_class, holdout, trajectory, measurement, importance")
+      ("sweeps", po::value<std::string>(), "comma-separated: observable_class, holdout, trajectory, measurement, importance, permutation")
       ("splits", po::value<int>(), "train/test splits of the main table")
       ("sweep-splits", po::value<int>(), "splits of the robustness sweeps")
       ("seed", po::value<uint64_t>(), "seed of splits and classifiers")
@@ -93,16 +123,26 @@ int cmd_analyze(int argc, char** argv) {
     auto c = store::Campaign::open_read(o.campaign);
     analyze::options_from_job(c->job_yaml(), o.campaign + ":/job_yaml", o);
   }
-  if (vm->count("statistics")) o.statistics = split_list((*vm)["statistics"].as<std::string>());
-  if (vm->count("classifiers")) o.classifiers = split_list((*vm)["classifiers"].as<std::string>());
-  if (vm->count("sweeps")) o.sweeps = split_list((*vm)["sweeps"].as<std::string>());
-  for (const auto& sw : o.sweeps)
-    if (sw != "observable_class" && sw != "holdout" && sw != "trajectory" && sw != "measurement" && sw != "importance")
-      throw BadInput("--sweeps: unknown sweep '" + sw + "' (expected observable_class, holdout, trajectory, measurement, importance)");
-  if (vm->count("splits")) o.splits = (*vm)["splits"].as<int>();
-  if (vm->count("sweep-splits")) o.sweep_splits = (*vm)["sweep-splits"].as<int>();
-  if (o.splits < 1 || o.sweep_splits < 1) throw BadInput("--splits and --sweep-splits must be >= 1");
-  if (vm->count("seed")) o.seed = (*vm)["seed"].as<uint64_t>();
+  auto check_names = [](const std::vector<std::string>& given, const std::vector<std::string>& known,
+                        const std::string& option) {
+    for (const auto& x : given)
+      if (std::find(known.begin(), known.end(), x) == known.end())
+        throw BadInput(option + ": unknown name '" + x + "'" + util::did_you_mean(x, known) + "; expected " +
+                       util::join(known));
+  };
+  if (vm->count("statistics")) o.spec.statistics = split_list((*vm)["statistics"].as<std::string>());
+  if (vm->count("classifiers")) {
+    o.spec.classifiers = split_list((*vm)["classifiers"].as<std::string>());
+    check_names(o.spec.classifiers, config::analysis_classifier_names(), "--classifiers");
+  }
+  if (vm->count("sweeps")) {
+    o.spec.sweeps = split_list((*vm)["sweeps"].as<std::string>());
+    check_names(o.spec.sweeps, config::analysis_sweep_names(), "--sweeps");
+  }
+  if (vm->count("splits")) o.spec.splits = (*vm)["splits"].as<int>();
+  if (vm->count("sweep-splits")) o.spec.sweep_splits = (*vm)["sweep-splits"].as<int>();
+  if (o.spec.splits < 1 || o.spec.sweep_splits < 1) throw BadInput("--splits and --sweep-splits must be >= 1");
+  if (vm->count("seed")) o.spec.seed = static_cast<int64_t>((*vm)["seed"].as<uint64_t>());
   o.require_complete = vm->count("require-complete") > 0;
   if (vm->count("export-features")) o.export_features = (*vm)["export-features"].as<std::string>();
   o.quiet = vm->count("quiet") > 0;

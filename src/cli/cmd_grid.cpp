@@ -8,12 +8,37 @@
 #include "lrid/cli/options.hpp"
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
+#include "lrid/util/text.hpp"
+#include <algorithm>
 
 namespace lrid::cli {
 
 namespace {
 
-nlohmann::json run_json(const config::RunSpec& r) {
+nlohmann::json training_json(const config::RuleSettings& s, const std::string& rule) {
+  nlohmann::json j = {{"optimizer", s.optimizer},
+                      {"learning_rate", s.learning_rate},
+                      {"schedule", s.schedule},
+                      {"warmup_steps", s.warmup_steps},
+                      {"weight_decay", s.weight_decay},
+                      {"gradient_clip", s.gradient_clip},
+                      {"divergence_factor", s.divergence_factor},
+                      {"max_loss", s.max_loss}};
+  if (s.optimizer == "sgd") j["momentum"] = s.momentum;
+  if (s.optimizer == "adam") j["betas"] = {s.beta1, s.beta2}, j["eps"] = s.eps;
+  if (s.schedule == "step") j["step_milestones"] = s.step_milestones, j["step_gamma"] = s.step_gamma;
+  if (s.steps > 0) j["steps"] = s.steps; else j["epochs"] = s.epochs;
+  if (rule == "ia") {
+    j["feedback_learning_rate"] = s.feedback_learning_rate > 0 ? s.feedback_learning_rate : s.learning_rate;
+    j["ia"] = {{"alpha", s.ia.alpha}, {"beta", s.ia.beta}, {"gamma", s.ia.gamma},
+               {"inputs", config::ia_inputs_name(s.ia.inputs)}, {"noise_std", s.ia.noise_std},
+               {"per_position", s.ia.per_position}, {"normalize_output", s.ia.normalize_output},
+               {"batch_fraction", s.ia.batch_fraction}};
+  }
+  return j;
+}
+
+nlohmann::json run_json(const config::JobSpec& job, const config::RunSpec& r) {
   return {{"id", r.id},
           {"rule", r.rule},
           {"task", r.task},
@@ -24,7 +49,9 @@ nlohmann::json run_json(const config::RunSpec& r) {
           {"model_seed_value", r.model_seed_value},
           {"dataset_seed_value", r.dataset_seed_value},
           {"block", r.block},
-          {"hash", r.hash}};
+          {"hash", r.hash},
+          {"cost", config::run_cost(job, r)},
+          {"training", training_json(job.rule(r.rule), r.rule)}};
 }
 
 // factor -> value -> count, in first-appearance order of values
@@ -78,8 +105,9 @@ int cmd_grid(int argc, char** argv) {
     for (const auto& [factor, values] : counts)
       for (const auto& [v, n] : values) c[factor][v] = n;
     j["counts"] = c;
+    j["policy_differences"] = config::policy_differences(job);
     j["runs"] = nlohmann::json::array();
-    for (const auto& r : job.runs) j["runs"].push_back(run_json(r));
+    for (const auto& r : job.runs) j["runs"].push_back(run_json(job, r));
     std::cout << j.dump(1) << "\n";
     return 0;
   }
@@ -97,6 +125,31 @@ int cmd_grid(int argc, char** argv) {
     std::printf("  %-14s", factor.c_str());
     for (const auto& [v, n] : values) std::printf(" %s:%d", v.c_str(), n);
     std::printf("\n");
+  }
+  std::printf("training (resolved; 'lrid grid --json' has every setting per run):\n");
+  for (const auto& rule : config::rule_names()) {
+    if (counts[0].second.end() == std::find_if(counts[0].second.begin(), counts[0].second.end(),
+                                               [&](const auto& p) { return p.first == rule; }))
+      continue;
+    const auto& s = job.rule(rule);
+    std::printf("  %-5s %s lr %s", rule.c_str(), s.optimizer.c_str(), util::shortest(s.learning_rate).c_str());
+    if (s.optimizer == "sgd") std::printf(" momentum %s", util::shortest(s.momentum).c_str());
+    std::printf(", %s", s.schedule.c_str());
+    if (s.warmup_steps) std::printf(" (warm-up %lld)", static_cast<long long>(s.warmup_steps));
+    if (s.weight_decay > 0) std::printf(", weight decay %s", util::shortest(s.weight_decay).c_str());
+    if (s.gradient_clip > 0) std::printf(", clip %s", util::shortest(s.gradient_clip).c_str());
+    if (s.steps > 0) std::printf(", %lld steps", static_cast<long long>(s.steps));
+    else std::printf(", %s epochs", util::shortest(s.epochs).c_str());
+    if (rule == "ia")
+      std::printf("; B: lr %s, R on %s inputs", util::shortest(s.feedback_learning_rate > 0 ? s.feedback_learning_rate : s.learning_rate).c_str(),
+                  config::ia_inputs_name(s.ia.inputs));
+    std::printf("\n");
+  }
+  const auto diff = config::policy_differences(job);
+  if (!diff.empty()) {
+    std::printf("warning: sgdm, fa and ia differ in their learning-rate policy, so a classifier can tell them "
+                "apart by their step sizes, not only by their update direction:\n");
+    for (const auto& d : diff) std::printf("  %s\n", d.c_str());
   }
   return 0;
 }

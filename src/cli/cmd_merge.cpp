@@ -9,6 +9,7 @@
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
+#include "lrid/train/trainer.hpp"
 
 namespace lrid::cli {
 
@@ -59,18 +60,24 @@ int cmd_merge(int argc, char** argv) {
   if (job.hash != first.job_hash())
     throw BadInput(first.path() + ": the stored job text does not reproduce the file's job hash");
 
+  // Each run's layers from the shard that holds it; runs of missing shards from the model.
   std::vector<std::vector<store::LayerMeta>> layers;
-  for (const auto& r : job.runs) layers.push_back(first.layers(r.id));
-  store::Campaign::create(out, job, layers, first.layout(), {}, vm->count("force") > 0);
+  for (const auto& r : job.runs) {
+    const store::Campaign* holder = nullptr;
+    for (const auto& s : shards)
+      if (s->has_run(r.id)) holder = s.get();
+    layers.push_back(holder ? holder->layers(r.id) : train::run_layers(job, r));
+  }
+  store::Layout layout = first.layout();
+  layout.runs = static_cast<int64_t>(job.runs.size());
+  store::Campaign::create(out, job, layers, layout, {}, vm->count("force") > 0);
   auto merged = store::Campaign::open(out, job, MPI_COMM_NULL, true);
   int64_t copied = 0, done = 0;
   for (const auto& s : shards) {
-    const auto st = s->statuses();
-    for (const auto& r : job.runs) {
-      if (!s->shard().contains(r.id)) continue;
-      merged->copy_run(*s, r.id);
+    for (const auto& rec : s->records()) {
+      merged->copy_run(*s, rec.id);
       ++copied;
-      if (st[static_cast<size_t>(r.id)] == store::kDone) ++done;
+      if (rec.status == store::kDone) ++done;
     }
   }
   std::printf("lrid merge: %zu shard file(s) of %lld -> %s: %lld runs copied (%lld done) of %zu\n",

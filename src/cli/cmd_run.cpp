@@ -9,7 +9,7 @@
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
 #include "lrid/config/job.hpp"
-#include "lrid/dist/queue.hpp"
+#include "lrid/dist/mpi.hpp"
 #include "lrid/embedded_jobs.hpp"
 #include "lrid/error.hpp"
 #include "lrid/train/campaign.hpp"

@@ -18,7 +18,7 @@
 #include "lrid/cluster/render.hpp"
 #include "lrid/cluster/slurm.hpp"
 #include "lrid/config/job.hpp"
-#include "lrid/config/text.hpp"
+#include "lrid/util/text.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
 
@@ -97,13 +97,13 @@ void check_partitions(const cluster::Profile& p) {
     for (const auto& q : parts)
       if (q == name) return;
     throw BadInput(p.path + ": " + key + ": partition '" + name + "' does not exist on this cluster" +
-                   config::did_you_mean(name, parts) + "; sinfo lists " + config::join(parts));
+                   util::did_you_mean(name, parts) + "; sinfo lists " + util::join(parts));
   };
   check(p.partition, "partition");
   check(p.reduce.partition, "reduce.partition");
   if (p.partition.empty() && def.empty())
     throw BadInput(p.path + ": partition: missing, and this cluster has no default partition; add "
-                            "'partition: NAME' (sinfo lists " + config::join(parts) + ")");
+                            "'partition: NAME' (sinfo lists " + util::join(parts) + ")");
 }
 
 }  // namespace
@@ -112,7 +112,7 @@ int cmd_submit(int argc, char** argv) {
   po::options_description opts("options");
   opts.add_options()
       ("cluster", po::value<std::string>(), "cluster profile (YAML, e.g. cluster/local.yaml)")
-      ("shards", po::value<int64_t>(), "N: split the job's runs into N shards (runs with id % N == I), one array task each")
+      ("shards", po::value<int64_t>(), "N: split the job's runs into N shards of about equal estimated cost, one array task each")
       ("dir", po::value<std::string>(), "campaign directory to create (shards, logs, scripts, merged campaign)")
       ("max-concurrent", po::value<int64_t>()->default_value(0), "M: at most M shards run at once (--array=...%M); 0 = no limit")
       ("no-analyze", "the reduction merges the shards but does not run 'lrid analyze'")
@@ -231,6 +231,7 @@ int cmd_submit(int argc, char** argv) {
   rec.lrid = plan.lrid;
   rec.workdir = plan.workdir;
   rec.runs = runs;
+  rec.layout = config::shard_assignment(job, shards);
   rec.shards = shards;
   rec.max_concurrent = max_concurrent;
   rec.max_attempts = job.distributed.max_attempts;

@@ -1,5 +1,7 @@
 // lrid train JOB.yaml --run ID [--out campaign.h5]: train one run in this process.
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "lrid/cli/commands.hpp"
@@ -7,10 +9,12 @@
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
+#include "lrid/store/lock.hpp"
 #include "lrid/train/threads.hpp"
 #include "lrid/train/campaign.hpp"
+#include "lrid/train/signals.hpp"
 #include "lrid/train/trainer.hpp"
-#include "lrid/dist/queue.hpp"
+#include "lrid/dist/mpi.hpp"
 
 namespace lrid::cli {
 
@@ -22,9 +26,7 @@ void ensure_campaign(const std::string& path, const config::JobSpec& job, bool f
     std::fclose(f);
     return;
   }
-  std::vector<std::vector<store::LayerMeta>> layers;
-  for (const auto& r : job.runs) layers.push_back(train::run_layers(job, r));
-  store::Campaign::create(path, job, layers, train::campaign_layout(job, layers), {}, force);
+  store::Campaign::create(path, job, train::shard_layers(job, {}), train::campaign_layout(job), {}, force);
 }
 
 int train_campaign(const config::JobSpec& job, const po::variables_map& vm) {
@@ -41,6 +43,15 @@ int train_campaign(const config::JobSpec& job, const po::variables_map& vm) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   const auto s = train::run_campaign(job, o);
+  if (rank == 0 && s.interrupted) {
+    std::printf("lrid train: interrupted by %s: %lld runs done, %lld failed, %lld pending (running runs "
+                "checkpointed); continue with: lrid train %s --out %s --resume%s\n",
+                train::signal_name(s.signal), static_cast<long long>(s.done), static_cast<long long>(s.failed),
+                static_cast<long long>(s.pending), job.path.c_str(), o.out.c_str(),
+                o.shard.count > 1 ? (" --shard " + o.shard.name()).c_str() : "");
+    std::fflush(stdout);
+  }
+  if (s.interrupted) return train::kExitInterrupted;
   if (rank == 0) {
     std::printf("lrid train: %lld runs in the shard: %lld done, %lld failed, %lld pending; "
                 "trained %lld in %.1f s -> %s\n",
@@ -63,7 +74,7 @@ int cmd_train(int argc, char** argv) {
       ("out", po::value<std::string>(), "campaign file (HDF5) to write into")
       ("resume", "continue an existing campaign file of the same job: train only runs not done")
       ("force", "replace an existing campaign file (with --run: retrain a run already done)")
-      ("shard", po::value<std::string>(), "I/N: train only shard I of N (runs with id % N == I)")
+      ("shard", po::value<std::string>(), "I/N: train only shard I of N (the job's runs split into N shards of about equal estimated cost; 'lrid submit --dry-run --json' lists them)")
       ("run", po::value<int64_t>(), "train only this run id, in this process (see 'lrid grid')")
       ("threads", po::value<int>()->default_value(0),
        "intra-op threads (0: the job's distributed.threads_per_rank, else all cores)")
@@ -90,6 +101,15 @@ int cmd_train(int argc, char** argv) {
   if (!vm->count("run")) return train_campaign(job, *vm);
   if (vm->count("resume") || vm->count("shard"))
     throw BadInput("--resume and --shard apply to a whole campaign, not to --run");
+  {
+    int init = 0, ranks = 1;
+    MPI_Initialized(&init);
+    if (!init && std::getenv("OMPI_COMM_WORLD_SIZE")) ranks = std::atoi(std::getenv("OMPI_COMM_WORLD_SIZE"));
+    if (!init && std::getenv("PMI_SIZE")) ranks = std::atoi(std::getenv("PMI_SIZE"));
+    if (ranks > 1)
+      throw BadInput("--run trains one run in this one process, but it was started as " + std::to_string(ranks) +
+                     " MPI ranks; run it without mpirun/srun, or train the campaign without --run");
+  }
   const int64_t id = (*vm)["run"].as<int64_t>();
   if (id < 0 || id >= static_cast<int64_t>(job.runs.size()))
     throw BadInput(job.path + ": --run " + std::to_string(id) + " is out of range (the job has " +
@@ -102,8 +122,10 @@ int cmd_train(int argc, char** argv) {
   threads = train::configure_threads(threads, 1);
 
   std::unique_ptr<store::Campaign> campaign;
+  std::unique_ptr<store::CampaignLock> lock;
   if (vm->count("out")) {
     const std::string out = (*vm)["out"].as<std::string>();
+    lock = std::make_unique<store::CampaignLock>(out, "lrid train --run " + std::to_string(id));
     ensure_campaign(out, job, false);
     campaign = store::Campaign::open(out, job, MPI_COMM_NULL, true);
     const auto rec = campaign->record(id);
@@ -118,10 +140,15 @@ int cmd_train(int argc, char** argv) {
   train::TrainOptions options;
   if (!quiet)
     options.on_point = [](const train::Progress& p) {
-      std::printf("  point %2lld/%lld  step %6lld/%lld  loss %.5f  (%.1f s)\n",
+      auto mean = [](const std::vector<float>& v) {
+        double s = 0;
+        for (float x : v) s += x;
+        return v.empty() ? std::nan("") : s / static_cast<double>(v.size());
+      };
+      std::printf("  point %2lld/%lld  step %6lld/%lld  loss %.5f  W-B %5.1f deg  update %5.1f deg  (%.1f s)\n",
                   static_cast<long long>(p.point), static_cast<long long>(p.points),
                   static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss,
-                  p.seconds);
+                  mean(p.wb_angle), mean(p.grad_angle), p.seconds);
       std::fflush(stdout);
     };
   int32_t attempts = 0;
@@ -141,6 +168,16 @@ int cmd_train(int argc, char** argv) {
     throw;
   }
   if (campaign) campaign->write_run(result);
+  if (!quiet && result.layer_count > 0) {
+    // The learning-rule diagnostics per layer at the first and last point.
+    const auto layers = train::run_layers(job, run);
+    const size_t T = result.steps.size();
+    std::printf("  %-22s %12s %12s %14s %14s\n", "layer", "W-B start", "W-B end", "update start", "update end");
+    for (size_t l = 0; l < static_cast<size_t>(result.layer_count) && l < layers.size(); ++l)
+      std::printf("  %-22s %10.1f deg %8.1f deg %10.1f deg %10.1f deg\n", layers[l].name.c_str(),
+                  result.wb_angle[l * T], result.wb_angle[l * T + T - 1], result.grad_angle[l * T],
+                  result.grad_angle[l * T + T - 1]);
+  }
   std::printf("run %lld done: final loss %.5f, %s %.4f, %.1f s (training steps %.2f s, "
               "recording %.2f s)%s\n",
               static_cast<long long>(id), result.final_loss,

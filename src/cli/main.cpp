@@ -9,7 +9,7 @@
 
 #include "lrid/build_info.hpp"
 #include "lrid/cli/commands.hpp"
-#include "lrid/dist/queue.hpp"
+#include "lrid/dist/mpi.hpp"
 #include "lrid/error.hpp"
 
 namespace {

@@ -24,7 +24,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "lrid-slurm-campaign-1";
-constexpr double kStaleSeconds = 30.0;  // as lrid status: a log silent this long is not running
 
 bool exists(const std::string& p) {
   struct stat st;
@@ -74,32 +73,6 @@ std::string last_error_line(const std::string& path) {
   return found;
 }
 
-struct LogTimes {
-  double first_start = -1, last = -1;
-  int64_t finished = 0;
-};
-
-LogTimes log_times(const std::string& path) {
-  LogTimes lt;
-  std::ifstream in(path);
-  std::string line;
-  while (in && std::getline(in, line)) {
-    if (line.empty()) continue;
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception&) {
-      continue;
-    }
-    const double t = j.value("t", 0.0);
-    const std::string ev = j.value("event", "");
-    if (ev == "start" && lt.first_start < 0) lt.first_start = t;
-    if (ev == "done" || ev == "failed") ++lt.finished;
-    lt.last = std::max(lt.last, t);
-  }
-  return lt;
-}
-
 json submission_json(const Submission& s) {
   return {{"kind", s.kind},   {"time", s.time},         {"shards", s.shards},
           {"array", s.array}, {"array_job", s.array_job}, {"reduce_job", s.reduce_job},
@@ -129,9 +102,7 @@ std::string fmt_seconds(double s) {
 std::string utc_now() { return iso(static_cast<double>(std::time(nullptr))); }
 
 std::vector<int64_t> CampaignRecord::shard_runs(int64_t i) const {
-  std::vector<int64_t> ids;
-  for (int64_t id = i; id < runs; id += shards) ids.push_back(id);
-  return ids;
+  return layout.at(static_cast<size_t>(i));
 }
 
 std::string CampaignRecord::shard_file(int64_t i) const {
@@ -155,7 +126,7 @@ json record_json(const CampaignRecord& r) {
           {"job_file", r.job_file},
           {"runs", r.runs},
           {"shards", r.shards},
-          {"shard_rule", "run id % shards == index"},
+          {"shard_rule", "cost-balanced: longest runs first onto the least loaded shard (config::shard_assignment)"},
           {"layout", layout},
           {"max_attempts", r.max_attempts},
           {"max_concurrent", r.max_concurrent},
@@ -193,6 +164,7 @@ CampaignRecord read_record(const std::string& dir_in) {
     r.job_file = j.value("job_file", "");
     r.runs = j.at("runs").get<int64_t>();
     r.shards = j.at("shards").get<int64_t>();
+    for (const auto& l : j.at("layout")) r.layout.push_back(l.at("runs").get<std::vector<int64_t>>());
     r.max_attempts = j.value("max_attempts", int64_t{2});
     r.max_concurrent = j.value("max_concurrent", int64_t{0});
     r.analyze = j.value("analyze", true);
@@ -216,6 +188,9 @@ CampaignRecord read_record(const std::string& dir_in) {
     throw BadInput(path + ": unexpected content: " + e.what());
   }
   if (r.shards < 1 || r.runs < 1) throw BadInput(path + ": runs and shards must be >= 1");
+  if (static_cast<int64_t>(r.layout.size()) != r.shards)
+    throw BadInput(path + ": layout lists " + std::to_string(r.layout.size()) + " shards, expected " +
+                   std::to_string(r.shards));
   return r;
 }
 
@@ -341,10 +316,10 @@ DirStatus read_dir_status(const std::string& dir, double now, const SlurmView& v
                  v.failed == v.failed_final;
     if (!v.complete && !v.active) v.output_error = last_error_line(r.dir + "/logs/shard-" + std::to_string(i) + ".out");
 
-    const LogTimes lt = log_times(v.file + ".log.jsonl");
+    const store::LogSummary lt = store::read_progress_log(store::progress_log_path(v.file));
     if (lt.first_start >= 0 && (first_start < 0 || lt.first_start < first_start)) first_start = lt.first_start;
     last = std::max(last, lt.last);
-    finished += lt.finished;
+    finished += lt.finished_total;
 
     s.done += v.done;
     s.failed += v.failed;

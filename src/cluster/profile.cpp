@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "lrid/config/text.hpp"
+#include "lrid/util/text.hpp"
 #include "lrid/config/yaml_reader.hpp"
 #include "lrid/error.hpp"
 
@@ -16,8 +16,8 @@ namespace lrid::cluster {
 
 namespace {
 
-using config::did_you_mean;
-using config::join;
+using util::did_you_mean;
+using util::join;
 using config::read_text_file;
 
 // The shared YAML reader plus what a profile needs on top of it.

@@ -11,33 +11,29 @@
 #include <set>
 #include <sstream>
 
-#include "lrid/config/text.hpp"
+#include "lrid/util/text.hpp"
 #include "lrid/config/yaml_reader.hpp"
 #include "lrid/error.hpp"
 
 namespace lrid::config {
+
+using util::did_you_mean;
+using util::join;
 
 const std::vector<std::string>& rule_names() {
   static const std::vector<std::string> names = {"sgdm", "adam", "fa", "ia"};
   return names;
 }
 
-const std::vector<std::string>& architecture_names() {
-  static const std::vector<std::string> names = {
-      "KNet4",   "KNet4-LRN",   "KNet5",     "KNet5-LRN", "AlexNet",     "AlexNet-LRN",
-      "ResNet-18", "ResNet-18v2", "ResNet-34", "ResNet-34v2", "MLP"};
+const std::vector<std::string>& analysis_sweep_names() {
+  static const std::vector<std::string> names = {"observable_class", "holdout",    "trajectory",
+                                                 "measurement",      "importance", "permutation"};
   return names;
 }
 
-static std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string canonical_architecture(const std::string& name) {
-  for (const auto& a : architecture_names())
-    if (lower(a) == lower(name)) return a;
-  return "";
+const std::vector<std::string>& analysis_classifier_names() {
+  static const std::vector<std::string> names = {"random_forest", "linear_svm", "conv1d"};
+  return names;
 }
 
 namespace {
@@ -55,49 +51,55 @@ std::string fmt_double(double v) {
 // Built-in defaults.
 
 RuleSettings builtin_rule(const std::string& rule) {
+  // One learning-rate policy for SGDM, FA and IA (they differ only in the direction of the
+  // update); Adam has its own rate. FA and IA need the gradient clip to train at the rate SGDM
+  // uses: their misaligned hidden-layer updates act as noise that inflates the activations
+  // until the logits explode (docs/science.md, "Why FA and IA diverged").
   RuleSettings r;
-  r.schedule = "constant";
+  r.schedule = "cosine";
   r.steps = 300;
+  r.gradient_clip = 1.0;
   if (rule == "adam") {
     r.optimizer = "adam";
     r.learning_rate = 1e-3;
   } else {
-    // FA and IA need a smaller rate than backprop: with He-initialised W their forward weights
-    // grow and the loss diverges at lr >= 2e-3 on KNet4 (measured), while 5e-4 trains.
     r.optimizer = "sgd";
-    r.learning_rate = rule == "sgdm" ? 0.01 : 5e-4;
+    r.learning_rate = 0.01;
     r.momentum = 0.9;
   }
   if (rule == "ia") {
     r.ia = IaCoefficients{};
-    // B learns faster than W: at IA's W rate (5e-4) B would hardly move in a short run and IA
-    // would be FA. At 0.05 B aligns so fast that KNet4's loss diverges; 0.01 trains (measured).
-    r.feedback_learning_rate = 0.01;
+    // B's own rate (Neural-Alignment's alignment_learning_rate): at 1.0 B aligns with W within a
+    // few hundred steps (W-B angle ~20 deg on KNet4 and the MLP after 1000); at 0.01 it hardly
+    // leaves its random start (~80 deg) and IA trains like FA (docs/science.md).
+    r.feedback_learning_rate = 1.0;
   }
   return r;
 }
 
 void add_builtin_tasks(JobSpec& job) {
   auto add = [&](const std::string& name, const std::string& objective, const std::string& format,
-                 const std::string& path, const std::string& map_name) {
+                 const std::string& path, bool coarse, TaskSize size) {
     TaskSpec t;
     t.name = name;
     t.objective = objective;
     t.dataset = DatasetSpec{format, path};
-    t.label_map_name = map_name;
-    if (map_name == "fashion_mnist_coarse3") t.label_map = {0, 2, 0, 2, 0, 1, 0, 1, 2, 1};
-    t.builtin = true;
+    if (coarse) t.label_map = {0, 2, 0, 2, 0, 1, 0, 1, 2, 1};
+    t.size = size;
     job.tasks[name] = t;
   };
   const std::string fm = "/usr/share/datasets/fashion-mnist";
-  add("fashion_mnist", "supervised", "idx", fm, "");
-  add("fashion_mnist_coarse", "supervised", "idx", fm, "fashion_mnist_coarse3");
-  add("fashion_mnist_simclr", "simclr", "idx", fm, "");
-  add("cifar10", "supervised", "cifar10", "${data_root}/cifar-10-batches-bin", "");
-  add("cifar10_simclr", "simclr", "cifar10", "${data_root}/cifar-10-batches-bin", "");
-  add("imagenet", "supervised", "hdf5", "${data_root}/imagenet.h5", "");
-  add("imagenet_simclr", "simclr", "hdf5", "${data_root}/imagenet.h5", "");
-  add("wsn", "supervised", "hdf5", "${data_root}/word_speaker_noise.h5", "");
+  const TaskSize fashion{60000, 1, 28, 28, 10}, cifar{50000, 3, 32, 32, 10}, imagenet{1281167, 3, 224, 224, 1000};
+  // Word-Speaker-Noise cochleagrams (Feather et al.): a nominal size for the cost model.
+  const TaskSize wsn{230356, 1, 203, 400, 794};
+  add("fashion_mnist", "supervised", "idx", fm, false, fashion);
+  add("fashion_mnist_coarse", "supervised", "idx", fm, true, {60000, 1, 28, 28, 3});
+  add("fashion_mnist_simclr", "simclr", "idx", fm, false, fashion);
+  add("cifar10", "supervised", "cifar10", "${data_root}/cifar-10-batches-bin", false, cifar);
+  add("cifar10_simclr", "simclr", "cifar10", "${data_root}/cifar-10-batches-bin", false, cifar);
+  add("imagenet", "supervised", "hdf5", "${data_root}/imagenet.h5", false, imagenet);
+  add("imagenet_simclr", "simclr", "hdf5", "${data_root}/imagenet.h5", false, imagenet);
+  add("wsn", "supervised", "hdf5", "${data_root}/word_speaker_noise.h5", false, wsn);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,7 +112,7 @@ void parse_rule_settings(const Ctx& c, const YAML::Node& n, const std::string& k
   std::vector<std::string> keys = {"learning_rate", "momentum", "beta1", "beta2", "eps",
                                    "weight_decay", "schedule", "warmup_steps", "step_gamma",
                                    "step_milestones", "steps", "epochs", "gradient_clip",
-                                   "max_loss"};
+                                   "max_loss", "divergence_factor"};
   if (!rule.empty()) keys.push_back("optimizer");
   if (rule == "ia") keys.push_back("ia"), keys.push_back("feedback_learning_rate");
   c.check_keys(n, key, keys);
@@ -147,11 +149,21 @@ void parse_rule_settings(const Ctx& c, const YAML::Node& n, const std::string& k
   if (auto v = n["epochs"]) r.epochs = c.positive_real(v, key + ".epochs"), r.steps = 0;
   if (auto v = n["gradient_clip"]) r.gradient_clip = c.non_negative_real(v, key + ".gradient_clip");
   if (auto v = n["max_loss"]) r.max_loss = c.positive_real(v, key + ".max_loss");
+  if (auto v = n["divergence_factor"]) {
+    r.divergence_factor = c.non_negative_real(v, key + ".divergence_factor");
+    if (r.divergence_factor != 0 && r.divergence_factor <= 1)
+      c.fail(v, key + ".divergence_factor", "expected 0 (off) or a factor > 1 of the initial loss");
+  }
   if (auto v = n["feedback_learning_rate"])
     r.feedback_learning_rate = c.positive_real(v, key + ".feedback_learning_rate");
   if (auto ia = n["ia"]) {
     c.check_keys(ia, key + ".ia", {"alpha", "beta", "gamma", "per_position", "normalize_output",
-                                         "batch_fraction"});
+                                         "batch_fraction", "inputs", "noise_std"});
+    if (auto v = ia["inputs"])
+      r.ia.inputs = c.choice(v, key + ".ia.inputs", {"noise", "layer"}, "IA input") == "noise"
+                        ? IaInputs::Noise
+                        : IaInputs::Layer;
+    if (auto v = ia["noise_std"]) r.ia.noise_std = c.positive_real(v, key + ".ia.noise_std");
     if (auto v = ia["normalize_output"]) r.ia.normalize_output = c.boolean(v, key + ".ia.normalize_output");
     if (auto v = ia["per_position"]) r.ia.per_position = c.boolean(v, key + ".ia.per_position");
     if (auto v = ia["alpha"]) r.ia.alpha = c.non_negative_real(v, key + ".ia.alpha");
@@ -184,12 +196,22 @@ void parse_tasks(const Ctx& c, const YAML::Node& n, JobSpec& job) {
     const std::string name = kv.first.as<std::string>();
     const std::string key = "tasks." + name;
     const YAML::Node& t = kv.second;
-    c.check_keys(t, key, {"objective", "dataset", "label_map", "simclr"});
+    c.check_keys(t, key, {"objective", "dataset", "label_map", "simclr", "size"});
     TaskSpec spec;
     auto it = job.tasks.find(name);
     if (it != job.tasks.end()) spec = it->second;  // override a built-in
     spec.name = name;
-    spec.builtin = false;
+    if (auto sz = t["size"]) {
+      c.check_keys(sz, key + ".size", {"examples", "input", "classes"});
+      if (auto v = sz["examples"]) spec.size.examples = c.positive(v, key + ".size.examples");
+      if (auto v = sz["classes"]) spec.size.classes = c.positive(v, key + ".size.classes");
+      if (auto v = sz["input"]) {
+        const auto in = c.integers(v, key + ".size.input");
+        if (in.size() != 3 || *std::min_element(in.begin(), in.end()) < 1)
+          c.fail(v, key + ".size.input", "expected [channels, height, width], each >= 1");
+        spec.size.channels = in[0], spec.size.height = in[1], spec.size.width = in[2];
+      }
+    }
     if (auto v = t["objective"])
       spec.objective = c.choice(v, key + ".objective", {"supervised", "simclr"}, "objective");
     else if (spec.objective.empty())
@@ -205,17 +227,12 @@ void parse_tasks(const Ctx& c, const YAML::Node& n, JobSpec& job) {
     }
     if (auto v = t["label_map"]) {
       if (v.IsScalar()) {
-        spec.label_map_name = c.choice(v, key + ".label_map", {"fashion_mnist_coarse3", "identity"},
-                                       "label map");
-        spec.label_map = spec.label_map_name == "identity"
-                             ? std::vector<int64_t>{}
-                             : std::vector<int64_t>{0, 2, 0, 2, 0, 1, 0, 1, 2, 1};
-        if (spec.label_map_name == "identity") spec.label_map_name.clear();
+        const std::string name = c.choice(v, key + ".label_map", {"fashion_mnist_coarse3", "identity"}, "label map");
+        spec.label_map = name == "identity" ? std::vector<int64_t>{} : std::vector<int64_t>{0, 2, 0, 2, 0, 1, 0, 1, 2, 1};
       } else {
         spec.label_map = c.integers(v, key + ".label_map");
         for (int64_t x : spec.label_map)
           if (x < 0) c.fail(v, key + ".label_map", "expected labels >= 0");
-        spec.label_map_name = "custom";
       }
     }
     if (auto s = t["simclr"]) {
@@ -227,6 +244,9 @@ void parse_tasks(const Ctx& c, const YAML::Node& n, JobSpec& job) {
     job.tasks[name] = spec;
   }
 }
+
+template <class T>
+void no_repeats(const Ctx& c, const YAML::Node& n, const std::string& key, const std::vector<T>& v);
 
 void parse_observables(const Ctx& c, const YAML::Node& n, ObservablesSpec& o) {
   if (!n) return;
@@ -240,7 +260,14 @@ void parse_observables(const Ctx& c, const YAML::Node& n, ObservablesSpec& o) {
   if (auto v = n["observation_batch"]) o.observation_batch = c.positive(v, "observables.observation_batch");
   if (auto v = n["statistics"]) o.statistics = c.strings(v, "observables.statistics");
   if (auto m = n["conditions"]) {
-    c.check_keys(m, "observables.conditions", {"unit_fractions", "noise_levels", "seed"});
+    c.check_keys(m, "observables.conditions", {"unit_fractions", "unit_counts", "noise_levels", "seed"});
+    if (auto v = m["unit_counts"]) {
+      o.conditions.unit_counts = c.integers(v, "observables.conditions.unit_counts");
+      for (int64_t k : o.conditions.unit_counts)
+        if (k < 1)
+          c.fail(v, "observables.conditions.unit_counts", "expected unit counts >= 1, got " + std::to_string(k));
+      no_repeats(c, v, "observables.conditions.unit_counts", o.conditions.unit_counts);
+    }
     if (auto v = m["unit_fractions"]) {
       o.conditions.unit_fractions = c.reals(v, "observables.conditions.unit_fractions");
       for (double f : o.conditions.unit_fractions)
@@ -261,8 +288,9 @@ void parse_observables(const Ctx& c, const YAML::Node& n, ObservablesSpec& o) {
 
 void parse_distributed(const Ctx& c, const YAML::Node& n, DistributedSpec& d) {
   if (!n) return;
-  c.check_keys(n, "distributed",
-               {"ranks_per_run", "gradient_backend", "device", "threads_per_rank", "max_attempts"});
+  c.check_keys(n, "distributed", {"ranks_per_run", "gradient_backend", "device", "threads_per_rank", "max_attempts",
+                                  "checkpoint_seconds"});
+  if (auto v = n["checkpoint_seconds"]) d.checkpoint_seconds = c.non_negative_real(v, "distributed.checkpoint_seconds");
   if (auto v = n["ranks_per_run"]) d.ranks_per_run = c.positive(v, "distributed.ranks_per_run");
   if (auto v = n["gradient_backend"])
     d.gradient_backend = c.choice(v, "distributed.gradient_backend", {"auto", "mpi", "nccl"}, "gradient backend");
@@ -325,7 +353,7 @@ void parse_analysis(const Ctx& c, const YAML::Node& n, AnalysisSpec& a) {
     const auto xs = c.items(v, "analysis.classifiers");
     for (size_t i = 0; i < xs.size(); ++i)
       a.classifiers.push_back(c.choice(xs[i], "analysis.classifiers[" + std::to_string(i) + "]",
-                                       {"random_forest", "linear_svm", "conv1d"}, "classifier"));
+                                       analysis_classifier_names(), "classifier"));
   }
   if (auto rf = n["random_forest"]) {
     c.check_keys(rf, "analysis.random_forest", {"n_estimators", "max_features"});
@@ -349,9 +377,7 @@ void parse_analysis(const Ctx& c, const YAML::Node& n, AnalysisSpec& a) {
     const auto xs = c.items(v, "analysis.sweeps");
     for (size_t i = 0; i < xs.size(); ++i)
       a.sweeps.push_back(c.choice(xs[i], "analysis.sweeps[" + std::to_string(i) + "]",
-                                  {"observable_class", "holdout", "trajectory", "measurement",
-                                   "importance"},
-                                  "sweep"));
+                                  analysis_sweep_names(), "sweep"));
   }
 }
 
@@ -527,7 +553,7 @@ std::string run_fingerprint(const RunSpec& r, const JobSpec& job) {
   const RuleSettings& s = job.training.at(r.rule);
   const ObservablesSpec& o = job.observables;
   std::ostringstream f;
-  f << "lrid-run-v1|rule=" << r.rule << "|arch=" << r.arch << "|batch=" << r.batch_size
+  f << "lrid-run-v2|rule=" << r.rule << "|arch=" << r.arch << "|batch=" << r.batch_size
     << "|model_seed=" << r.model_seed_value << "|dataset_seed=" << r.dataset_seed_value;
   f << "|task.objective=" << t.objective << "|task.format=" << t.dataset.format << "|task.labels=";
   for (auto x : t.label_map) f << x << ",";
@@ -540,17 +566,20 @@ std::string run_fingerprint(const RunSpec& r, const JobSpec& job) {
     << "|sched=" << s.schedule << "," << s.warmup_steps << "," << fmt_double(s.step_gamma);
   for (double m : s.step_milestones) f << "," << fmt_double(m);
   f << "|steps=" << s.steps << "|epochs=" << fmt_double(s.epochs)
-    << "|clip=" << fmt_double(s.gradient_clip) << "|maxloss=" << fmt_double(s.max_loss);
+    << "|clip=" << fmt_double(s.gradient_clip) << "|maxloss=" << fmt_double(s.max_loss)
+    << "|divergence=" << fmt_double(s.divergence_factor);
   if (r.rule == "ia")
     f << "|ia=" << fmt_double(s.ia.alpha) << "," << fmt_double(s.ia.beta) << ","
       << fmt_double(s.ia.gamma) << "," << s.ia.per_position << "," << s.ia.normalize_output
-      << (s.ia.batch_fraction == 1.0 ? "" : "," + fmt_double(s.ia.batch_fraction))
-      << "|fblr=" << fmt_double(s.feedback_learning_rate);
+      << "," << fmt_double(s.ia.batch_fraction) << "," << ia_inputs_name(s.ia.inputs) << ","
+      << fmt_double(s.ia.noise_std) << "|fblr=" << fmt_double(s.feedback_learning_rate);
   f << "|obs.points=" << o.trajectory_points << "|obs.batch=" << o.observation_batch
     << "|obs.stats=";
   for (const auto& x : o.statistics) f << x << ",";
   f << "|obs.fractions=";
   for (double x : o.conditions.unit_fractions) f << fmt_double(x) << ",";
+  f << "|obs.counts=";
+  for (int64_t x : o.conditions.unit_counts) f << x << ",";
   f << "|obs.noise=";
   for (double x : o.conditions.noise_levels) f << fmt_double(x) << ",";
   f << "|obs.seed=" << o.conditions.seed;
@@ -630,12 +659,91 @@ void check_tasks_and_rules(const Ctx& c, const YAML::Node& root, const JobSpec& 
 
 }  // namespace
 
+const char* ia_inputs_name(IaInputs i) { return i == IaInputs::Noise ? "noise" : "layer"; }
+
 std::string RunSpec::key() const {
   return rule + "/" + task + "/" + arch + "/bs" + std::to_string(batch_size) + "/m" +
          model_seed.str() + "/d" + dataset_seed.str();
 }
 
 std::string content_hash(const std::string& text) { return hex16(hash64(text)); }
+
+std::vector<std::string> policy_differences(const JobSpec& job) {
+  std::vector<std::string> rules;
+  for (const char* r : {"sgdm", "fa", "ia"})
+    for (const auto& run : job.runs)
+      if (run.rule == r) {
+        rules.push_back(r);
+        break;
+      }
+  std::vector<std::string> out;
+  if (rules.size() < 2) return out;
+  using Get = std::string (*)(const RuleSettings&);
+  const std::vector<std::pair<const char*, Get>> keys = {
+      {"learning_rate", [](const RuleSettings& s) { return util::shortest(s.learning_rate); }},
+      {"schedule", [](const RuleSettings& s) {
+         std::string v = s.schedule;
+         if (s.schedule == "step") {
+           v += " x" + util::shortest(s.step_gamma) + " at";
+           for (double m : s.step_milestones) v += " " + util::shortest(m);
+         }
+         return v;
+       }},
+      {"momentum", [](const RuleSettings& s) { return util::shortest(s.momentum); }},
+      {"weight_decay", [](const RuleSettings& s) { return util::shortest(s.weight_decay); }},
+      {"warmup_steps", [](const RuleSettings& s) { return std::to_string(s.warmup_steps); }},
+      {"gradient_clip", [](const RuleSettings& s) { return util::shortest(s.gradient_clip); }},
+      {"length", [](const RuleSettings& s) {
+         return s.steps > 0 ? std::to_string(s.steps) + " steps" : util::shortest(s.epochs) + " epochs";
+       }},
+      {"optimizer", [](const RuleSettings& s) { return s.optimizer; }}};
+  for (const auto& [key, get] : keys) {
+    bool differ = false;
+    std::string line = std::string(key) + ":";
+    for (const auto& r : rules) {
+      const std::string v = get(job.rule(r));
+      differ = differ || v != get(job.rule(rules.front()));
+      line += " " + r + " " + v + (&r == &rules.back() ? "" : ",");
+    }
+    if (differ) out.push_back(line);
+  }
+  return out;
+}
+
+double run_cost(const JobSpec& job, const RunSpec& r) {
+  const auto& s = job.rule(r.rule);
+  const TaskSpec& t = job.task(r.task);
+  const bool simclr = t.objective == "simclr";
+  // Images processed: steps x batch, or epochs x the task's size (independent of the batch).
+  const double images = s.steps > 0 ? static_cast<double>(s.steps) * static_cast<double>(r.batch_size)
+                                    : s.epochs * static_cast<double>(t.size.examples);
+  double c = images * forward_macs(r.arch, t.size.channels, t.size.height, t.size.width, t.size.classes, simclr,
+                                   t.simclr_head_hidden, t.simclr_head_dim);
+  if (simclr) c *= 2;             // two views of every image
+  if (r.rule == "ia") c *= kIaCostFactor;
+  return c;
+}
+
+std::vector<std::vector<int64_t>> shard_assignment(const JobSpec& job, int64_t count) {
+  const int64_t n = static_cast<int64_t>(job.runs.size());
+  if (count < 1 || count > n)
+    throw BadInput(job.path + ": " + std::to_string(count) + " shards for " + std::to_string(n) +
+                   " runs: expected 1 <= shards <= runs");
+  std::vector<std::pair<double, int64_t>> order;
+  for (const auto& r : job.runs) order.push_back({run_cost(job, r), r.id});
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
+  std::vector<std::vector<int64_t>> shards(static_cast<size_t>(count));
+  std::vector<double> load(static_cast<size_t>(count), 0.0);
+  for (const auto& [cost, id] : order) {
+    const size_t k = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    shards[k].push_back(id);
+    load[k] += cost;
+  }
+  for (auto& s : shards) std::sort(s.begin(), s.end());
+  return shards;
+}
 
 JobSpec load_job_text(const std::string& text, const std::string& origin) {
   const Ctx c{origin};

@@ -15,9 +15,6 @@ namespace lrid::dist {
 
 namespace {
 
-bool g_we_initialised = false;
-bool g_thread_multiple = false;
-
 constexpr int kTagRequest = 101;  // leader -> scheduler: [int64 done task][double seconds][result]
 constexpr int kTagAssign = 102;   // scheduler -> leader: int64 task (-1: no more)
 
@@ -32,67 +29,6 @@ void check(int rc, const char* what) {
 }
 
 }  // namespace
-
-bool init_mpi(int* argc, char*** argv) {
-  int initialised = 0;
-  MPI_Initialized(&initialised);
-  if (!initialised) {
-    int provided = MPI_THREAD_SINGLE;
-    check(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
-    g_thread_multiple = provided >= MPI_THREAD_MULTIPLE;
-    g_we_initialised = true;
-  }
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return size > 1;
-}
-
-void finalize_mpi() {
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (g_we_initialised && !finalized) MPI_Finalize();
-  g_we_initialised = false;
-}
-
-bool thread_multiple() { return g_thread_multiple; }
-
-void wait(MPI_Request& request, int max_sleep_us) {
-  int sleep = 20;
-  for (;;) {
-    int done = 0;
-    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-    if (done) return;
-    sleep_us(sleep);
-    sleep = std::min(max_sleep_us, sleep * 2);
-  }
-}
-
-void quiet_barrier(MPI_Comm comm) {
-  MPI_Request r;
-  check(MPI_Ibarrier(comm, &r), "MPI_Ibarrier");
-  wait(r);
-}
-
-Groups split_groups(MPI_Comm world, int group_size) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(world, &rank);
-  MPI_Comm_size(world, &size);
-  if (group_size < 1 || size % group_size != 0)
-    throw BadInput("distributed.ranks_per_run is " + std::to_string(group_size) + " but the job has " +
-                   std::to_string(size) + " MPI ranks; the rank count must be a multiple of it");
-  Groups g;
-  g.group_size = group_size;
-  g.group_count = size / group_size;
-  g.group_index = rank / group_size;
-  g.group_rank = rank % group_size;
-  check(MPI_Comm_split(world, g.group_index, g.group_rank, &g.group), "MPI_Comm_split");
-  return g;
-}
-
-void free_groups(Groups& g) {
-  if (g.group != MPI_COMM_NULL) MPI_Comm_free(&g.group);
-  g.group = MPI_COMM_NULL;
-}
 
 namespace {
 

@@ -5,7 +5,9 @@
 #include <cctype>
 
 #include "lrid/error.hpp"
+#include "lrid/config/architectures.hpp"
 #include "lrid/rng.hpp"
+#include "lrid/util/text.hpp"
 
 namespace lrid::nn {
 
@@ -41,19 +43,47 @@ void Model::set_capture(bool on) {
   for (auto& p : plastic_) p.layer->set_capture(on);
 }
 
+void Model::set_exact_backward(bool on) {
+  for (auto& p : plastic_) p.layer->set_exact_backward(on);
+}
+
+void Model::set_step_seed(uint64_t seed, int rank, int world) {
+  step_seed_ = seed;
+  shard_rank_ = rank;
+  shard_world_ = world;
+  for (size_t i = 0; i < plastic_.size(); ++i)
+    plastic_[i].layer->set_ia_seed(rng::hash_combine(seed, 0x1a00 + i), rank, world);
+}
+
+Tensor Model::dropout(const Tensor& h, uint64_t site, double p) const {
+  if (!is_training() || p <= 0) return h;
+  // Seeded per step and site (not the global generator), so runs are reproducible whatever
+  // else the process has drawn.
+  std::vector<int64_t> shape = h.sizes().vec();
+  shape[0] *= shard_world_;
+  Tensor u = seeded_uniform(shape, rng::hash_combine(step_seed_, 0xd500 + site), h.options());
+  if (shard_world_ > 1) u = u.narrow(0, h.size(0) * shard_rank_, h.size(0));
+  return h * u.ge(p).to(h.scalar_type()).div_(1.0 - p);
+}
+
 std::shared_ptr<PlasticConv2d> Model::conv(torch::nn::Module& owner, const std::string& local_name,
-                                           const std::string& full_name, const Conv2dSpec& spec) {
-  return add_plastic(owner, local_name, full_name,
-                     std::make_shared<PlasticConv2d>(spec, options_.feedback, options_.ia));
+                                           const std::string& full_name, const Conv2dSpec& spec,
+                                           bool relu) {
+  auto l = add_plastic(owner, local_name, full_name,
+                       std::make_shared<PlasticConv2d>(spec, options_.feedback, options_.ia));
+  plastic_.back().relu = relu;
+  return l;
 }
 
 std::shared_ptr<PlasticLinear> Model::linear(torch::nn::Module& owner,
                                              const std::string& local_name,
                                              const std::string& full_name, int64_t in,
-                                             int64_t out, bool head) {
-  return add_plastic(owner, local_name, full_name,
-                     std::make_shared<PlasticLinear>(in, out, true, options_.feedback, options_.ia),
-                     head);
+                                             int64_t out, bool head, bool relu) {
+  auto l = add_plastic(owner, local_name, full_name,
+                       std::make_shared<PlasticLinear>(in, out, true, options_.feedback, options_.ia),
+                       head);
+  plastic_.back().relu = relu;
+  return l;
 }
 
 void Model::finalize(uint64_t seed) {
@@ -69,18 +99,8 @@ void Model::finalize(uint64_t seed) {
 
 namespace {
 
-const std::vector<std::string> kNames = {"KNet4",     "KNet4-LRN",   "KNet5",     "KNet5-LRN",
-                                         "AlexNet",   "AlexNet-LRN", "ResNet-18", "ResNet-18v2",
-                                         "ResNet-34", "ResNet-34v2", "MLP"};
+constexpr bool kRelu = true;  // the op's output goes straight into a ReLU (PlasticLayerInfo::relu)
 
-std::string squash(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '-' || c == '_') continue;
-    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
-  return out;
-}
 
 Conv2dSpec cspec(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, bool bias) {
   Conv2dSpec s;
@@ -121,7 +141,7 @@ class Net : public Model {
     if (o.simclr_head) {
       head_ = register_module("head", std::make_shared<torch::nn::Module>("Head"));
       const int64_t hid = o.head_hidden > 0 ? o.head_hidden : features;
-      head1_ = linear(*head_, "fc1", "head.fc1", features, hid, true);
+      head1_ = linear(*head_, "fc1", "head.fc1", features, hid, true, kRelu);
       head2_ = linear(*head_, "fc2", "head.fc2", hid, o.head_dim, true);
     } else {
       fc_ = linear(*this, name, name, features, o.num_outputs);
@@ -141,8 +161,8 @@ class Net : public Model {
 class Mlp : public Net {
  public:
   explicit Mlp(const ModelOptions& o) : Net(o) {
-    fc1_ = linear(*this, "fc1", "fc1", o.in_channels * o.height * o.width, 128);
-    fc2_ = linear(*this, "fc2", "fc2", 128, 64);
+    fc1_ = linear(*this, "fc1", "fc1", o.in_channels * o.height * o.width, 128, false, kRelu);
+    fc2_ = linear(*this, "fc2", "fc2", 128, 64, false, kRelu);
     build_readout(64);
   }
   Tensor forward(const Tensor& x) override {
@@ -160,9 +180,9 @@ class KNet : public Net {
   KNet(const ModelOptions& o, bool five, bool lrn) : Net(o), five_(five), lrn_(lrn) {
     const int64_t c = o.in_channels;
     conv1_ = conv(*this, "conv1", "conv1", cspec(c, 32, 5, 1, 2, true));
-    conv2_ = conv(*this, "conv2", "conv2", cspec(32, 32, 5, 1, 2, true));
-    conv3_ = conv(*this, "conv3", "conv3", cspec(32, 64, 5, 1, 2, true));
-    if (five_) conv4_ = conv(*this, "conv4", "conv4", cspec(64, 128, 5, 1, 2, true));
+    conv2_ = conv(*this, "conv2", "conv2", cspec(32, 32, 5, 1, 2, true), kRelu);
+    conv3_ = conv(*this, "conv3", "conv3", cspec(32, 64, 5, 1, 2, true), kRelu);
+    if (five_) conv4_ = conv(*this, "conv4", "conv4", cspec(64, 128, 5, 1, 2, true), kRelu);
     if (lrn_) {
       auto lo = torch::nn::LocalResponseNormOptions(3).alpha(5e-5).beta(0.75).k(1.0);
       norm1_ = register_module("norm1", torch::nn::LocalResponseNorm(lo));
@@ -206,11 +226,11 @@ class AlexNet : public Net {
     small_ = std::min(o.height, o.width) < 64;
     const int64_t c = o.in_channels;
     const Conv2dSpec c1 = small_ ? cspec(c, 96, 5, 1, 2, true) : cspec(c, 96, 11, 4, 2, true);
-    conv1_ = conv(*this, "conv1", "conv1", c1);
-    conv2_ = conv(*this, "conv2", "conv2", cspec(96, 256, 5, 1, 2, true));
-    conv3_ = conv(*this, "conv3", "conv3", cspec(256, 384, 3, 1, 1, true));
-    conv4_ = conv(*this, "conv4", "conv4", cspec(384, 384, 3, 1, 1, true));
-    conv5_ = conv(*this, "conv5", "conv5", cspec(384, 256, 3, 1, 1, true));
+    conv1_ = conv(*this, "conv1", "conv1", c1, kRelu);
+    conv2_ = conv(*this, "conv2", "conv2", cspec(96, 256, 5, 1, 2, true), kRelu);
+    conv3_ = conv(*this, "conv3", "conv3", cspec(256, 384, 3, 1, 1, true), kRelu);
+    conv4_ = conv(*this, "conv4", "conv4", cspec(384, 384, 3, 1, 1, true), kRelu);
+    conv5_ = conv(*this, "conv5", "conv5", cspec(384, 256, 3, 1, 1, true), kRelu);
     if (lrn_) {
       auto lo = torch::nn::LocalResponseNormOptions(5).alpha(1e-4).beta(0.75).k(2.0);
       norm1_ = register_module("norm1", torch::nn::LocalResponseNorm(lo));
@@ -225,8 +245,8 @@ class AlexNet : public Net {
       require_size(o, h, w, "in a pooling stage");
     }
     pool_ = small_ ? 3 : 6;
-    fc6_ = linear(*this, "fc6", "fc6", 256 * pool_ * pool_, 4096);
-    fc7_ = linear(*this, "fc7", "fc7", 4096, 4096);
+    fc6_ = linear(*this, "fc6", "fc6", 256 * pool_ * pool_, 4096, false, kRelu);
+    fc7_ = linear(*this, "fc7", "fc7", 4096, 4096, false, kRelu);
     build_readout(4096, "fc8");
   }
   Tensor forward(const Tensor& x) override {
@@ -241,9 +261,8 @@ class AlexNet : public Net {
     h = torch::relu(conv4_->forward(h));
     h = F::max_pool2d(torch::relu(conv5_->forward(h)), maxp);
     h = F::adaptive_avg_pool2d(h, F::AdaptiveAvgPool2dFuncOptions({pool_, pool_})).flatten(1);
-    const auto drop = F::DropoutFuncOptions().p(0.5).training(is_training());
-    h = torch::relu(fc6_->forward(F::dropout(h, drop)));
-    h = torch::relu(fc7_->forward(F::dropout(h, drop)));
+    h = torch::relu(fc6_->forward(dropout(h, 0)));
+    h = torch::relu(fc7_->forward(dropout(h, 1)));
     return readout(h);
   }
 
@@ -334,15 +353,13 @@ class ResNet : public Net {
 
 }  // namespace
 
-const std::vector<std::string>& architecture_names() { return kNames; }
+const std::vector<std::string>& architecture_names() { return config::architecture_names(); }
 
 std::string canonical_architecture(const std::string& name) {
-  const std::string key = squash(name);
-  for (const auto& n : kNames)
-    if (squash(n) == key) return n;
-  std::string list;
-  for (const auto& n : kNames) list += (list.empty() ? "" : ", ") + n;
-  throw BadInput("architecture '" + name + "': expected one of " + list);
+  const std::string canon = config::canonical_architecture(name);
+  if (canon.empty())
+    throw BadInput("architecture '" + name + "': expected one of " + util::join(config::architecture_names()));
+  return canon;
 }
 
 std::shared_ptr<Model> build_model(const ModelOptions& options, uint64_t seed) {

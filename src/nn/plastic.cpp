@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <mutex>
 
 #include "lrid/error.hpp"
 
@@ -39,11 +40,47 @@ int64_t ia_batch(const IaCoefficients& c, int64_t n) {
 }
 
 namespace {
+// Calls draw(generator) with a generator seeded with `seed` on the options' device: a fresh CPU
+// generator, or the device's default one reseeded under its lock (the values depend on the seed
+// only; lrid draws from it nowhere else).
+template <class Draw>
+Tensor with_seeded_generator(uint64_t seed, const torch::TensorOptions& options, Draw draw) {
+  if (options.device().is_cpu()) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    return draw(gen);
+  }
+  at::Generator gen = at::globalContext().defaultGenerator(options.device());
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_current_seed(seed);
+  return draw(gen);
+}
+}  // namespace
+
+Tensor seeded_normal(at::IntArrayRef shape, uint64_t seed, const torch::TensorOptions& options) {
+  return with_seeded_generator(seed, options, [&](at::Generator& g) { return at::randn(shape, g, options); });
+}
+
+Tensor seeded_uniform(at::IntArrayRef shape, uint64_t seed, const torch::TensorOptions& options) {
+  return with_seeded_generator(seed, options, [&](at::Generator& g) { return at::rand(shape, g, options); });
+}
+
+Tensor ia_noise(const IaCoefficients& c, const Tensor& like, int64_t n, uint64_t seed, int rank, int world) {
+  std::vector<int64_t> shape = like.sizes().vec();
+  shape[0] = n * world;
+  Tensor z = seeded_normal(shape, seed, like.options());
+  if (world > 1) z = z.narrow(0, n * rank, n).contiguous();
+  if (c.noise_std != 1.0) z.mul_(c.noise_std);
+  return z;
+}
+
+namespace {
 
 // Parameters of IA's local gradient, passed through the autograd function.
 struct IaArgs {
   bool on = false;
   IaCoefficients c;
+  uint64_t seed = 0;  // of the noise inputs
+  int rank = 0, world = 1;  // this rank's share of its group's noise
 };
 
 void save_ia(AutogradContext* ctx, const IaArgs& ia) {
@@ -54,6 +91,11 @@ void save_ia(AutogradContext* ctx, const IaArgs& ia) {
   ctx->saved_data["per_position"] = ia.c.per_position;
   ctx->saved_data["normalize"] = ia.c.normalize_output;
   ctx->saved_data["batch_fraction"] = ia.c.batch_fraction;
+  ctx->saved_data["noise"] = ia.c.inputs == IaInputs::Noise;
+  ctx->saved_data["noise_std"] = ia.c.noise_std;
+  ctx->saved_data["seed"] = static_cast<int64_t>(ia.seed);
+  ctx->saved_data["rank"] = static_cast<int64_t>(ia.rank);
+  ctx->saved_data["world"] = static_cast<int64_t>(ia.world);
 }
 
 IaCoefficients load_ia(AutogradContext* ctx) {
@@ -64,35 +106,55 @@ IaCoefficients load_ia(AutogradContext* ctx) {
   c.per_position = ctx->saved_data["per_position"].toBool();
   c.normalize_output = ctx->saved_data["normalize"].toBool();
   c.batch_fraction = ctx->saved_data["batch_fraction"].toDouble();
+  c.inputs = ctx->saved_data["noise"].toBool() ? IaInputs::Noise : IaInputs::Layer;
+  c.noise_std = ctx->saved_data["noise_std"].toDouble();
   return c;
 }
 
 // The divisor of P_amp and P_null besides the batch size: P (output positions, per_position)
-// times mean(f^2) (normalize_output). A 0-dim tensor (no device sync); depends on x and W only.
-Tensor ia_divisor(const IaCoefficients& c, const Tensor& f) {
+// times s (normalize_output): for layer inputs the batch's mean(f^2); for noise inputs its
+// expectation, noise_std^2 ||W||^2 / C_out (per output unit and interior position), which every
+// rank of a data-parallel group computes alike, so a group's averaged dR/dB is the one of a
+// single process on the whole batch. A 0-dim tensor (no device sync), a constant of R.
+Tensor ia_divisor(const IaCoefficients& c, const Tensor& f, const Tensor& w) {
   const double p =
       (c.per_position && f.dim() == 4) ? static_cast<double>(f.size(2) * f.size(3)) : 1.0;
   if (!c.normalize_output) return torch::full({}, p, f.options());
-  // mean(f^2) as a dot product: no temporary of f's size.
+  // dot products: no temporary of f's size.
+  if (c.inputs == IaInputs::Noise) {
+    const Tensor wf = w.detach().reshape({-1});
+    return at::dot(wf, wf).mul_(c.noise_std * c.noise_std / static_cast<double>(w.size(0))).clamp_min_(1e-30).mul_(p);
+  }
   const Tensor flat = f.detach().reshape({-1});
   return at::dot(flat, flat).div_(static_cast<double>(flat.numel())).clamp_min_(1e-30).mul_(p);
 }
 
-// IA's inputs on the examples R is evaluated on (the first ia_batch() of the batch): x, f = W x
-// (the saved output y minus the bias, given shaped to broadcast against y) and the divisor N D.
+// IA's inputs: R is evaluated on ia_batch() inputs x_R of the layer input's shape, either the
+// first examples of the batch (inputs: layer) or seeded N(0, noise_std^2) noise (inputs: noise),
+// with f = W x_R (no bias) and the divisor N D.
 struct IaBatch {
   IaCoefficients c;
   Tensor x, f, div;
 };
 
-IaBatch ia_sub_batch(AutogradContext* ctx, const Tensor& x, const Tensor& y, const Tensor& bias) {
+// For inputs: layer, f is the saved output y minus the bias (given shaped to broadcast against
+// y); for inputs: noise, `project` computes W x_R.
+template <class Project>
+IaBatch ia_sub_batch(AutogradContext* ctx, const Tensor& x, const Tensor& y, const Tensor& bias, const Tensor& w,
+                     Project project) {
   IaBatch s;
   s.c = load_ia(ctx);
   const int64_t n = ia_batch(s.c, x.size(0));
-  s.x = x.narrow(0, 0, n);
-  const Tensor fy = y.narrow(0, 0, n);
-  s.f = bias.defined() ? fy - bias : fy;
-  s.div = ia_divisor(s.c, s.f).mul_(static_cast<double>(n));
+  if (s.c.inputs == IaInputs::Noise) {
+    s.x = ia_noise(s.c, x, n, static_cast<uint64_t>(ctx->saved_data["seed"].toInt()),
+                   static_cast<int>(ctx->saved_data["rank"].toInt()), static_cast<int>(ctx->saved_data["world"].toInt()));
+    s.f = project(s.x);
+  } else {
+    s.x = x.narrow(0, 0, n);
+    const Tensor fy = y.narrow(0, 0, n);
+    s.f = bias.defined() ? fy - bias : fy;
+  }
+  s.div = ia_divisor(s.c, s.f, w).mul_(static_cast<double>(n));
   return s;
 }
 
@@ -105,7 +167,7 @@ struct LinearFeedbackFn : public torch::autograd::Function<LinearFeedbackFn> {
     const Tensor bias = bias_opt.value_or(Tensor());
     // Fused bias; IA recovers f = W x as y - bias in backward (saving the output costs nothing).
     Tensor y = at::linear(x, w, bias);
-    ctx->save_for_backward({x, B, bias, ia.on ? y : Tensor()});
+    ctx->save_for_backward({x, B, bias, ia.on ? y : Tensor(), ia.on ? w : Tensor()});
     save_ia(ctx, ia);
     return y;
   }
@@ -123,7 +185,8 @@ struct LinearFeedbackFn : public torch::autograd::Function<LinearFeedbackFn> {
     if (ctx->needs_input_grad(1)) dw = dy.t().mm(x);
     if (bias.defined() && ctx->needs_input_grad(2)) db = dy.sum(0);
     if (ctx->saved_data["ia"].toBool() && ctx->needs_input_grad(b_index)) {
-      const IaBatch s = ia_sub_batch(ctx, x, saved[3], bias);
+      const Tensor& w = saved[4];
+      const IaBatch s = ia_sub_batch(ctx, x, saved[3], bias, w, [&](const Tensor& xr) { return xr.mm(w.t()); });
       // z = 2 beta (f B) - alpha x, then f^T z / (N D) + 2 gamma B.
       Tensor z = s.f.mm(B).mul_(2.0 * s.c.beta).sub_(s.x, s.c.alpha);
       dB = s.f.t().mm(z).div_(s.div).add_(B, 2.0 * s.c.gamma);
@@ -152,7 +215,7 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
     const Tensor bias = bias_opt.value_or(Tensor());
     // Fused bias; IA recovers f = W x as y - bias in backward (saving the output costs nothing).
     Tensor y = at::conv2d(x, w, bias, c.stride, c.padding, c.dilation, c.groups);
-    ctx->save_for_backward({x, B, bias, ia.on ? y : Tensor()});
+    ctx->save_for_backward({x, B, bias, ia.on ? y : Tensor(), ia.on ? w : Tensor()});
     ctx->saved_data["stride"] = c.stride;
     ctx->saved_data["padding"] = c.padding;
     ctx->saved_data["dilation"] = c.dilation;
@@ -188,8 +251,10 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
                                    {need_dx, need_dw, need_db});
     }
     if (ctx->saved_data["ia"].toBool() && ctx->needs_input_grad(b_index)) {
-      const IaBatch s =
-          ia_sub_batch(ctx, x, saved[3], bias.defined() ? bias.view({1, -1, 1, 1}) : Tensor());
+      const Tensor& w = saved[4];
+      const IaBatch s = ia_sub_batch(
+          ctx, x, saved[3], bias.defined() ? bias.view({1, -1, 1, 1}) : Tensor(), w,
+          [&](const Tensor& xr) { return at::conv2d(xr, w, {}, stride, padding, dilation, groups); });
       const IaCoefficients& c = s.c;
       const Tensor &xs = s.x, &f = s.f;
       Tensor z;
@@ -260,7 +325,7 @@ void PlasticLayer::set_capture(bool on) {
 
 Tensor PlasticLayer::forward(const Tensor& x) {
   Tensor y;
-  if (feedback_ == Feedback::Backprop || !torch::GradMode::is_enabled()) {
+  if (feedback_ == Feedback::Backprop || exact_backward_ || !torch::GradMode::is_enabled()) {
     y = native_forward(x, weight_, bias_);
   } else {
     y = custom_forward(x);
@@ -277,12 +342,14 @@ Tensor PlasticLayer::apply_forward(const Tensor& x) const {
 }
 
 Tensor PlasticLayer::ia_local_loss(const Tensor& x) const {
-  Tensor xd = x.detach().narrow(0, 0, ia_batch(ia_, x.size(0)));
+  const int64_t n = ia_batch(ia_, x.size(0));
+  Tensor xd = ia_.inputs == IaInputs::Noise ? ia_noise(ia_, x.detach(), n, ia_seed_, ia_rank_, ia_world_)
+                                            : x.detach().narrow(0, 0, n);
   Tensor wd = weight_.detach();
   const Tensor& B = feedback_mode_has_b() ? b_ : wd;
   Tensor f, b, r;
   ia_projections(xd, wd, B, f, b, r);
-  const Tensor div = ia_divisor(ia_, f).mul_(static_cast<double>(xd.size(0)));
+  const Tensor div = ia_divisor(ia_, f, wd).mul_(static_cast<double>(xd.size(0)));
   Tensor amp = -(b * f).sum() / div;   // already divided by N (and P, mean f^2)
   Tensor null = r.pow(2).sum() / div;
   Tensor decay = wd.pow(2).sum() + B.pow(2).sum();
@@ -310,7 +377,7 @@ Tensor PlasticLinear::native_forward(const Tensor& x, const Tensor& w, const Ten
 Tensor PlasticLinear::custom_forward(const Tensor& x) {
   TORCH_CHECK(x.dim() == 2, "PlasticLinear: the custom-feedback forward expects [N, in], got ",
               x.sizes());
-  IaArgs ia{feedback_ == Feedback::InfoAlign, ia_};
+  IaArgs ia{feedback_ == Feedback::InfoAlign, ia_, ia_seed_, ia_rank_, ia_world_};
   return LinearFeedbackFn::apply(x, weight_, optional_bias(), b_, ia);
 }
 
@@ -353,7 +420,7 @@ Tensor PlasticConv2d::custom_forward(const Tensor& x) {
   c.dilation = {spec_.dilation, spec_.dilation};
   c.groups = spec_.groups;
   TORCH_CHECK(x.dim() == 4, "PlasticConv2d: expects [N, C, H, W], got ", x.sizes());
-  IaArgs ia{feedback_ == Feedback::InfoAlign, ia_};
+  IaArgs ia{feedback_ == Feedback::InfoAlign, ia_, ia_seed_, ia_rank_, ia_world_};
   return Conv2dFeedbackFn::apply(x, weight_, optional_bias(), b_, c, ia);
 }
 

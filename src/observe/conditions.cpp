@@ -34,9 +34,17 @@ constexpr std::uint64_t kNoiseSalt = 0x6E6F697365ULL;  // "noise"
 
 }  // namespace
 
+std::size_t Condition::kept(std::size_t n) const {
+  if (units > 0) {
+    if (n == 0) throw BadInput("unit subset of an empty layer (0 units)");
+    return static_cast<std::size_t>(std::min<std::uint64_t>(units, n));
+  }
+  return subset_size(n, fraction);
+}
+
 std::string Condition::name() const {
   if (ideal()) return "ideal";
-  std::string s = "f" + shortest(fraction) + "_s" + shortest(noise);
+  std::string s = (units > 0 ? "n" + std::to_string(units) : "f" + shortest(fraction)) + "_s" + shortest(noise);
   if (seed != 0) s += "_seed" + std::to_string(seed);
   return s;
 }
@@ -51,7 +59,7 @@ void Condition::validate(const std::string& context) const {
 }
 
 bool operator==(const Condition& a, const Condition& b) {
-  return a.fraction == b.fraction && a.noise == b.noise && a.seed == b.seed;
+  return a.fraction == b.fraction && a.noise == b.noise && a.seed == b.seed && a.units == b.units;
 }
 
 Condition parse_condition(const std::string& name) {
@@ -59,7 +67,7 @@ Condition parse_condition(const std::string& name) {
   if (name == "ideal") return c;
   auto bad = [&](const std::string& why) {
     return BadInput("condition name '" + name + "': " + why +
-                    " (expected 'ideal' or f<fraction>_s<sigma>[_seed<n>], e.g. f0.1_s0.5)");
+                    " (expected 'ideal' or f<fraction>_s<sigma>[_seed<n>] or n<units>_s<sigma>, e.g. f0.1_s0.5)");
   };
   bool have_f = false, have_s = false;
   std::size_t pos = 0;
@@ -76,6 +84,14 @@ Condition parse_condition(const std::string& name) {
     } else if (!tok.empty() && tok[0] == 'f' && !have_f) {
       if (!parse_double(tok.substr(1), c.fraction)) throw bad("bad fraction '" + tok + "'");
       have_f = true;
+    } else if (!tok.empty() && tok[0] == 'n' && !have_f) {
+      const std::string v = tok.substr(1);
+      std::uint64_t k = 0;
+      const auto r = std::from_chars(v.data(), v.data() + v.size(), k);
+      if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size() || k == 0)
+        throw bad("bad unit count '" + tok + "'");
+      c.units = k;
+      have_f = true;
     } else if (!tok.empty() && tok[0] == 's' && !have_s) {
       if (!parse_double(tok.substr(1), c.noise)) throw bad("bad noise '" + tok + "'");
       have_s = true;
@@ -84,7 +100,7 @@ Condition parse_condition(const std::string& name) {
     }
     pos = end + 1;
   }
-  if (!have_f || !have_s) throw bad("needs both f<fraction> and s<sigma>");
+  if (!have_f || !have_s) throw bad("needs f<fraction> (or n<units>) and s<sigma>");
   c.validate("condition name '" + name + "'");
   return c;
 }
@@ -104,7 +120,12 @@ std::size_t subset_size(std::size_t n_units, double fraction) {
 }
 
 std::vector<std::int64_t> unit_subset(std::size_t n_units, double fraction, std::uint64_t seed) {
-  const std::size_t k = subset_size(n_units, fraction);
+  return unit_subset_of_size(n_units, subset_size(n_units, fraction), seed);
+}
+
+std::vector<std::int64_t> unit_subset_of_size(std::size_t n_units, std::size_t k_wanted, std::uint64_t seed) {
+  if (n_units == 0) throw BadInput("unit subset of an empty layer (0 units)");
+  const std::size_t k = std::max<std::size_t>(1, std::min(k_wanted, n_units));
   std::vector<std::int64_t> out(k);
   if (k == n_units) {
     std::iota(out.begin(), out.end(), std::int64_t{0});
@@ -143,16 +164,16 @@ std::vector<std::int64_t> unit_subset(std::size_t n_units, double fraction, std:
 std::uint64_t gradavg_output_seed(const Condition& c) { return rng::hash_combine(c.seed, 1); }
 
 std::vector<std::int64_t> weight_units(std::size_t n_entries, const Condition& c) {
-  return unit_subset(n_entries, c.fraction, c.seed);
+  return unit_subset_of_size(n_entries, c.kept(n_entries), c.seed);
 }
 std::vector<std::int64_t> act_units(std::size_t n_units, const Condition& c) {
-  return unit_subset(n_units, c.fraction, c.seed);
+  return unit_subset_of_size(n_units, c.kept(n_units), c.seed);
 }
 std::vector<std::int64_t> gradavg_input_units(std::size_t n_in, const Condition& c) {
-  return unit_subset(n_in, c.fraction, c.seed);
+  return unit_subset_of_size(n_in, c.kept(n_in), c.seed);
 }
 std::vector<std::int64_t> gradavg_output_units(std::size_t n_out, const Condition& c) {
-  return unit_subset(n_out, c.fraction, gradavg_output_seed(c));
+  return unit_subset_of_size(n_out, c.kept(n_out), gradavg_output_seed(c));
 }
 
 std::uint64_t noise_seed(const Condition& c, std::uint64_t layer, std::uint64_t point,

@@ -2,87 +2,79 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 
 #include "lrid/build_info.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/h5.hpp"
+#include "lrid/util/text.hpp"
 
 namespace lrid::store {
 
 using h5::check;
 using h5::Id;
 
-const char* status_name(uint8_t s) {
-  switch (s) {
-    case kPending: return "pending";
-    case kRunning: return "running";
-    case kDone: return "done";
-    case kFailed: return "failed";
-    default: return "unknown";
-  }
+bool Shard::contains(int64_t run_id) const {
+  if (runs.empty()) return count == 1;
+  return std::binary_search(runs.begin(), runs.end(), run_id);
 }
 
 namespace {
 
-constexpr const char* kFormat = "lrid-campaign-1";
 constexpr size_t kErrorLen = 512;
-constexpr size_t kLayerNameLen = 48;
+constexpr size_t kDeviceLen = 32;
 
+// The spec row in memory: strings as char* for HDF5's variable-length string type.
 struct SpecRow {
   int64_t id;
-  char rule[8];
-  char task[64];
-  char architecture[16];
+  const char* rule;
+  const char* task;
+  const char* architecture;
   int64_t batch_size;
-  char model_seed[24];
-  char dataset_seed[24];
+  const char* model_seed;
+  const char* dataset_seed;
   uint64_t model_seed_value;
   uint64_t dataset_seed_value;
-  char hash[17];
+  const char* hash;
   int32_t block;
 };
 
-template <size_t N>
-void put(char (&dst)[N], const std::string& s) {
-  std::memset(dst, 0, N);
-  std::strncpy(dst, s.c_str(), N - 1);
-}
-
 Id spec_type() {
   Id t(check(H5Tcreate(H5T_COMPOUND, sizeof(SpecRow)), "H5Tcreate"));
-  auto str = [&](const char* name, size_t off, size_t n) {
-    Id s = h5::string_type(n);
-    check(H5Tinsert(t, name, off, s), "H5Tinsert");
-  };
-  check(H5Tinsert(t, "id", HOFFSET(SpecRow, id), H5T_NATIVE_INT64), "H5Tinsert");
-  str("rule", HOFFSET(SpecRow, rule), sizeof(SpecRow::rule));
-  str("task", HOFFSET(SpecRow, task), sizeof(SpecRow::task));
-  str("architecture", HOFFSET(SpecRow, architecture), sizeof(SpecRow::architecture));
-  check(H5Tinsert(t, "batch_size", HOFFSET(SpecRow, batch_size), H5T_NATIVE_INT64), "H5Tinsert");
-  str("model_seed", HOFFSET(SpecRow, model_seed), sizeof(SpecRow::model_seed));
-  str("dataset_seed", HOFFSET(SpecRow, dataset_seed), sizeof(SpecRow::dataset_seed));
-  check(H5Tinsert(t, "model_seed_value", HOFFSET(SpecRow, model_seed_value), H5T_NATIVE_UINT64),
-        "H5Tinsert");
-  check(H5Tinsert(t, "dataset_seed_value", HOFFSET(SpecRow, dataset_seed_value), H5T_NATIVE_UINT64),
-        "H5Tinsert");
-  str("hash", HOFFSET(SpecRow, hash), sizeof(SpecRow::hash));
-  check(H5Tinsert(t, "block", HOFFSET(SpecRow, block), H5T_NATIVE_INT32), "H5Tinsert");
+  Id str = h5::vlen_string_type();
+  auto ins = [&](const char* name, size_t off, hid_t type) { check(H5Tinsert(t, name, off, type), "H5Tinsert"); };
+  ins("id", HOFFSET(SpecRow, id), H5T_NATIVE_INT64);
+  ins("rule", HOFFSET(SpecRow, rule), str);
+  ins("task", HOFFSET(SpecRow, task), str);
+  ins("architecture", HOFFSET(SpecRow, architecture), str);
+  ins("batch_size", HOFFSET(SpecRow, batch_size), H5T_NATIVE_INT64);
+  ins("model_seed", HOFFSET(SpecRow, model_seed), str);
+  ins("dataset_seed", HOFFSET(SpecRow, dataset_seed), str);
+  ins("model_seed_value", HOFFSET(SpecRow, model_seed_value), H5T_NATIVE_UINT64);
+  ins("dataset_seed_value", HOFFSET(SpecRow, dataset_seed_value), H5T_NATIVE_UINT64);
+  ins("hash", HOFFSET(SpecRow, hash), str);
+  ins("block", HOFFSET(SpecRow, block), H5T_NATIVE_INT32);
   return t;
 }
 
-// A dataset allocated at creation (contiguous, early allocation, fill value written), so later
-// writes never touch metadata.
+// A dataset allocated at creation (early allocation, fill value written), so later writes never
+// touch metadata. chunk: empty = contiguous.
 Id make_dataset(hid_t loc, const std::string& name, hid_t file_type, std::vector<hsize_t> dims,
-                const void* fill = nullptr, hid_t fill_type = -1) {
+                const void* fill = nullptr, hid_t fill_type = -1, std::vector<hsize_t> chunk = {}) {
   Id space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate"));
   Id dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
-  check(H5Pset_layout(dcpl, H5D_CONTIGUOUS), "H5Pset_layout");
+  const bool chunked = !chunk.empty() && dims[0] > 0;
+  if (chunked) {
+    check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "H5Pset_chunk");
+  } else {
+    check(H5Pset_layout(dcpl, H5D_CONTIGUOUS), "H5Pset_layout");
+  }
   check(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
   check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC), "H5Pset_fill_time");
   if (fill) check(H5Pset_fill_value(dcpl, fill_type, fill), "H5Pset_fill_value");
@@ -107,21 +99,16 @@ void slab_io(hid_t dset, hid_t mem_type, const std::vector<hsize_t>& start,
     check(H5Dread(dset, mem_type, mspace, fspace, dxpl, data), "H5Dread");
 }
 
-std::string now_iso() {
-  char buf[32];
-  const std::time_t t = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 bool file_exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+std::string fixed(const std::vector<char>& buf) { return std::string(buf.data(), strnlen(buf.data(), buf.size())); }
 
 }  // namespace
 
 struct Campaign::Handles {
   Id file;
-  Id status, attempts, wall, final_loss, final_metric, error, steps, loss, values, layer_count,
-      layer_name, layer_depth, spec;
+  Id status, attempts, wall, final_loss, final_metric, metric_chance, device, error, steps, loss,
+      values, wb_angle, grad_angle, layer_count, layer_depth, act_units, weight_entries;
   Id dxpl;  // independent transfers
 };
 
@@ -132,50 +119,62 @@ void Campaign::create(const std::string& path, const config::JobSpec& job,
   if (!overwrite && file_exists(path))
     throw BadInput(path + ": campaign file already exists; use --resume to continue it or "
                           "--force to replace it");
-  if (job.yaml_text.size() > 60000)
-    throw BadInput(job.path + ": the job file is over 60 kB, too large to store in the campaign");
-  const int64_t R = static_cast<int64_t>(job.runs.size());
+  std::vector<int64_t> ids = shard.runs;
+  if (shard.all()) {
+    ids.resize(job.runs.size());
+    std::iota(ids.begin(), ids.end(), 0);
+  }
+  const int64_t R = static_cast<int64_t>(ids.size());
   if (static_cast<int64_t>(layers.size()) != R || layout.runs != R)
-    throw std::logic_error("Campaign::create: layer list does not match the runs");
+    throw std::logic_error("Campaign::create: layer list does not match the shard's runs");
 
   const std::string tmp = path + ".tmp";
   std::remove(tmp.c_str());
   {
     Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     if (!file.valid()) throw BadInput(path + ": cannot create the campaign file (is the directory writable?)");
-    h5::write_string_attr(file, "format", kFormat);
+    h5::write_string_attr(file, "format", kCampaignFormat);
     h5::write_string_attr(file, "lrid_version", kVersion);
     h5::write_string_attr(file, "job_name", job.name);
     h5::write_string_attr(file, "job_hash", job.hash);
     h5::write_string_attr(file, "job_file", job.path);
     h5::write_string_attr(file, "job_yaml", job.yaml_text);
-    h5::write_string_attr(file, "created", now_iso());
+    h5::write_string_attr(file, "created", util::iso_now());
     h5::write_int_attr(file, "shard_index", shard.index);
     h5::write_int_attr(file, "shard_count", shard.count);
+    h5::write_int_attr(file, "job_runs", static_cast<int64_t>(job.runs.size()));
 
-    Id runs(check(H5Gcreate2(file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /runs"));
-    std::vector<SpecRow> rows(R);
-    for (int64_t i = 0; i < R; ++i) {
-      const auto& r = job.runs[i];
-      SpecRow& s = rows[i];
-      s.id = r.id;
-      put(s.rule, r.rule);
-      put(s.task, r.task);
-      put(s.architecture, r.arch);
-      s.batch_size = r.batch_size;
-      put(s.model_seed, r.model_seed.str());
-      put(s.dataset_seed, r.dataset_seed.str());
-      s.model_seed_value = r.model_seed_value;
-      s.dataset_seed_value = r.dataset_seed_value;
-      put(s.hash, r.hash);
-      s.block = r.block;
-    }
     const hsize_t uR = static_cast<hsize_t>(R), uT = static_cast<hsize_t>(layout.points),
-                  uL = static_cast<hsize_t>(layout.layers);
+                  uL = static_cast<hsize_t>(std::max<int64_t>(layout.layers, 1)),
+                  uC = static_cast<hsize_t>(layout.conditions), uS = static_cast<hsize_t>(layout.statistics);
+    Id runs(check(H5Gcreate2(file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /runs"));
+    h5::write_int64s(file, "/runs/job_id", ids);
     {
+      std::vector<std::string> keep;  // the strings the rows point into
+      keep.reserve(static_cast<size_t>(R) * 3);
+      std::vector<SpecRow> rows(static_cast<size_t>(R));
+      for (int64_t i = 0; i < R; ++i) {
+        const auto& r = job.runs.at(static_cast<size_t>(ids[static_cast<size_t>(i)]));
+        SpecRow& s = rows[static_cast<size_t>(i)];
+        s.id = r.id;
+        s.rule = r.rule.c_str();
+        s.task = r.task.c_str();
+        s.architecture = r.arch.c_str();
+        s.batch_size = r.batch_size;
+        keep.push_back(r.model_seed.str());
+        keep.push_back(r.dataset_seed.str());
+        s.model_seed_value = r.model_seed_value;
+        s.dataset_seed_value = r.dataset_seed_value;
+        s.hash = r.hash.c_str();
+        s.block = r.block;
+      }
+      for (int64_t i = 0; i < R; ++i) {
+        rows[static_cast<size_t>(i)].model_seed = keep[static_cast<size_t>(2 * i)].c_str();
+        rows[static_cast<size_t>(i)].dataset_seed = keep[static_cast<size_t>(2 * i + 1)].c_str();
+      }
       Id st = spec_type();
       Id d = make_dataset(runs, "spec", st, {uR});
-      write_all(d, st, rows.data());
+      if (R) write_all(d, st, rows.data());
     }
     const uint8_t pending = kPending;
     {
@@ -192,7 +191,10 @@ void Campaign::create(const std::string& path, const config::JobSpec& job,
       h5::write_string_attr(d, "metric",
                             "supervised: test accuracy; simclr: positive-pair top-1 accuracy");
     }
+    make_dataset(runs, "metric_chance", H5T_IEEE_F64LE, {uR}, &nan, H5T_NATIVE_DOUBLE);
     {
+      Id dt = h5::string_type(kDeviceLen);
+      make_dataset(runs, "device", dt, {uR});
       Id et = h5::string_type(kErrorLen);
       make_dataset(runs, "error", et, {uR});
     }
@@ -201,54 +203,76 @@ void Campaign::create(const std::string& path, const config::JobSpec& job,
     make_dataset(runs, "loss", H5T_IEEE_F64LE, {uR, uT}, &nan, H5T_NATIVE_DOUBLE);
 
     Id lg(check(H5Gcreate2(file, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /layers"));
-    std::vector<int32_t> counts(R);
-    std::vector<char> names(static_cast<size_t>(R * layout.layers) * kLayerNameLen, 0);
-    std::vector<int8_t> depths(static_cast<size_t>(R * layout.layers), -1);
+    std::vector<int32_t> counts(static_cast<size_t>(R));
+    std::vector<std::string> names(static_cast<size_t>(R) * uL);
+    std::vector<int8_t> depths(static_cast<size_t>(R) * uL, -1);
     for (int64_t r = 0; r < R; ++r) {
-      counts[r] = static_cast<int32_t>(layers[r].size());
-      if (counts[r] > layout.layers) throw std::logic_error("Campaign::create: too many layers");
-      for (size_t l = 0; l < layers[r].size(); ++l) {
-        const size_t k = static_cast<size_t>(r * layout.layers) + l;
-        std::strncpy(&names[k * kLayerNameLen], layers[r][l].name.c_str(), kLayerNameLen - 1);
-        depths[k] = static_cast<int8_t>(layers[r][l].depth);
+      counts[static_cast<size_t>(r)] = static_cast<int32_t>(layers[static_cast<size_t>(r)].size());
+      if (counts[static_cast<size_t>(r)] > layout.layers) throw std::logic_error("Campaign::create: too many layers");
+      for (size_t l = 0; l < layers[static_cast<size_t>(r)].size(); ++l) {
+        const size_t k = static_cast<size_t>(r) * uL + l;
+        names[k] = layers[static_cast<size_t>(r)][l].name;
+        depths[k] = static_cast<int8_t>(layers[static_cast<size_t>(r)][l].depth);
       }
     }
     {
       Id d = make_dataset(lg, "count", H5T_STD_I32LE, {uR});
-      write_all(d, H5T_NATIVE_INT32, counts.data());
+      if (R) write_all(d, H5T_NATIVE_INT32, counts.data());
     }
-    {
-      Id nt = h5::string_type(kLayerNameLen);
-      Id d = make_dataset(lg, "name", nt, {uR, uL});
-      write_all(d, nt, names.data());
-    }
+    h5::write_strings(file, "/layers/name", names, {uR, uL});
     {
       Id d = make_dataset(lg, "depth", H5T_STD_I8LE, {uR, uL});
-      write_all(d, H5T_NATIVE_INT8, depths.data());
+      if (R) write_all(d, H5T_NATIVE_INT8, depths.data());
       h5::write_string_attr(d, "legend", "0 early, 1 middle, 2 deep, -1 no layer");
     }
+    make_dataset(lg, "act_units", H5T_STD_I64LE, {uR, uL}, &minus1, H5T_NATIVE_INT64);
+    make_dataset(lg, "weight_entries", H5T_STD_I64LE, {uR, uL}, &minus1, H5T_NATIVE_INT64);
 
     Id og(check(H5Gcreate2(file, "observables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                 "create /observables"));
     const float fnan = std::numeric_limits<float>::quiet_NaN();
-    Id v = make_dataset(og, "values", H5T_IEEE_F32LE,
-                        {uR, uL, static_cast<hsize_t>(layout.conditions), uT,
-                         static_cast<hsize_t>(layout.statistics)},
-                        &fnan, H5T_NATIVE_FLOAT);
-    h5::write_string_attr(v, "axes", "runs, layers, conditions, points, statistics");
-    h5::write_strings_attr(v, "statistics", layout.statistic_names);
+    {
+      Id v = make_dataset(og, "values", H5T_IEEE_F32LE, {uR, uL, uC, uT, uS}, &fnan, H5T_NATIVE_FLOAT,
+                          {1, uL, uC, uT, uS});
+      h5::write_int_attr(v, "condition_seed", layout.condition_seed);
+    }
     std::vector<std::string> cn;
     std::vector<double> cf, cs;
+    std::vector<int64_t> cu, pts(uT), lay(uL);
     for (const auto& c : layout.conditions_meta) {
       cn.push_back(c.name);
       cf.push_back(c.fraction);
       cs.push_back(c.noise);
+      cu.push_back(c.units);
     }
-    h5::write_strings_attr(v, "conditions", cn);
-    h5::write_doubles_attr(v, "condition_fraction", cf);
-    h5::write_doubles_attr(v, "condition_noise", cs);
-    h5::write_int_attr(v, "condition_seed", layout.condition_seed);
-    h5::write_int_attr(v, "points", layout.points);
+    std::iota(pts.begin(), pts.end(), 0);
+    std::iota(lay.begin(), lay.end(), 0);
+    h5::write_strings(file, "/observables/statistic", layout.statistic_names);
+    h5::write_strings(file, "/observables/condition", cn);
+    h5::write_doubles(file, "/observables/condition_fraction", cf);
+    h5::write_doubles(file, "/observables/condition_noise", cs);
+    h5::write_int64s(file, "/observables/condition_units", cu);
+    h5::write_int64s(file, "/observables/point", pts);
+    h5::write_int64s(file, "/observables/layer", lay);
+    Id dg(check(H5Gcreate2(file, "diagnostics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                "create /diagnostics"));
+    for (const char* name : {"wb_angle", "grad_angle"}) {
+      Id d = make_dataset(dg, name, H5T_IEEE_F32LE, {uR, uL, uT}, &fnan, H5T_NATIVE_FLOAT, {1, uL, uT});
+      h5::write_string_attr(d, "units", "degrees");
+    }
+    if (R > 0) {
+      const char* values = "/observables/values";
+      h5::attach_scale(file, values, "/runs/job_id", 0, "run");
+      h5::attach_scale(file, values, "/observables/layer", 1, "layer");
+      h5::attach_scale(file, values, "/observables/condition", 2, "condition");
+      h5::attach_scale(file, values, "/observables/point", 3, "point");
+      h5::attach_scale(file, values, "/observables/statistic", 4, "statistic");
+      for (const char* d : {"/diagnostics/wb_angle", "/diagnostics/grad_angle"}) {
+        h5::attach_scale(file, d, "/runs/job_id", 0, "run");
+        h5::attach_scale(file, d, "/observables/layer", 1, "layer");
+        h5::attach_scale(file, d, "/observables/point", 2, "point");
+      }
+    }
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), "H5Fflush");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -280,24 +304,34 @@ std::unique_ptr<Campaign> Campaign::open_impl(const std::string& path, MPI_Comm 
   if (!file.valid()) throw BadInput(path + ": cannot open the campaign file (not HDF5, damaged or not writable)");
   c->h_->file = std::move(file);
   Handles& h = *c->h_;
-  if (!h5::has_attr(h.file, "format") || h5::read_string_attr(h.file, "format") != kFormat)
-    throw BadInput(path + ": not an lrid campaign file (attribute format != " + kFormat + ")");
+  if (!h5::has_attr(h.file, "format"))
+    throw BadInput(path + ": not an lrid campaign file (no format attribute)");
+  const std::string format = h5::read_string_attr(h.file, "format");
+  if (format != kCampaignFormat)
+    throw BadInput(path + ": campaign format '" + format + "', this lrid reads '" + kCampaignFormat +
+                   "'" + (format.rfind("lrid-campaign-", 0) == 0
+                              ? " (written by an older lrid; retrain it with this version)"
+                              : " (not an lrid campaign file)"));
   auto d = [&](const char* name) {
     return Id(check(H5Dopen2(h.file, name, H5P_DEFAULT), std::string("open ") + name));
   };
-  h.spec = d("/runs/spec");
   h.status = d("/runs/status");
   h.attempts = d("/runs/attempts");
   h.wall = d("/runs/wall_seconds");
   h.final_loss = d("/runs/final_loss");
   h.final_metric = d("/runs/final_metric");
+  h.metric_chance = d("/runs/metric_chance");
+  h.device = d("/runs/device");
   h.error = d("/runs/error");
   h.steps = d("/runs/steps");
   h.loss = d("/runs/loss");
   h.layer_count = d("/layers/count");
-  h.layer_name = d("/layers/name");
   h.layer_depth = d("/layers/depth");
+  h.act_units = d("/layers/act_units");
+  h.weight_entries = d("/layers/weight_entries");
   h.values = d("/observables/values");
+  h.wb_angle = d("/diagnostics/wb_angle");
+  h.grad_angle = d("/diagnostics/grad_angle");
   h.dxpl = Id(check(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate"));
   if (comm != MPI_COMM_NULL)
     check(H5Pset_dxpl_mpio(h.dxpl, H5FD_MPIO_INDEPENDENT), "H5Pset_dxpl_mpio");
@@ -305,23 +339,27 @@ std::unique_ptr<Campaign> Campaign::open_impl(const std::string& path, MPI_Comm 
   c->job_hash_ = h5::read_string_attr(h.file, "job_hash");
   c->job_name_ = h5::read_string_attr(h.file, "job_name");
   c->job_yaml_ = h5::read_string_attr(h.file, "job_yaml");
-  c->shard_ = Shard{h5::read_int_attr(h.file, "shard_index"), h5::read_int_attr(h.file, "shard_count")};
+  c->job_runs_ = h5::read_int_attr(h.file, "job_runs");
+  c->ids_ = h5::read_int64s(h.file, "/runs/job_id");
+  for (size_t i = 0; i < c->ids_.size(); ++i) c->row_[c->ids_[i]] = i;
+  c->shard_.index = h5::read_int_attr(h.file, "shard_index");
+  c->shard_.count = h5::read_int_attr(h.file, "shard_count");
+  if (c->shard_.count > 1) c->shard_.runs = c->ids_;
   Layout& L = c->layout_;
   {
-    Id space(check(H5Dget_space(h.values), "space"));
-    hsize_t dims[5];
-    if (H5Sget_simple_extent_ndims(space) != 5) throw BadInput(path + ": /observables/values is not 5-D");
-    H5Sget_simple_extent_dims(space, dims, nullptr);
+    const auto dims = h5::dataset_dims(h.file, "/observables/values");
+    if (dims.size() != 5) throw BadInput(path + ": /observables/values is not 5-D");
     L.runs = static_cast<int64_t>(dims[0]);
     L.layers = static_cast<int64_t>(dims[1]);
     L.conditions = static_cast<int64_t>(dims[2]);
     L.points = static_cast<int64_t>(dims[3]);
     L.statistics = static_cast<int64_t>(dims[4]);
-    L.statistic_names = h5::read_strings_attr(h.values, "statistics");
-    const auto names = h5::read_strings_attr(h.values, "conditions");
-    const auto fr = h5::read_doubles_attr(h.values, "condition_fraction");
-    const auto no = h5::read_doubles_attr(h.values, "condition_noise");
-    for (size_t i = 0; i < names.size(); ++i) L.conditions_meta.push_back({names[i], fr.at(i), no.at(i)});
+    L.statistic_names = h5::read_strings(h.file, "/observables/statistic");
+    const auto names = h5::read_strings(h.file, "/observables/condition");
+    const auto fr = h5::read_doubles(h.file, "/observables/condition_fraction");
+    const auto no = h5::read_doubles(h.file, "/observables/condition_noise");
+    const auto un = h5::read_int64s(h.file, "/observables/condition_units");
+    for (size_t i = 0; i < names.size(); ++i) L.conditions_meta.push_back({names[i], fr.at(i), no.at(i), un.at(i)});
     L.condition_seed = h5::read_int_attr(h.values, "condition_seed");
   }
   return c;
@@ -335,58 +373,79 @@ std::unique_ptr<Campaign> Campaign::open(const std::string& path, const config::
   if (c->job_hash_ != job.hash) {
     const auto stored = c->runs();
     std::vector<std::string> changed;
-    const size_t n = std::max(stored.size(), job.runs.size());
-    for (size_t i = 0; i < n; ++i) {
-      const bool same = i < stored.size() && i < job.runs.size() && stored[i].hash == job.runs[i].hash;
-      if (!same) changed.push_back(std::to_string(i));
-    }
+    for (const auto& s : stored)
+      if (s.id >= static_cast<int64_t>(job.runs.size()) || job.runs[static_cast<size_t>(s.id)].hash != s.hash)
+        changed.push_back(std::to_string(s.id));
+    for (int64_t i = c->job_runs_; i < static_cast<int64_t>(job.runs.size()); ++i) changed.push_back(std::to_string(i));
     std::string list;
     for (size_t i = 0; i < changed.size() && i < 12; ++i) list += (i ? "," : "") + changed[i];
     if (changed.size() > 12) list += ",... (" + std::to_string(changed.size()) + " in all)";
     throw BadInput(path + ": campaign file belongs to job '" + c->job_name_ + "' (hash " +
                    c->job_hash_ + "), not to " + job.path + " (hash " + job.hash + ")" +
                    (changed.empty() ? std::string() : "; runs that would change: " + list) +
-                   "; use a new --out file");
+                   "; use a new output file or directory");
   }
   return c;
 }
 
 Campaign::~Campaign() = default;
 
+uint64_t Campaign::row(int64_t run_id) const {
+  const auto it = row_.find(run_id);
+  if (it == row_.end())
+    throw BadInput(path_ + ": holds no run " + std::to_string(run_id) + " (shard " + shard_.name() + ")");
+  return it->second;
+}
+
 void Campaign::write_run(const RunResult& r) {
   if (!writable_) throw std::logic_error("campaign opened read-only");
   const Layout& L = layout_;
-  const hsize_t id = static_cast<hsize_t>(r.run_id);
+  const hsize_t id = row(r.run_id);
   const size_t per_layer = static_cast<size_t>(L.conditions * L.points * L.statistics);
+  const size_t diag = static_cast<size_t>(r.layer_count * L.points);
   if (r.values.size() != per_layer * static_cast<size_t>(r.layer_count) || r.layer_count > L.layers ||
-      static_cast<int64_t>(r.steps.size()) != L.points || static_cast<int64_t>(r.loss.size()) != L.points)
+      static_cast<int64_t>(r.steps.size()) != L.points || static_cast<int64_t>(r.loss.size()) != L.points ||
+      (!r.wb_angle.empty() && r.wb_angle.size() != diag) || (!r.grad_angle.empty() && r.grad_angle.size() != diag))
     throw std::logic_error("Campaign::write_run: result does not match the file's layout");
   Handles& h = *h_;
-  if (r.layer_count > 0)
+  const hsize_t nl = static_cast<hsize_t>(r.layer_count), uT = static_cast<hsize_t>(L.points);
+  if (r.layer_count > 0) {
     slab_io(h.values, H5T_NATIVE_FLOAT, {id, 0, 0, 0, 0},
-            {1, static_cast<hsize_t>(r.layer_count), static_cast<hsize_t>(L.conditions),
-             static_cast<hsize_t>(L.points), static_cast<hsize_t>(L.statistics)},
+            {1, nl, static_cast<hsize_t>(L.conditions), uT, static_cast<hsize_t>(L.statistics)},
             const_cast<float*>(r.values.data()), true, h.dxpl);
-  slab_io(h.steps, H5T_NATIVE_INT64, {id, 0}, {1, static_cast<hsize_t>(L.points)},
-          const_cast<int64_t*>(r.steps.data()), true, h.dxpl);
-  slab_io(h.loss, H5T_NATIVE_DOUBLE, {id, 0}, {1, static_cast<hsize_t>(L.points)},
-          const_cast<double*>(r.loss.data()), true, h.dxpl);
-  double w = r.wall_seconds, fl = r.final_loss, fm = r.final_metric;
+    if (!r.wb_angle.empty())
+      slab_io(h.wb_angle, H5T_NATIVE_FLOAT, {id, 0, 0}, {1, nl, uT}, const_cast<float*>(r.wb_angle.data()), true, h.dxpl);
+    if (!r.grad_angle.empty())
+      slab_io(h.grad_angle, H5T_NATIVE_FLOAT, {id, 0, 0}, {1, nl, uT}, const_cast<float*>(r.grad_angle.data()), true, h.dxpl);
+    if (r.act_units.size() == nl)
+      slab_io(h.act_units, H5T_NATIVE_INT64, {id, 0}, {1, nl}, const_cast<int64_t*>(r.act_units.data()), true, h.dxpl);
+    if (r.weight_entries.size() == nl)
+      slab_io(h.weight_entries, H5T_NATIVE_INT64, {id, 0}, {1, nl},
+              const_cast<int64_t*>(r.weight_entries.data()), true, h.dxpl);
+  }
+  slab_io(h.steps, H5T_NATIVE_INT64, {id, 0}, {1, uT}, const_cast<int64_t*>(r.steps.data()), true, h.dxpl);
+  slab_io(h.loss, H5T_NATIVE_DOUBLE, {id, 0}, {1, uT}, const_cast<double*>(r.loss.data()), true, h.dxpl);
+  double w = r.wall_seconds, fl = r.final_loss, fm = r.final_metric, ch = r.metric_chance;
   slab_io(h.wall, H5T_NATIVE_DOUBLE, {id}, {1}, &w, true, h.dxpl);
   slab_io(h.final_loss, H5T_NATIVE_DOUBLE, {id}, {1}, &fl, true, h.dxpl);
   slab_io(h.final_metric, H5T_NATIVE_DOUBLE, {id}, {1}, &fm, true, h.dxpl);
-  // Only now, with its data in the file, is the run marked done.
-  uint8_t done = kDone;
-  slab_io(h.status, H5T_NATIVE_UINT8, {id}, {1}, &done, true, h.dxpl);
+  slab_io(h.metric_chance, H5T_NATIVE_DOUBLE, {id}, {1}, &ch, true, h.dxpl);
+  std::vector<char> dev(kDeviceLen, 0);
+  std::strncpy(dev.data(), r.device.c_str(), kDeviceLen - 1);
+  Id dt = h5::string_type(kDeviceLen);
+  slab_io(h.device, dt, {id}, {1}, dev.data(), true, h.dxpl);
   std::vector<char> empty(kErrorLen, 0);
   Id et = h5::string_type(kErrorLen);
   slab_io(h.error, et, {id}, {1}, empty.data(), true, h.dxpl);
+  // Only now, with its data in the file, is the run marked done.
+  uint8_t done = kDone;
+  slab_io(h.status, H5T_NATIVE_UINT8, {id}, {1}, &done, true, h.dxpl);
 }
 
 void Campaign::set_status(int64_t run_id, uint8_t status, int32_t attempts, const std::string& error) {
   if (!writable_) throw std::logic_error("campaign opened read-only");
   Handles& h = *h_;
-  const hsize_t id = static_cast<hsize_t>(run_id);
+  const hsize_t id = row(run_id);
   std::vector<char> e(kErrorLen, 0);
   std::strncpy(e.data(), error.c_str(), kErrorLen - 1);
   Id et = h5::string_type(kErrorLen);
@@ -400,78 +459,98 @@ void Campaign::copy_run(const Campaign& src, int64_t run_id) {
   const Layout& L = layout_;
   const Layout& S = src.layout_;
   if (L.layers != S.layers || L.conditions != S.conditions || L.points != S.points ||
-      L.statistics != S.statistics || L.runs != S.runs)
+      L.statistics != S.statistics)
     throw BadInput(src.path_ + ": layout differs from " + path_);
   Handles& d = *h_;
   Handles& s = *src.h_;
-  const hsize_t id = static_cast<hsize_t>(run_id);
-  auto copy = [&](hid_t from, hid_t to, hid_t type, std::vector<hsize_t> start,
-                  std::vector<hsize_t> count, size_t bytes) {
+  const hsize_t from = src.row(run_id), to = row(run_id);
+  auto copy = [&](hid_t src_set, hid_t dst_set, hid_t type, std::vector<hsize_t> count, size_t bytes) {
     std::vector<char> buf(bytes);
-    slab_io(from, type, start, count, buf.data(), false, s.dxpl);
-    slab_io(to, type, start, count, buf.data(), true, d.dxpl);
+    std::vector<hsize_t> start(count.size(), 0);
+    start[0] = from;
+    slab_io(src_set, type, start, count, buf.data(), false, s.dxpl);
+    start[0] = to;
+    slab_io(dst_set, type, start, count, buf.data(), true, d.dxpl);
   };
   const hsize_t uL = static_cast<hsize_t>(L.layers), uC = static_cast<hsize_t>(L.conditions),
                 uT = static_cast<hsize_t>(L.points), uS = static_cast<hsize_t>(L.statistics);
-  copy(s.values, d.values, H5T_NATIVE_FLOAT, {id, 0, 0, 0, 0}, {1, uL, uC, uT, uS},
-       uL * uC * uT * uS * sizeof(float));
-  copy(s.steps, d.steps, H5T_NATIVE_INT64, {id, 0}, {1, uT}, uT * sizeof(int64_t));
-  copy(s.loss, d.loss, H5T_NATIVE_DOUBLE, {id, 0}, {1, uT}, uT * sizeof(double));
+  copy(s.values, d.values, H5T_NATIVE_FLOAT, {1, uL, uC, uT, uS}, uL * uC * uT * uS * sizeof(float));
+  copy(s.wb_angle, d.wb_angle, H5T_NATIVE_FLOAT, {1, uL, uT}, uL * uT * sizeof(float));
+  copy(s.grad_angle, d.grad_angle, H5T_NATIVE_FLOAT, {1, uL, uT}, uL * uT * sizeof(float));
+  copy(s.steps, d.steps, H5T_NATIVE_INT64, {1, uT}, uT * sizeof(int64_t));
+  copy(s.act_units, d.act_units, H5T_NATIVE_INT64, {1, uL}, uL * sizeof(int64_t));
+  copy(s.weight_entries, d.weight_entries, H5T_NATIVE_INT64, {1, uL}, uL * sizeof(int64_t));
+  copy(s.loss, d.loss, H5T_NATIVE_DOUBLE, {1, uT}, uT * sizeof(double));
   for (auto pair : {std::make_pair(s.wall.get(), d.wall.get()),
                     std::make_pair(s.final_loss.get(), d.final_loss.get()),
-                    std::make_pair(s.final_metric.get(), d.final_metric.get())})
-    copy(pair.first, pair.second, H5T_NATIVE_DOUBLE, {id}, {1}, sizeof(double));
+                    std::make_pair(s.final_metric.get(), d.final_metric.get()),
+                    std::make_pair(s.metric_chance.get(), d.metric_chance.get())})
+    copy(pair.first, pair.second, H5T_NATIVE_DOUBLE, {1}, sizeof(double));
   {
     Id et = h5::string_type(kErrorLen);
-    copy(s.error, d.error, et, {id}, {1}, kErrorLen);
+    copy(s.error, d.error, et, {1}, kErrorLen);
+    Id dt = h5::string_type(kDeviceLen);
+    copy(s.device, d.device, dt, {1}, kDeviceLen);
   }
-  copy(s.attempts, d.attempts, H5T_NATIVE_INT32, {id}, {1}, sizeof(int32_t));
-  copy(s.status, d.status, H5T_NATIVE_UINT8, {id}, {1}, 1);
+  copy(s.attempts, d.attempts, H5T_NATIVE_INT32, {1}, sizeof(int32_t));
+  copy(s.status, d.status, H5T_NATIVE_UINT8, {1}, 1);
 }
 
-std::vector<uint8_t> Campaign::statuses() const {
-  std::vector<uint8_t> s(static_cast<size_t>(layout_.runs));
-  Handles& h = *h_;
-  if (!s.empty()) check(H5Dread(h.status, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, h.dxpl, s.data()), "read status");
-  return s;
+uint8_t Campaign::status(int64_t run_id) const {
+  uint8_t st = kPending;
+  slab_io(h_->status, H5T_NATIVE_UINT8, {row(run_id)}, {1}, &st, false, h_->dxpl);
+  return st;
 }
 
 RunRecord Campaign::record(int64_t run_id) const {
   Handles& h = *h_;
-  const hsize_t id = static_cast<hsize_t>(run_id);
+  const hsize_t id = row(run_id);
   RunRecord r;
+  r.id = run_id;
   slab_io(h.status, H5T_NATIVE_UINT8, {id}, {1}, &r.status, false, h.dxpl);
   slab_io(h.attempts, H5T_NATIVE_INT32, {id}, {1}, &r.attempts, false, h.dxpl);
   slab_io(h.wall, H5T_NATIVE_DOUBLE, {id}, {1}, &r.wall_seconds, false, h.dxpl);
   slab_io(h.final_loss, H5T_NATIVE_DOUBLE, {id}, {1}, &r.final_loss, false, h.dxpl);
   slab_io(h.final_metric, H5T_NATIVE_DOUBLE, {id}, {1}, &r.final_metric, false, h.dxpl);
-  std::vector<char> e(kErrorLen + 1, 0);
-  Id et = h5::string_type(kErrorLen);
+  slab_io(h.metric_chance, H5T_NATIVE_DOUBLE, {id}, {1}, &r.metric_chance, false, h.dxpl);
+  std::vector<char> e(kErrorLen, 0), dv(kDeviceLen, 0);
+  Id et = h5::string_type(kErrorLen), dt = h5::string_type(kDeviceLen);
   slab_io(h.error, et, {id}, {1}, e.data(), false, h.dxpl);
-  r.error = e.data();
+  slab_io(h.device, dt, {id}, {1}, dv.data(), false, h.dxpl);
+  r.error = fixed(e);
+  r.device = fixed(dv);
   return r;
 }
 
 std::vector<RunRecord> Campaign::records() const {
   std::vector<RunRecord> out;
-  for (int64_t i = 0; i < layout_.runs; ++i) out.push_back(record(i));
+  out.reserve(ids_.size());
+  for (int64_t id : ids_) out.push_back(record(id));
   return out;
 }
 
 std::vector<LayerMeta> Campaign::layers(int64_t run_id) const {
   Handles& h = *h_;
-  const hsize_t id = static_cast<hsize_t>(run_id);
+  const hsize_t id = row(run_id);
   int32_t count = 0;
   slab_io(h.layer_count, H5T_NATIVE_INT32, {id}, {1}, &count, false, h.dxpl);
-  const hsize_t L = static_cast<hsize_t>(layout_.layers);
-  std::vector<char> names(L * kLayerNameLen, 0);
+  const hsize_t L = static_cast<hsize_t>(std::max<int64_t>(layout_.layers, 1));
   std::vector<int8_t> depth(L, -1);
-  Id nt = h5::string_type(kLayerNameLen);
-  slab_io(h.layer_name, nt, {id, 0}, {1, L}, names.data(), false, h.dxpl);
+  std::vector<int64_t> au(L, -1), we(L, -1);
   slab_io(h.layer_depth, H5T_NATIVE_INT8, {id, 0}, {1, L}, depth.data(), false, h.dxpl);
+  slab_io(h.act_units, H5T_NATIVE_INT64, {id, 0}, {1, L}, au.data(), false, h.dxpl);
+  slab_io(h.weight_entries, H5T_NATIVE_INT64, {id, 0}, {1, L}, we.data(), false, h.dxpl);
+  std::vector<char*> names(L, nullptr);
+  {
+    Id d(check(H5Dopen2(h.file, "/layers/name", H5P_DEFAULT), "open /layers/name"));
+    Id type = h5::vlen_string_type();
+    slab_io(d, type, {id, 0}, {1, L}, names.data(), false, h.dxpl);
+  }
   std::vector<LayerMeta> out;
   for (int32_t l = 0; l < count; ++l)
-    out.push_back({std::string(&names[static_cast<size_t>(l) * kLayerNameLen]), depth[static_cast<size_t>(l)]});
+    out.push_back({names[static_cast<size_t>(l)] ? names[static_cast<size_t>(l)] : "", depth[static_cast<size_t>(l)],
+                   au[static_cast<size_t>(l)], we[static_cast<size_t>(l)]});
+  for (char* p : names) std::free(p);
   return out;
 }
 
@@ -481,20 +560,44 @@ std::vector<float> Campaign::values(int64_t run_id) const {
   const auto n = layers(run_id).size();
   std::vector<float> v(n * static_cast<size_t>(L.conditions * L.points * L.statistics));
   if (n)
-    slab_io(h.values, H5T_NATIVE_FLOAT, {static_cast<hsize_t>(run_id), 0, 0, 0, 0},
+    slab_io(h.values, H5T_NATIVE_FLOAT, {row(run_id), 0, 0, 0, 0},
             {1, n, static_cast<hsize_t>(L.conditions), static_cast<hsize_t>(L.points),
              static_cast<hsize_t>(L.statistics)},
             v.data(), false, h.dxpl);
   return v;
 }
 
+std::vector<float> Campaign::diagnostic(int64_t run_id, const std::string& name) const {
+  Handles& h = *h_;
+  if (name != "wb_angle" && name != "grad_angle") throw std::logic_error("unknown diagnostic " + name);
+  const auto n = layers(run_id).size();
+  std::vector<float> v(n * static_cast<size_t>(layout_.points));
+  if (n)
+    slab_io(name == "wb_angle" ? h.wb_angle : h.grad_angle, H5T_NATIVE_FLOAT, {row(run_id), 0, 0},
+            {1, n, static_cast<hsize_t>(layout_.points)}, v.data(), false, h.dxpl);
+  return v;
+}
+
+std::vector<int64_t> Campaign::steps(int64_t run_id) const {
+  std::vector<int64_t> v(static_cast<size_t>(layout_.points));
+  slab_io(h_->steps, H5T_NATIVE_INT64, {row(run_id), 0}, {1, v.size()}, v.data(), false, h_->dxpl);
+  return v;
+}
+
+std::vector<double> Campaign::losses(int64_t run_id) const {
+  std::vector<double> v(static_cast<size_t>(layout_.points));
+  slab_io(h_->loss, H5T_NATIVE_DOUBLE, {row(run_id), 0}, {1, v.size()}, v.data(), false, h_->dxpl);
+  return v;
+}
+
 std::vector<config::RunSpec> Campaign::runs() const {
   Handles& h = *h_;
-  Id space(check(H5Dget_space(h.spec), "space"));
+  Id d(check(H5Dopen2(h.file, "/runs/spec", H5P_DEFAULT), "open /runs/spec"));
+  Id space(check(H5Dget_space(d), "space"));
   const hssize_t n = H5Sget_simple_extent_npoints(space);
   std::vector<SpecRow> rows(static_cast<size_t>(n));
   Id st = spec_type();
-  if (n) check(H5Dread(h.spec, st, H5S_ALL, H5S_ALL, h.dxpl, rows.data()), "read spec");
+  if (n) check(H5Dread(d, st, H5S_ALL, H5S_ALL, h.dxpl, rows.data()), "read spec");
   std::vector<config::RunSpec> out;
   for (const auto& s : rows) {
     config::RunSpec r;
@@ -516,6 +619,7 @@ std::vector<config::RunSpec> Campaign::runs() const {
     r.block = s.block;
     out.push_back(r);
   }
+  if (n) H5Dvlen_reclaim(st, space, h.dxpl, rows.data());
   return out;
 }
 

@@ -1,6 +1,12 @@
 #include "lrid/store/h5.hpp"
 
+#include <H5DSpublic.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <stdexcept>
+
+#include "lrid/error.hpp"
 
 namespace lrid::store::h5 {
 
@@ -33,25 +39,194 @@ Id string_type(size_t n) {
   return t;
 }
 
+Id vlen_string_type() {
+  Id t(check(H5Tcopy(H5T_C_S1), "H5Tcopy"));
+  check(H5Tset_size(t, H5T_VARIABLE), "H5Tset_size");
+  check(H5Tset_cset(t, H5T_CSET_UTF8), "H5Tset_cset");
+  return t;
+}
+
+namespace {
+
+std::vector<const char*> c_strings(const std::vector<std::string>& v) {
+  std::vector<const char*> p;
+  for (const auto& s : v) p.push_back(s.c_str());
+  return p;
+}
+
+// Reads strings of any string type through a handle of type `ftype` into out.
+template <class ReadFn>
+std::vector<std::string> read_string_values(hid_t ftype, size_t count, ReadFn read) {
+  std::vector<std::string> out;
+  if (H5Tget_class(ftype) != H5T_STRING) throw std::runtime_error("not a string dataset or attribute");
+  if (H5Tis_variable_str(ftype) > 0) {
+    Id mtype = vlen_string_type();
+    std::vector<char*> p(count, nullptr);
+    if (count) check(read(mtype.get(), p.data()), "read strings");
+    for (auto* c : p) out.emplace_back(c ? c : "");
+    if (count) {
+      Id space(check(H5Screate_simple(1, std::vector<hsize_t>{count}.data(), nullptr), "space"));
+      H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, p.data());
+    }
+  } else {
+    const size_t width = H5Tget_size(ftype);
+    Id mtype = string_type(width);
+    std::vector<char> buf(width * count + 1, 0);
+    if (count) check(read(mtype.get(), buf.data()), "read strings");
+    for (size_t i = 0; i < count; ++i) out.emplace_back(std::string(&buf[i * width], strnlen(&buf[i * width], width)));
+  }
+  return out;
+}
+
+Id create_dataset(hid_t loc, const std::string& path, hid_t type, const std::vector<hsize_t>& dims) {
+  const auto slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) make_groups(loc, path.substr(0, slash));
+  Id space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), "H5Screate_simple"));
+  return Id(check(H5Dcreate2(loc, path.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                  "create dataset " + path));
+}
+
+template <class T>
+void write_numbers(hid_t loc, const std::string& path, const std::vector<T>& v, std::vector<hsize_t> dims,
+                   hid_t file_type, hid_t mem_type) {
+  if (dims.empty()) dims = {v.size()};
+  Id d = create_dataset(loc, path, file_type, dims);
+  if (!v.empty()) check(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "write " + path);
+}
+
+template <class T>
+std::vector<T> read_numbers(hid_t loc, const std::string& path, hid_t mem_type) {
+  Id d(check(H5Dopen2(loc, path.c_str(), H5P_DEFAULT), "open " + path));
+  Id space(check(H5Dget_space(d), "space"));
+  std::vector<T> v(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+  if (!v.empty()) check(H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "read " + path);
+  return v;
+}
+
+}  // namespace
+
+Id create_file(const std::string& path, const std::string& what) {
+  silence_errors();
+  Id f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!f.valid()) throw BadInput(path + ": cannot create the " + what + " (is the directory writable?)");
+  return f;
+}
+
+Id open_file(const std::string& path, const std::string& what) {
+  silence_errors();
+  if (access(path.c_str(), F_OK) != 0) throw BadInput(path + ": no such " + what);
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw BadInput(path + ": not an HDF5 file (expected a " + what + ")");
+  Id f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!f.valid()) throw BadInput(path + ": cannot open the " + what + " (damaged or unreadable)");
+  return f;
+}
+
+void make_groups(hid_t loc, const std::string& path) {
+  std::string prefix;
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string part = path.substr(start, end - start);
+    if (end == 0) prefix = "/";
+    if (!part.empty()) {
+      prefix += part;
+      if (H5Lexists(loc, prefix.c_str(), H5P_DEFAULT) <= 0)
+        Id g(check(H5Gcreate2(loc, prefix.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create group " + prefix));
+      prefix += "/";
+    }
+    start = end + 1;
+  }
+}
+
+void write_doubles(hid_t loc, const std::string& path, const std::vector<double>& v, std::vector<hsize_t> dims) {
+  write_numbers(loc, path, v, std::move(dims), H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
+}
+void write_floats(hid_t loc, const std::string& path, const std::vector<float>& v, std::vector<hsize_t> dims) {
+  write_numbers(loc, path, v, std::move(dims), H5T_IEEE_F32LE, H5T_NATIVE_FLOAT);
+}
+void write_int64s(hid_t loc, const std::string& path, const std::vector<int64_t>& v, std::vector<hsize_t> dims) {
+  write_numbers(loc, path, v, std::move(dims), H5T_STD_I64LE, H5T_NATIVE_INT64);
+}
+
+void write_strings(hid_t loc, const std::string& path, const std::vector<std::string>& v,
+                   std::vector<hsize_t> dims) {
+  if (dims.empty()) dims = {v.size()};
+  Id type = vlen_string_type();
+  Id d = create_dataset(loc, path, type, dims);
+  const auto p = c_strings(v);
+  if (!v.empty()) check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()), "write " + path);
+}
+
+void attach_scale(hid_t loc, const std::string& dataset, const std::string& scale, unsigned dim,
+                  const std::string& name) {
+  Id d(check(H5Dopen2(loc, dataset.c_str(), H5P_DEFAULT), "open " + dataset));
+  Id s(check(H5Dopen2(loc, scale.c_str(), H5P_DEFAULT), "open " + scale));
+  if (H5DSis_scale(s) <= 0) check(H5DSset_scale(s, name.c_str()), "H5DSset_scale " + scale);
+  check(H5DSattach_scale(d, s, dim), "H5DSattach_scale " + scale);
+  check(H5DSset_label(d, dim, name.c_str()), "H5DSset_label " + dataset);
+}
+
+std::vector<hsize_t> dataset_dims(hid_t loc, const std::string& path) {
+  Id d(check(H5Dopen2(loc, path.c_str(), H5P_DEFAULT), "open " + path));
+  Id space(check(H5Dget_space(d), "space"));
+  const int n = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(static_cast<size_t>(std::max(n, 0)));
+  if (n > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  return dims;
+}
+
+std::vector<double> read_doubles(hid_t loc, const std::string& path) {
+  return read_numbers<double>(loc, path, H5T_NATIVE_DOUBLE);
+}
+std::vector<float> read_floats(hid_t loc, const std::string& path) {
+  return read_numbers<float>(loc, path, H5T_NATIVE_FLOAT);
+}
+std::vector<int64_t> read_int64s(hid_t loc, const std::string& path) {
+  return read_numbers<int64_t>(loc, path, H5T_NATIVE_INT64);
+}
+
+std::vector<std::string> read_strings(hid_t loc, const std::string& path) {
+  Id d(check(H5Dopen2(loc, path.c_str(), H5P_DEFAULT), "open " + path));
+  Id ftype(check(H5Dget_type(d), "type"));
+  Id space(check(H5Dget_space(d), "space"));
+  const auto n = static_cast<size_t>(H5Sget_simple_extent_npoints(space));
+  return read_string_values(ftype, n, [&](hid_t mtype, void* buf) {
+    return H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  });
+}
+
+bool is_dataset(hid_t loc, const std::string& path) {
+  if (!exists(loc, path)) return false;
+  H5O_info_t info;
+  if (H5Oget_info_by_name(loc, path.c_str(), &info, H5P_DEFAULT) < 0) return false;
+  return info.type == H5O_TYPE_DATASET;
+}
+
 void write_string_attr(hid_t obj, const std::string& name, const std::string& value) {
-  Id type = string_type(value.size() + 1);
+  Id type = vlen_string_type();
   Id space(check(H5Screate(H5S_SCALAR), "H5Screate"));
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
   Id attr(check(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
                 "create attribute " + name));
-  check(H5Awrite(attr, type, value.c_str()), "write attribute " + name);
+  const char* p = value.c_str();
+  check(H5Awrite(attr, type, &p), "write attribute " + name);
+}
+
+void write_string_attr(hid_t loc, const std::string& path, const std::string& name,
+                       const std::string& value) {
+  Id obj(check(H5Oopen(loc, path.c_str(), H5P_DEFAULT), "open " + path));
+  write_string_attr(obj.get(), name, value);
 }
 
 void write_strings_attr(hid_t obj, const std::string& name, const std::vector<std::string>& values) {
-  size_t width = 1;
-  for (const auto& v : values) width = std::max(width, v.size() + 1);
-  std::vector<char> buf(width * values.size(), 0);
-  for (size_t i = 0; i < values.size(); ++i) values[i].copy(&buf[i * width], values[i].size());
-  Id type = string_type(width);
+  Id type = vlen_string_type();
   const hsize_t n = values.size();
   Id space(check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
   Id attr(check(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
                 "create attribute " + name));
-  check(H5Awrite(attr, type, buf.data()), "write attribute " + name);
+  const auto p = c_strings(values);
+  if (n) check(H5Awrite(attr, type, p.data()), "write attribute " + name);
 }
 
 void write_int_attr(hid_t obj, const std::string& name, int64_t value) {
@@ -71,31 +246,19 @@ void write_doubles_attr(hid_t obj, const std::string& name, const std::vector<do
 
 bool has_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
 
-std::string read_string_attr(hid_t obj, const std::string& name) {
-  Id attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
-  Id ftype(check(H5Aget_type(attr), "attribute type"));
-  if (H5Tget_class(ftype) != H5T_STRING || H5Tis_variable_str(ftype) > 0)
-    throw std::runtime_error("attribute " + name + " is not a fixed-length string");
-  const size_t n = H5Tget_size(ftype);
-  Id mtype = string_type(n);
-  std::string s(n, '\0');
-  check(H5Aread(attr, mtype, s.data()), "read attribute " + name);
-  s.resize(s.find('\0') == std::string::npos ? s.size() : s.find('\0'));
-  return s;
-}
-
 std::vector<std::string> read_strings_attr(hid_t obj, const std::string& name) {
   Id attr(check(H5Aopen(obj, name.c_str(), H5P_DEFAULT), "open attribute " + name));
   Id ftype(check(H5Aget_type(attr), "attribute type"));
   Id space(check(H5Aget_space(attr), "attribute space"));
-  const hssize_t count = H5Sget_simple_extent_npoints(space);
-  const size_t width = H5Tget_size(ftype);
-  Id mtype = string_type(width);
-  std::vector<char> buf(width * static_cast<size_t>(count), 0);
-  check(H5Aread(attr, mtype, buf.data()), "read attribute " + name);
-  std::vector<std::string> out;
-  for (hssize_t i = 0; i < count; ++i) out.emplace_back(&buf[static_cast<size_t>(i) * width]);
-  return out;
+  const auto count = static_cast<size_t>(H5Sget_simple_extent_npoints(space));
+  if (H5Tget_class(ftype) != H5T_STRING)
+    throw std::runtime_error("attribute " + name + " is not a string");
+  return read_string_values(ftype, count, [&](hid_t mtype, void* buf) { return H5Aread(attr, mtype, buf); });
+}
+
+std::string read_string_attr(hid_t obj, const std::string& name) {
+  const auto v = read_strings_attr(obj, name);
+  return v.empty() ? std::string() : v.front();
 }
 
 int64_t read_int_attr(hid_t obj, const std::string& name) {

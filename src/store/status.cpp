@@ -5,12 +5,10 @@
 #include <fstream>
 #include <sstream>
 
-namespace lrid::store {
+#include "lrid/store/progress_log.hpp"
+#include "lrid/store/run_files.hpp"
 
-namespace {
-// A job whose log has no event for this long (heartbeats come every 5 s) is taken as stopped.
-constexpr double kStaleSeconds = 30.0;
-}  // namespace
+namespace lrid::store {
 
 CampaignStatus read_status(const std::string& path, double now) {
   CampaignStatus s;
@@ -22,10 +20,10 @@ CampaignStatus read_status(const std::string& path, double now) {
   const auto runs = c->runs();
   const auto records = c->records();
   std::vector<RunLine> done_runs;
-  for (const auto& r : runs) {
-    if (!s.shard.contains(r.id)) continue;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
     ++s.runs;
-    const RunRecord& rec = records[static_cast<size_t>(r.id)];
+    const RunRecord& rec = records[i];
     RunLine line{r.id, r.key(), rec.error, rec.attempts, rec.wall_seconds};
     switch (rec.status) {
       case kDone: ++s.done, done_runs.push_back(line); break;
@@ -39,36 +37,32 @@ CampaignStatus read_status(const std::string& path, double now) {
   done_runs.resize(std::min<size_t>(done_runs.size(), 5));
   s.slowest_runs = done_runs;
 
-  std::ifstream log(path + ".log.jsonl");
-  double t_start = -1, t_last = -1;
-  int64_t finished_since_start = 0;
-  std::string line;
-  while (log && std::getline(log, line)) {
-    if (line.empty()) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception&) {
-      continue;  // a line cut by a crash
-    }
-    s.log_found = true;
-    const std::string ev = j.value("event", "");
-    const double t = j.value("t", 0.0);
-    s.last_event = ev;
-    s.last_event_time = j.value("time", "");
-    t_last = t;
-    if (ev == "start") t_start = t, finished_since_start = 0;
-    if (ev == "done" || ev == "failed") ++finished_since_start;
-  }
-  if (s.log_found) {
-    s.active = s.last_event != "finish" && now - t_last < kStaleSeconds;
-    if (t_start >= 0) {
-      s.elapsed_seconds = (s.active ? now : t_last) - t_start;
-      if (s.elapsed_seconds > 0 && finished_since_start > 0)
-        s.runs_per_hour = static_cast<double>(finished_since_start) / s.elapsed_seconds * 3600.0;
+  const LogSummary log = read_progress_log(progress_log_path(path));
+  s.log_found = log.found;
+  s.last_event = log.last_event;
+  s.last_event_time = log.last_event_time;
+  if (log.found) {
+    s.active = log_active(log, now);
+    if (log.start >= 0) {
+      s.elapsed_seconds = (s.active ? now : log.last) - log.start;
+      if (s.elapsed_seconds > 0 && log.finished_since_start > 0)
+        s.runs_per_hour = static_cast<double>(log.finished_since_start) / s.elapsed_seconds * 3600.0;
     }
     if (s.runs_per_hour > 0) s.eta_seconds = static_cast<double>(s.pending + s.running) / s.runs_per_hour * 3600.0;
+    if (s.active)
+      for (const auto& [run, p] : log.running) s.progress.push_back(p);
   }
+  // Runs with a checkpoint: the step it holds (running, interrupted, or pending again).
+  const std::string dir = checkpoint_dir(path);
+  for (auto* lines : {&s.interrupted_runs, &s.failed_runs})
+    for (auto& r : *lines)
+      if (const auto j = read_checkpoint_summary(dir, r.id)) r.checkpoint_step = j->value("step", int64_t{-1});
+  for (const auto& rec : records)
+    if (rec.status == kPending)
+      if (const auto j = read_checkpoint_summary(dir, rec.id))
+        s.checkpointed.push_back({rec.id, j->value("step", int64_t{-1}), j->value("steps", int64_t{-1})});
+  for (auto& p : s.progress)
+    if (const auto j = read_checkpoint_summary(dir, p.run)) p.checkpoint_step = j->value("step", int64_t{-1});
   if (s.active) {
     s.interrupted_runs.clear();  // they are really running
   }
@@ -80,9 +74,15 @@ nlohmann::json to_json(const CampaignStatus& s) {
     nlohmann::json a = nlohmann::json::array();
     for (const auto& r : v)
       a.push_back({{"run", r.id}, {"key", r.key}, {"error", r.error}, {"attempts", r.attempts},
-                   {"wall_seconds", r.wall_seconds}});
+                   {"wall_seconds", r.wall_seconds}, {"checkpoint_step", r.checkpoint_step}});
     return a;
   };
+  nlohmann::json running = nlohmann::json::array(), checkpointed = nlohmann::json::array();
+  for (const auto& p : s.progress)
+    running.push_back({{"run", p.run}, {"step", p.step}, {"steps", p.steps}, {"loss", p.loss},
+                       {"steps_per_second", p.steps_per_second}, {"device", p.device},
+                       {"checkpoint_step", p.checkpoint_step}});
+  for (const auto& c : s.checkpointed) checkpointed.push_back({{"run", c.run}, {"step", c.step}, {"steps", c.steps}});
   return {{"campaign", s.path},
           {"job", s.job_name},
           {"job_hash", s.job_hash},
@@ -102,7 +102,9 @@ nlohmann::json to_json(const CampaignStatus& s) {
           {"eta_seconds", s.eta_seconds},
           {"failed_runs", lines(s.failed_runs)},
           {"interrupted_runs", lines(s.interrupted_runs)},
-          {"slowest_runs", lines(s.slowest_runs)}};
+          {"slowest_runs", lines(s.slowest_runs)},
+          {"running_runs", running},
+          {"checkpointed_runs", checkpointed}};
 }
 
 std::string format_status(const CampaignStatus& s) {
@@ -132,9 +134,25 @@ std::string format_status(const CampaignStatus& s) {
       o << "\n";
     }
   }
+  if (!s.progress.empty()) {
+    o << "  running:\n";
+    for (const auto& p : s.progress) {
+      std::snprintf(buf, sizeof buf, "    run %lld on %s: step %lld/%lld, loss %.4f, %.1f steps/s%s\n",
+                    static_cast<long long>(p.run), p.device.c_str(), static_cast<long long>(p.step),
+                    static_cast<long long>(p.steps), p.loss, p.steps_per_second,
+                    p.checkpoint_step >= 0 ? (", checkpoint at step " + std::to_string(p.checkpoint_step)).c_str() : "");
+      o << buf;
+    }
+  }
   if (!s.interrupted_runs.empty()) {
-    o << "  interrupted (retrained by --resume):";
-    for (const auto& r : s.interrupted_runs) o << " " << r.id;
+    o << "  interrupted (continued by --resume):";
+    for (const auto& r : s.interrupted_runs)
+      o << " " << r.id << (r.checkpoint_step >= 0 ? " (checkpoint at step " + std::to_string(r.checkpoint_step) + ")" : "");
+    o << "\n";
+  }
+  if (!s.checkpointed.empty()) {
+    o << "  pending with a checkpoint (continued by --resume):";
+    for (const auto& c : s.checkpointed) o << " " << c.run << " (step " << c.step << "/" << c.steps << ")";
     o << "\n";
   }
   if (!s.slowest_runs.empty()) {

@@ -1,5 +1,9 @@
 #include "lrid/train/recorder.hpp"
 
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <cmath>
 #include <limits>
 
 namespace lrid::train {
@@ -8,12 +12,14 @@ using observe::Condition;
 using observe::Measure;
 
 Recorder::Recorder(nn::Model& model, torch::Tensor observation_images,
-                   std::vector<Condition> conditions, std::vector<int> statistics, int64_t points)
+                   std::vector<Condition> conditions, std::vector<int> statistics, int64_t points,
+                   DiagnosticLoss diagnostic_loss)
     : model_(model),
       obs_(std::move(observation_images)),
       conditions_(std::move(conditions)),
       stats_(std::move(statistics)),
-      points_(points) {
+      points_(points),
+      diagnostic_loss_(std::move(diagnostic_loss)) {
   for (int s : stats_) {
     switch (observe::measure_of(s)) {
       case Measure::weight: want_weight_ = true; break;
@@ -25,6 +31,85 @@ Recorder::Recorder(nn::Model& model, torch::Tensor observation_images,
   units_.resize(L);
   values_.assign(L * conditions_.size() * static_cast<size_t>(points_) * stats_.size(),
                  std::numeric_limits<float>::quiet_NaN());
+  wb_angle_.assign(L * static_cast<size_t>(points_), std::numeric_limits<float>::quiet_NaN());
+  act_units_.assign(L, -1);
+  weight_entries_.assign(L, -1);
+  grad_angle_ = wb_angle_;
+}
+
+double angle_degrees(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.is_same(b)) return 0.0;  // backprop: B is W
+  const torch::Tensor x = a.detach().reshape({-1}).to(torch::kFloat64);
+  const torch::Tensor y = b.detach().reshape({-1}).to(torch::kFloat64);
+  const double nx = x.norm().item<double>(), ny = y.norm().item<double>();
+  if (!(nx > 0) || !(ny > 0)) return std::numeric_limits<double>::quiet_NaN();
+  const double c = std::clamp(x.dot(y).item<double>() / (nx * ny), -1.0, 1.0);
+  return std::acos(c) * 180.0 / M_PI;
+}
+
+namespace {
+template <class T>
+torch::Tensor to_tensor(const std::vector<T>& v, torch::ScalarType t) {
+  return torch::from_blob(const_cast<T*>(v.data()), {static_cast<int64_t>(v.size())}, t).clone();
+}
+template <class T>
+void from_tensor(const torch::Tensor& x, std::vector<T>& v) {
+  const torch::Tensor c = x.contiguous();
+  if (static_cast<size_t>(c.numel()) != v.size()) throw std::runtime_error("checkpoint: recorder state of another size");
+  std::memcpy(v.data(), c.data_ptr(), v.size() * sizeof(T));
+}
+}  // namespace
+
+void Recorder::save(torch::serialize::OutputArchive& a) const {
+  a.write("values", to_tensor(values_, torch::kFloat32));
+  a.write("wb_angle", to_tensor(wb_angle_, torch::kFloat32));
+  a.write("grad_angle", to_tensor(grad_angle_, torch::kFloat32));
+  a.write("act_units", to_tensor(act_units_, torch::kInt64));
+  a.write("weight_entries", to_tensor(weight_entries_, torch::kInt64));
+}
+
+void Recorder::load(torch::serialize::InputArchive& a) {
+  torch::Tensor t;
+  a.read("values", t);
+  from_tensor(t, values_);
+  a.read("wb_angle", t);
+  from_tensor(t, wb_angle_);
+  a.read("grad_angle", t);
+  from_tensor(t, grad_angle_);
+  a.read("act_units", t);
+  from_tensor(t, act_units_);
+  a.read("weight_entries", t);
+  from_tensor(t, weight_entries_);
+}
+
+void Recorder::record_diagnostics(int64_t point) {
+  const auto& layers = model_.plastic_layers();
+  const size_t T = static_cast<size_t>(points_);
+  for (size_t l = 0; l < layers.size(); ++l)
+    wb_angle_[l * T + static_cast<size_t>(point)] = static_cast<float>(
+        angle_degrees(layers[l].weight(), layers[l].feedback_kernel()));
+  if (!diagnostic_loss_) return;
+  std::vector<torch::Tensor> weights;
+  for (const auto& p : layers) weights.push_back(p.layer->weight());
+  const bool was_training = model_.is_training();
+  model_.eval();
+  torch::AutoGradMode grad_on(true);
+  auto gradients = [&](bool exact) {
+    model_.set_exact_backward(exact);
+    const torch::Tensor loss = diagnostic_loss_(model_);
+    auto g = torch::autograd::grad({loss}, weights, {}, /*retain_graph=*/false,
+                                   /*create_graph=*/false, /*allow_unused=*/true);
+    model_.set_exact_backward(false);
+    return g;
+  };
+  const auto rule = gradients(false);
+  const auto exact = gradients(true);
+  if (was_training) model_.train();
+  for (size_t l = 0; l < layers.size(); ++l)
+    grad_angle_[l * T + static_cast<size_t>(point)] =
+        rule[l].defined() && exact[l].defined()
+            ? static_cast<float>(angle_degrees(rule[l], exact[l]))
+            : std::numeric_limits<float>::quiet_NaN();
 }
 
 void Recorder::prepare(size_t layer, int64_t w_entries, int64_t act_units, int64_t in_units) {
@@ -64,35 +149,47 @@ void Recorder::record(int64_t point) {
   std::vector<float> kept;
   for (size_t l = 0; l < layers.size(); ++l) {
     const auto& layer = *layers[l].layer;
-    const torch::Tensor w = layer.weight().detach().to(torch::kFloat32).contiguous();
+    const bool relu = layers[l].relu;
+    // The statistics kernels run on the host: what they need is copied there.
+    const torch::Tensor w = layer.weight().detach().to(torch::kCPU, torch::kFloat32).contiguous();
     const torch::Tensor in = layer.captured_input();
-    const torch::Tensor out = layer.captured_output().to(torch::kFloat32).contiguous();
+    torch::Tensor out = layer.captured_output().to(torch::kCPU, torch::kFloat32);
+    if (relu) out = out.clamp_min(0);
+    out = out.contiguous();
     const int64_t N = out.size(0);
     const int64_t act_units = out.numel() / N;
     const int64_t in_units = in.numel() / N;
     prepare(l, w.numel(), act_units, in_units);
+    act_units_[l] = act_units;
+    weight_entries_[l] = w.numel();
     const LayerUnits& u = units_[l];
 
-    // gradavg: d(sum of kept outputs)/d(input). A plastic layer is linear in its input, so this
-    // Jacobian sum is the same for every example: one backward on a single example per output
-    // subset gives it exactly; it is then broadcast to the batch (noise, added per example and
-    // entry by gradavg_values, is what differs between examples).
+    // gradavg: per example, d(sum of kept outputs)/d(input). The op is linear in its input: its
+    // Jacobian sum is the same for every example, so one backward on a single example per
+    // output subset gives it exactly (then broadcast to the batch). After a ReLU it depends on
+    // which units are active: one batched backward per output subset (each example's outputs
+    // depend on its own input only). Noise, added per example and entry by gradavg_values, is
+    // what else differs between examples.
     std::vector<torch::Tensor> grads;
     if (want_gradavg_) {
       torch::AutoGradMode grad_on(true);
-      torch::Tensor x = in.narrow(0, 0, 1).detach().clone().requires_grad_(true);
-      torch::Tensor y = layer.apply_forward(x).reshape({1, act_units});
+      const int64_t rows = relu ? N : 1;
+      torch::Tensor x = in.narrow(0, 0, rows).detach().clone().requires_grad_(true);
+      torch::Tensor y = layer.apply_forward(x).reshape({rows, act_units});
+      const torch::Tensor gate = relu ? y.detach().gt(0).to(y.scalar_type()) : torch::Tensor();
       for (size_t k = 0; k < u.gout.size(); ++k) {
         torch::Tensor mask;
         if (static_cast<int64_t>(u.gout[k].size()) == act_units) {
-          mask = torch::ones_like(y);
+          mask = torch::ones({1, act_units}, y.options());
         } else {
           mask = torch::zeros({1, act_units}, y.options());
-          mask.index_fill_(1, torch::tensor(u.gout[k], torch::kLong), 1.0);
+          mask.index_fill_(1, torch::tensor(u.gout[k], torch::kLong).to(y.device()), 1.0);
         }
+        const torch::Tensor go = relu ? (gate * mask) : mask;
         const bool last = k + 1 == u.gout.size();
-        auto g = torch::autograd::grad({y}, {x}, {mask}, /*retain_graph=*/!last);
-        grads.push_back(g[0].detach().to(torch::kFloat32).reshape({1, in_units}).expand({N, in_units}).contiguous());
+        auto g = torch::autograd::grad({y}, {x}, {go}, /*retain_graph=*/!last);
+        torch::Tensor gf = g[0].detach().to(torch::kCPU, torch::kFloat32).reshape({rows, in_units});
+        grads.push_back(relu ? gf.contiguous() : gf.expand({N, in_units}).contiguous());
       }
     }
 
@@ -133,6 +230,7 @@ void Recorder::record(int64_t point) {
     }
   }
   model_.set_capture(false);  // drops the captured tensors
+  record_diagnostics(point);
 }
 
 }  // namespace lrid::train

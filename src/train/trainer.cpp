@@ -5,6 +5,9 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include "lrid/data/data.hpp"
 #include "lrid/dist/averager.hpp"
@@ -12,25 +15,39 @@
 #include "lrid/nn/models.hpp"
 #include "lrid/observe/conditions.hpp"
 #include "lrid/observe/stats.hpp"
+#include "lrid/rng.hpp"
+#include "lrid/store/run_files.hpp"
+#include "lrid/train/device.hpp"
 #include "lrid/train/recorder.hpp"
+#include "lrid/util/text.hpp"
 
 namespace lrid::train {
 
+using store::checkpoint_file;
+using store::checkpoint_summary;
+using store::set_aside_checkpoint;
+using store::write_file_atomically;
+
 namespace {
 
-// Conditions recorded for a job: "ideal" first, then every (fraction, noise) pair of the job's
-// lists in order (fraction-major), without repeating ideal.
+}  // namespace
+
 std::vector<observe::Condition> job_conditions(const config::JobSpec& job) {
   const auto& m = job.observables.conditions;
+  const auto seed = static_cast<uint64_t>(m.seed);
   std::vector<observe::Condition> out;
-  out.push_back({1.0, 0.0, static_cast<uint64_t>(m.seed)});
+  out.push_back({1.0, 0.0, seed});
   for (double f : m.unit_fractions)
     for (double s : m.noise_levels) {
-      observe::Condition c{f, s, static_cast<uint64_t>(m.seed)};
+      observe::Condition c{f, s, seed};
       if (!(c == out.front())) out.push_back(c);
     }
+  for (int64_t k : m.unit_counts)
+    for (double s : m.noise_levels) out.push_back({1.0, s, seed, static_cast<uint64_t>(k)});
   return out;
 }
+
+namespace {
 
 nn::ModelOptions model_options(const config::JobSpec& job, const config::RunSpec& run,
                                int64_t channels, int64_t height, int64_t width, int64_t classes) {
@@ -145,7 +162,7 @@ TaskData load_task(const config::TaskSpec& task) {
 constexpr int64_t kEval = 1024;
 
 double evaluate(nn::Model& model, const config::TaskSpec& task, const TaskData& t,
-                uint64_t dataset_seed) {
+                uint64_t dataset_seed, const torch::Device& device) {
   torch::NoGradGuard no_grad;
   model.eval();
   const int64_t n = std::min<int64_t>(kEval, t.data.test.size());
@@ -156,7 +173,7 @@ double evaluate(nn::Model& model, const config::TaskSpec& task, const TaskData& 
     for (int64_t i = 0; i + 1 < n; i += 256) {
       const auto x = eval.images.slice(0, i, std::min(n, i + 256));
       const auto v = data::two_views(x, data::derive_seed(dataset_seed, 0x76616cULL), i);
-      const auto z = model.forward(torch::cat({v.first, v.second}));
+      const auto z = model.forward(torch::cat({v.first, v.second}).to(device));
       const auto r = nt_xent(z, task.simclr_temperature);
       correct += r.second * static_cast<double>(x.size(0));
       count += static_cast<double>(x.size(0));
@@ -165,12 +182,44 @@ double evaluate(nn::Model& model, const config::TaskSpec& task, const TaskData& 
     for (int64_t i = 0; i < n; i += 256) {
       const auto x = eval.images.slice(0, i, std::min(n, i + 256));
       const auto y = eval.labels.slice(0, i, std::min(n, i + 256));
-      correct += model.forward(x).argmax(1).eq(y).sum().item<double>();
+      correct += model.forward(x.to(device)).argmax(1).cpu().eq(y).sum().item<double>();
       count += static_cast<double>(x.size(0));
     }
   }
   model.train();
   return count > 0 ? correct / count : std::nan("");
+}
+
+// A run diverges when a step's loss is not finite or above max_loss, or when its smoothed loss
+// (an exponential moving average over ~10 steps, so one hard batch does not count) rises above
+// divergence_factor times the loss of the first step. Throws RunFailed.
+constexpr double kLossSmoothing = 0.1;
+
+void check_divergence(const config::RuleSettings& rs, int64_t step, double loss, double& initial,
+                      double& smoothed) {
+  std::ostringstream m;
+  if (!std::isfinite(loss) || loss > rs.max_loss) {
+    m << "loss diverged at step " << step << " (" << loss << ")";
+    throw RunFailed(m.str());
+  }
+  if (!std::isfinite(initial)) initial = smoothed = loss;
+  smoothed += kLossSmoothing * (loss - smoothed);
+  if (rs.divergence_factor > 0 && smoothed > rs.divergence_factor * initial) {
+    m << "loss diverged at step " << step << ": smoothed loss " << smoothed << " > "
+      << rs.divergence_factor << " x the initial " << initial << " (training.divergence_factor)";
+    throw RunFailed(m.str());
+  }
+}
+
+// The diagnostics of the point just recorded, for the progress callback.
+void progress_angles(const Recorder& r, int64_t point, int64_t points, store::RunResult& out) {
+  const size_t L = static_cast<size_t>(r.layers()), T = static_cast<size_t>(points);
+  out.last_wb_angle.assign(L, 0.f);
+  out.last_grad_angle.assign(L, 0.f);
+  for (size_t l = 0; l < L; ++l) {
+    out.last_wb_angle[l] = r.wb_angle()[l * T + static_cast<size_t>(point)];
+    out.last_grad_angle[l] = r.grad_angle()[l * T + static_cast<size_t>(point)];
+  }
 }
 
 }  // namespace
@@ -190,14 +239,16 @@ std::vector<int64_t> trajectory_steps(int64_t total, int64_t points) {
   return out;
 }
 
-store::Layout campaign_layout(const config::JobSpec& job,
-                              const std::vector<std::vector<store::LayerMeta>>& layers) {
+store::Layout campaign_layout(const config::JobSpec& job, const store::Shard& shard) {
   store::Layout L;
-  L.runs = static_cast<int64_t>(job.runs.size());
-  for (const auto& l : layers) L.layers = std::max<int64_t>(L.layers, static_cast<int64_t>(l.size()));
+  for (const auto& r : job.runs) {
+    L.layers = std::max<int64_t>(L.layers, static_cast<int64_t>(run_layers(job, r).size()));
+    if (shard.contains(r.id)) ++L.runs;
+  }
   const auto conds = job_conditions(job);
   L.conditions = static_cast<int64_t>(conds.size());
-  for (const auto& c : conds) L.conditions_meta.push_back({c.name(), c.fraction, c.noise});
+  for (const auto& c : conds)
+    L.conditions_meta.push_back({c.name(), c.fraction, c.noise, static_cast<int64_t>(c.units)});
   L.condition_seed = job.observables.conditions.seed;
   L.points = job.observables.trajectory_points;
   for (int i : observe::resolve_statistics(job.observables.statistics))
@@ -226,131 +277,453 @@ std::vector<store::LayerMeta> run_layers(const config::JobSpec& job, const confi
   return out;
 }
 
-store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& run,
-                           const TrainOptions& options) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const config::TaskSpec& task = job.task(run.task);
-  const config::RuleSettings& rs = job.rule(run.rule);
-  const TaskData t = load_task(task);
-  const auto& train = t.data.train;
+// ---------------------------------------------------------------------------------------------
+// One run: setup, the step loop (with the group's agreement at every step boundary), recording,
+// checkpoints, the end of training.
 
-  const int world = options.group ? options.group->size() : 1;
-  const int rank = options.group ? options.group->rank() : 0;
-  if (run.batch_size % world != 0)
-    throw BadInput(job.path + ": run " + std::to_string(run.id) + ": batch size " +
-                   std::to_string(run.batch_size) + " is not divisible by ranks_per_run " +
-                   std::to_string(world));
+namespace {
 
-  auto model = nn::build_model(model_options(job, run, train.channels(), train.height(),
-                                             train.width(), t.classes),
-                               run.model_seed_value);
-  model->train();
-  Optimizer opt = make_optimizer(*model, rs);
-  data::BatchStream stream(train, t.data.norm, run.batch_size, run.dataset_seed_value);
+}  // namespace
 
-  const int64_t S = total_steps(job, run, train.size());
-  const int64_t K = job.observables.trajectory_points;
-  const auto points = trajectory_steps(S, K);
-  std::unique_ptr<Recorder> recorder;
-  if (options.record) {
-    const data::Batch obs = data::observation_batch(t.data, job.observables.observation_batch,
-                                                    run.dataset_seed_value);
-    recorder = std::make_unique<Recorder>(*model, obs.images, job_conditions(job),
-                                          observe::resolve_statistics(job.observables.statistics), K);
+dist::BufferView view_of(const torch::Tensor& t);
+
+namespace {
+
+// Flags the ranks of a group agree on at each step (GradientAverager::agree).
+constexpr unsigned kCheckpointNow = 1u;
+constexpr unsigned kStopNow = 2u;
+
+// A test hook: LRID_FAULT="run=ID,rank=R,step=S[,where=record]" makes rank R of run ID throw at
+// step S (in its forward/backward, or while recording that step's point). Never set in use.
+struct Fault {
+  int64_t run = -1, rank = -1, step = -1;
+  bool record = false;
+  static Fault from_env() {
+    Fault f;
+    const char* v = std::getenv("LRID_FAULT");
+    if (!v) return f;
+    std::string s = v;
+    for (size_t pos = 0; pos < s.size();) {
+      size_t end = s.find(',', pos);
+      if (end == std::string::npos) end = s.size();
+      const std::string kv = s.substr(pos, end - pos);
+      const auto eq = kv.find('=');
+      if (eq != std::string::npos) {
+        const std::string k = kv.substr(0, eq), val = kv.substr(eq + 1);
+        if (k == "run") f.run = std::stoll(val);
+        if (k == "rank") f.rank = std::stoll(val);
+        if (k == "step") f.step = std::stoll(val);
+        if (k == "where") f.record = val == "record";
+      }
+      pos = end + 1;
+    }
+    return f;
+  }
+  void check(int64_t r, int rk, int64_t st, bool recording) const {
+    if (r == run && rk == rank && st == step && recording == record)
+      throw std::runtime_error("injected fault (LRID_FAULT) at step " + std::to_string(st) +
+                               (recording ? " while recording" : ""));
+  }
+};
+
+class RunTrainer {
+ public:
+  RunTrainer(const config::JobSpec& job, const config::RunSpec& run, const TrainOptions& options)
+      : job_(job), run_(run), task_(job.task(run.task)), rs_(job.rule(run.rule)), o_(options),
+        t0_(std::chrono::steady_clock::now()), fault_(Fault::from_env()) {}
+
+  store::RunResult train() {
+    setup();
+    resume();
+    for (int64_t step = start_step_; step <= S_; ++step) {
+      if (step > start_step_) boundary(step);
+      if (step == S_) {
+        finish_loss(step);
+      } else {
+        train_step(step);
+      }
+      record_points(step);
+      if (step < S_) {
+        const auto s0 = std::chrono::steady_clock::now();
+        opt_.opt->step();
+        step_time_ += seconds_since(s0);
+        if (o_.on_step && leader())
+          o_.on_step(step + 1, S_, last_loss_, static_cast<double>(step + 1 - start_step_) / std::max(1e-9, seconds_since(t0_)));
+      }
+    }
+    return finish();
   }
 
-  const bool simclr = task.objective == "simclr";
-  std::vector<torch::Tensor> params;
-  for (const auto& g : opt.opt->param_groups())
-    for (const auto& p : g.params()) params.push_back(p);
+ private:
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+  bool leader() const { return rank_ == 0; }
 
-  // One step's loss (and metric) on this rank's share of the batch; backward when training.
-  auto forward_loss = [&](int64_t step, bool backward) {
-    const data::Batch b = stream.next_shard(rank, world);
-    torch::Tensor loss;
-    if (simclr) {
-      const auto v = data::two_views(b.images, run.dataset_seed_value, step, {},
-                                     static_cast<int64_t>(rank) * b.images.size(0), run.batch_size);
-      loss = nt_xent(model->forward(torch::cat({v.first, v.second})), task.simclr_temperature).first;
+  void setup() {
+    t_ = load_task(task_);
+    const auto& train = t_.data.train;
+    world_ = o_.group ? o_.group->size() : 1;
+    rank_ = o_.group ? o_.group->rank() : 0;
+    if (run_.batch_size % world_ != 0)
+      throw BadInput(job_.path + ": run " + std::to_string(run_.id) + ": batch size " +
+                     std::to_string(run_.batch_size) + " is not divisible by ranks_per_run " +
+                     std::to_string(world_));
+    device_ = torch::Device(o_.device);
+    model_ = nn::build_model(model_options(job_, run_, train.channels(), train.height(), train.width(), t_.classes),
+                             run_.model_seed_value);
+    model_->to(device_);
+    model_->train();
+    opt_ = make_optimizer(*model_, rs_);
+    stream_ = std::make_unique<data::BatchStream>(train, t_.data.norm, run_.batch_size, run_.dataset_seed_value);
+    S_ = total_steps(job_, run_, train.size());
+    K_ = job_.observables.trajectory_points;
+    points_ = trajectory_steps(S_, K_);
+    if (o_.record) make_recorder();
+    for (const auto& g : opt_.opt->param_groups())
+      for (const auto& p : g.params()) params_.push_back(p);
+    task_params_ = model_->forward_parameters();
+    step_seed_base_ = rng::hash_combine(run_.model_seed_value, 0x57e9000ULL);
+    result_.run_id = run_.id;
+    result_.steps = points_;
+    result_.loss.assign(static_cast<size_t>(K_), std::nan(""));
+    result_.device = device_.str();
+    last_save_ = std::chrono::steady_clock::now();
+  }
+
+  void make_recorder() {
+    const data::Batch obs = data::observation_batch(t_.data, job_.observables.observation_batch, run_.dataset_seed_value);
+    const torch::Tensor images = obs.images.to(device_), labels = obs.labels.to(device_);
+    // The diagnostics' loss: the task's objective on the observation batch (SimCLR: two views
+    // drawn with a fixed seed, the same at every point).
+    Recorder::DiagnosticLoss loss;
+    if (task_.objective == "simclr") {
+      const auto views = data::two_views(obs.images, data::derive_seed(run_.dataset_seed_value, 0xd1a6ULL), 0);
+      const torch::Tensor both = torch::cat({views.first, views.second}).to(device_);
+      const double temperature = task_.simclr_temperature;
+      loss = [both, temperature](nn::Model& m) { return nt_xent(m.forward(both), temperature).first; };
     } else {
-      loss = torch::nn::functional::cross_entropy(model->forward(b.images), b.labels);
+      loss = [images, labels](nn::Model& m) { return torch::nn::functional::cross_entropy(m.forward(images), labels); };
+    }
+    recorder_ = std::make_unique<Recorder>(*model_, images, job_conditions(job_),
+                                           observe::resolve_statistics(job_.observables.statistics), K_, loss);
+  }
+
+  // One step's loss (and backward when training) on this rank's share of the batch.
+  double forward_loss(int64_t step, bool backward) {
+    const data::Batch b = stream_->next_shard(rank_, world_);
+    torch::Tensor loss;
+    if (task_.objective == "simclr") {
+      const auto v = data::two_views(b.images, run_.dataset_seed_value, step, {},
+                                     static_cast<int64_t>(rank_) * b.images.size(0), run_.batch_size);
+      loss = nt_xent(model_->forward(torch::cat({v.first, v.second}).to(device_)), task_.simclr_temperature).first;
+    } else {
+      loss = torch::nn::functional::cross_entropy(model_->forward(b.images.to(device_)), b.labels.to(device_));
     }
     if (backward) loss.backward();
     return loss.item<double>();
-  };
+  }
 
-  store::RunResult result;
-  result.run_id = run.id;
-  result.steps = points;
-  result.loss.assign(static_cast<size_t>(K), std::nan(""));
-  size_t next_point = 0;
-  double last_loss = std::nan("");
-  double step_time = 0;  // forward, backward, averaging and optimiser steps
-  for (int64_t step = 0; step <= S; ++step) {
-    const bool is_point = next_point < points.size() && points[next_point] == step;
-    if (step == S) {
-      // The end of training: the loss of one more batch, without an update.
-      torch::NoGradGuard no_grad;
-      last_loss = forward_loss(step, false);
-      if (options.group) last_loss = options.group->mean(last_loss);
-    } else {
-      const auto s0 = std::chrono::steady_clock::now();
-      opt.set_factor(schedule_factor(rs, step, S));
-      opt.opt->zero_grad();
-      last_loss = forward_loss(step, true);
-      if (options.group) {
-        std::vector<torch::Tensor> grads;
-        for (auto& p : params)
-          if (p.grad().defined()) grads.push_back(p.grad());
-        options.group->average(grads);
-        last_loss = options.group->mean(last_loss);
-      }
-      if (!std::isfinite(last_loss) || last_loss > rs.max_loss) {
-        std::ostringstream m;
-        m << "loss diverged at step " << step << " (" << last_loss << ")";
-        throw RunFailed(m.str());
-      }
-      if (rs.gradient_clip > 0) torch::nn::utils::clip_grad_norm_(params, rs.gradient_clip);
-      step_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+  // The group's agreement: a failure on any rank fails the run on every rank (no rank is left
+  // waiting in a collective); flags are or-ed.
+  unsigned agree(unsigned flags) {
+    std::string error;
+    std::swap(error, pending_error_);
+    if (!o_.group) {
+      if (!error.empty()) throw RunFailed(error);
+      return flags;
     }
-    while (is_point && next_point < points.size() && points[next_point] == step) {
-      // Observables of the state *before* this step's update (point 0 = the initial network,
-      // the last point = the final one).
-      result.loss[next_point] = last_loss;
-      if (recorder) {
+    const auto a = o_.group->agree(error, flags);
+    if (!a.error.empty()) throw RunFailed(a.error);
+    return a.flags;
+  }
+
+  void train_step(int64_t step) {
+    const auto s0 = std::chrono::steady_clock::now();
+    opt_.set_factor(schedule_factor(rs_, step, S_));
+    opt_.opt->zero_grad();
+    model_->set_step_seed(rng::hash_combine(step_seed_base_, static_cast<uint64_t>(step)), rank_, world_);
+    try {
+      fault_.check(run_.id, rank_, step, false);
+      last_loss_ = forward_loss(step, true);
+    } catch (const std::exception& e) {
+      pending_error_ = first_line(e.what());
+    }
+    // The boundary after this step: checkpoint when the leader's clock says so or a point is
+    // recorded here; stop when a signal arrived on any rank.
+    const bool point = next_point_ < points_.size() && points_[next_point_] == step;
+    unsigned want = 0;
+    if (!o_.checkpoint_dir.empty() && leader() && (point || (o_.checkpoint_seconds > 0 && seconds_since(last_save_) >= o_.checkpoint_seconds)))
+      want |= kCheckpointNow;
+    if (o_.stop_requested && o_.stop_requested()) want |= kStopNow;
+    boundary_flags_ = agree(want);
+    if (o_.group) {
+      std::vector<dist::BufferView> views;
+      for (auto& p : params_)
+        if (p.grad().defined()) views.push_back(view_of(p.grad()));
+      o_.group->average(views);
+      last_loss_ = o_.group->mean(last_loss_);
+    }
+    check_divergence(rs_, step, last_loss_, initial_loss_, smoothed_loss_);
+    if (rs_.gradient_clip > 0) torch::nn::utils::clip_grad_norm_(task_params_, rs_.gradient_clip);
+    step_time_ += seconds_since(s0);
+  }
+
+  // The end of training: the loss of one more batch, without an update.
+  void finish_loss(int64_t step) {
+    torch::NoGradGuard no_grad;
+    try {
+      last_loss_ = forward_loss(step, false);
+    } catch (const std::exception& e) {
+      pending_error_ = first_line(e.what());
+    }
+    agree(0);
+    if (o_.group) last_loss_ = o_.group->mean(last_loss_);
+  }
+
+  // Observables of the state before this step's update (point 0 = the initial network, the last
+  // point = the final one). A failure is carried to the next agreement.
+  void record_points(int64_t step) {
+    while (next_point_ < points_.size() && points_[next_point_] == step) {
+      result_.loss[next_point_] = last_loss_;
+      if (recorder_ && pending_error_.empty()) {
         const auto r0 = std::chrono::steady_clock::now();
-        recorder->record(static_cast<int64_t>(next_point));
-        result.record_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
+        try {
+          fault_.check(run_.id, rank_, step, true);
+          recorder_->record(static_cast<int64_t>(next_point_));
+          progress_angles(*recorder_, static_cast<int64_t>(next_point_), K_, result_);
+        } catch (const std::exception& e) {
+          pending_error_ = first_line(e.what());
+        }
+        result_.record_seconds += seconds_since(r0);
       }
-      ++next_point;
-      if (options.on_point) {
+      ++next_point_;
+      if (o_.on_point && pending_error_.empty()) {
         Progress p;
         p.step = step;
-        p.total_steps = S;
-        p.point = static_cast<int64_t>(next_point);
-        p.points = K;
-        p.loss = last_loss;
-        p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        options.on_point(p);
+        p.total_steps = S_;
+        p.point = static_cast<int64_t>(next_point_);
+        p.points = K_;
+        p.loss = last_loss_;
+        p.wb_angle = result_.last_wb_angle;
+        p.grad_angle = result_.last_grad_angle;
+        p.seconds = seconds_since(t0_) + elapsed_before_;
+        o_.on_point(p);
       }
     }
-    if (step < S) {
-      const auto s0 = std::chrono::steady_clock::now();
-      opt.opt->step();
-      step_time += std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
-    }
   }
-  result.train_seconds = step_time;
 
-  result.final_loss = last_loss;
-  if (options.on_final_model) options.on_final_model(*model);
-  result.final_metric = evaluate(*model, task, t, run.dataset_seed_value);
-  if (recorder) {
-    result.values = recorder->values();
-    result.layer_count = recorder->layers();
+  // The step boundary before training `step`: act on what the group agreed after the last one.
+  void boundary(int64_t step) {
+    if (!pending_error_.empty()) agree(0);  // a recording failure: fail now, on every rank
+    if (boundary_flags_ & (kCheckpointNow | kStopNow)) save_checkpoint(step);
+    if (boundary_flags_ & kStopNow) throw RunInterrupted("interrupted at step " + std::to_string(step), step);
+    boundary_flags_ = 0;
   }
-  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return result;
+
+  std::string file() const { return checkpoint_file(o_.checkpoint_dir, run_.id, rank_); }
+
+  void save_checkpoint(int64_t step) {
+    if (o_.checkpoint_dir.empty()) return;
+    torch::serialize::OutputArchive a, model, optim;
+    a.write("hash", c10::IValue(run_.hash));
+    a.write("step", c10::IValue(step));
+    a.write("rank", c10::IValue(static_cast<int64_t>(rank_)));
+    a.write("ranks", c10::IValue(static_cast<int64_t>(world_)));
+    a.write("attempt", c10::IValue(static_cast<int64_t>(o_.attempt)));
+    a.write("next_point", c10::IValue(static_cast<int64_t>(next_point_)));
+    a.write("scalars", torch::tensor({last_loss_, initial_loss_, smoothed_loss_, step_time_, result_.record_seconds,
+                                      seconds_since(t0_) + elapsed_before_},
+                                     torch::kFloat64));
+    model_->save(model);
+    opt_.opt->save(optim);
+    a.write("model", model);
+    a.write("optimizer", optim);
+    a.write("loss", torch::tensor(result_.loss, torch::kFloat64));
+    if (recorder_) {
+      torch::serialize::OutputArchive rec;
+      recorder_->save(rec);
+      a.write("recorder", rec);
+    }
+    std::ostringstream bytes;
+    a.save_to(bytes);
+    mkdir(o_.checkpoint_dir.c_str(), 0775);
+    write_file_atomically(file(), bytes.str());
+    if (leader()) {
+      const nlohmann::json j = {{"run", run_.id}, {"hash", run_.hash}, {"step", step}, {"steps", S_},
+                                {"points", next_point_}, {"attempt", o_.attempt}, {"ranks", world_},
+                                {"time", util::iso_now()}};
+      write_file_atomically(checkpoint_summary(o_.checkpoint_dir, run_.id), j.dump());
+    }
+    last_save_ = std::chrono::steady_clock::now();
+  }
+
+  // Continues from this run's checkpoint when the whole group has a readable one of this run at
+  // the same step; otherwise (none, corrupt, foreign) starts over, setting bad files aside.
+  void resume() {
+    if (o_.checkpoint_dir.empty()) return;
+    const std::string path = file();
+    std::string problem;
+    int64_t step = -1, written_by = 0;
+    torch::serialize::InputArchive a;
+    bool have = access(path.c_str(), F_OK) == 0;
+    if (have) {
+      try {
+        a.load_from(path, device_);
+        c10::IValue v;
+        a.read("hash", v);
+        if (v.toStringRef() != run_.hash) throw std::runtime_error("it belongs to another run (hash " + v.toStringRef() + ")");
+        a.read("ranks", v);
+        if (v.toInt() != world_) throw std::runtime_error("it was written by " + std::to_string(v.toInt()) + " ranks, not " + std::to_string(world_));
+        a.read("step", v);
+        step = v.toInt();
+        a.read("attempt", v);
+        written_by = v.toInt();
+      } catch (const std::exception& e) {
+        problem = path + ": " + first_line(e.what());
+        have = false;
+      }
+    }
+    // The group: every rank must hold the same step, else everyone starts over.
+    int64_t lo = have ? step : -1, hi = lo;
+    if (o_.group) {
+      const auto aa = o_.group->agree(problem, 0);
+      if (!aa.error.empty()) problem = aa.error;
+      lo = group_min(have ? step : -1);
+      hi = -group_min(-(have ? step : -1));
+    }
+    if (!problem.empty() || lo != hi || lo < 0) {
+      if (!problem.empty()) {
+        if (leader()) {
+          const std::string aside = set_aside_checkpoint(o_.checkpoint_dir, run_.id);
+          note("checkpoint refused (" + problem + "); set aside as " + aside + "; the run starts over");
+        }
+      } else if (lo != hi && leader()) {
+        note("checkpoints of the group's ranks disagree (steps " + std::to_string(lo) + " and " + std::to_string(hi) +
+             "); the run starts over");
+      }
+      return;
+    }
+    // No progress since the checkpoint for max_attempts attempts: give up.
+    if (o_.attempt - written_by >= o_.max_attempts)
+      throw RunFailed("interrupted " + std::to_string(o_.attempt - written_by) + " times without progress since its "
+                      "checkpoint at step " + std::to_string(step) + " (distributed.max_attempts " +
+                      std::to_string(o_.max_attempts) + ")");
+    torch::serialize::InputArchive model, optim;
+    a.read("model", model);
+    a.read("optimizer", optim);
+    model_->load(model);
+    opt_.opt->load(optim);
+    c10::IValue v;
+    a.read("next_point", v);
+    next_point_ = static_cast<size_t>(v.toInt());
+    torch::Tensor sc, loss;
+    a.read("scalars", sc);
+    const auto x = sc.accessor<double, 1>();
+    last_loss_ = x[0], initial_loss_ = x[1], smoothed_loss_ = x[2], step_time_ = x[3];
+    result_.record_seconds = x[4];
+    elapsed_before_ = x[5];
+    a.read("loss", loss);
+    for (int64_t i = 0; i < loss.numel(); ++i) result_.loss[static_cast<size_t>(i)] = loss[i].item<double>();
+    if (recorder_) {
+      torch::serialize::InputArchive rec;
+      a.read("recorder", rec);
+      recorder_->load(rec);
+    }
+    stream_->skip(step);
+    start_step_ = step;
+    resumed_from_ = step;
+    if (leader()) note("resumed from step " + std::to_string(step) + " of " + std::to_string(S_));
+  }
+
+  int64_t group_min(int64_t v) {
+    int64_t out = v;
+    if (o_.group) out = o_.group->min(v);
+    return out;
+  }
+
+  void note(const std::string& text) {
+    if (o_.on_note) o_.on_note(text);
+  }
+
+  store::RunResult finish() {
+    result_.train_seconds = step_time_;
+    result_.final_loss = last_loss_;
+    if (o_.on_final_model) o_.on_final_model(*model_);
+    try {
+      result_.final_metric = evaluate(*model_, task_, t_, run_.dataset_seed_value, device_);
+    } catch (const std::exception& e) {
+      pending_error_ = first_line(e.what());
+    }
+    agree(0);
+    // Chance level of the metric: 1/classes; SimCLR's positive among the 2 x 256 - 1 others of
+    // an evaluation chunk.
+    const int64_t chunk = std::min<int64_t>(256, std::min<int64_t>(kEval, t_.data.test.size()));
+    result_.metric_chance = task_.objective == "simclr" ? 1.0 / static_cast<double>(2 * chunk - 1)
+                                                        : 1.0 / static_cast<double>(t_.classes);
+    if (recorder_) {
+      result_.values = recorder_->values();
+      result_.layer_count = recorder_->layers();
+      result_.wb_angle = recorder_->wb_angle();
+      result_.grad_angle = recorder_->grad_angle();
+      result_.act_units = recorder_->act_units();
+      result_.weight_entries = recorder_->weight_entries();
+    }
+    result_.resumed_from = resumed_from_;
+    result_.wall_seconds = seconds_since(t0_) + elapsed_before_;
+    return result_;
+  }
+
+  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  const config::JobSpec& job_;
+  const config::RunSpec& run_;
+  const config::TaskSpec& task_;
+  const config::RuleSettings& rs_;
+  const TrainOptions& o_;
+  const std::chrono::steady_clock::time_point t0_;
+  const Fault fault_;
+  TaskData t_;
+  int world_ = 1, rank_ = 0;
+  torch::Device device_ = torch::kCPU;
+  std::shared_ptr<nn::Model> model_;
+  Optimizer opt_;
+  std::unique_ptr<data::BatchStream> stream_;
+  std::unique_ptr<Recorder> recorder_;
+  std::vector<torch::Tensor> params_, task_params_;
+  uint64_t step_seed_base_ = 0;
+  int64_t S_ = 0, K_ = 0, start_step_ = 0, resumed_from_ = -1;
+  std::vector<int64_t> points_;
+  size_t next_point_ = 0;
+  double last_loss_ = std::nan(""), initial_loss_ = std::nan(""), smoothed_loss_ = std::nan("");
+  double step_time_ = 0, elapsed_before_ = 0;
+  std::chrono::steady_clock::time_point last_save_;
+  unsigned boundary_flags_ = 0;
+  std::string pending_error_;
+  store::RunResult result_;
+};
+
+}  // namespace
+
+dist::BufferView view_of(const torch::Tensor& t) {
+  TORCH_CHECK(t.is_contiguous(), "view_of: the gradient must be contiguous");
+  dist::BufferView v;
+  v.data = t.data_ptr();
+  v.count = t.numel();
+  v.dtype = t.scalar_type() == torch::kFloat64 ? dist::DType::F64 : dist::DType::F32;
+  TORCH_CHECK(t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64,
+              "view_of: float32 or float64 gradients only");
+  if (t.is_cuda()) {
+    v.device.kind = dist::Device::Kind::CUDA;
+    v.device.index = t.get_device();
+    v.device.stream = current_cuda_stream(t.get_device());
+  }
+  return v;
+}
+
+store::RunResult train_run(const config::JobSpec& job, const config::RunSpec& run, const TrainOptions& options) {
+  RunTrainer trainer(job, run, options);
+  return trainer.train();
 }
 
 }  // namespace lrid::train

@@ -96,7 +96,7 @@ g1, g2 = os.path.join(TMP, "g1.h5"), os.path.join(TMP, "g2.h5")
 run(["train", make_job("g1.yaml", rpr=1, extra=""), "--out", g1, "-q"], np_=1)
 run(["train", make_job("g2.yaml", rpr=2), "--out", g2, "-q"], np_=2)
 with h5py.File(g1, "r") as a, h5py.File(g2, "r") as b:
-    names = [n.decode() for n in a["observables/values"].attrs["statistics"]]
+    names = [n.decode() for n in a["observables/statistic"][:]]
     va, vb = a["observables/values"][:], b["observables/values"][:]
     for stat in ("weightraw_norm", "weightsq_mean", "weightraw_var", "weightabs_mean"):
         i = names.index(stat)
@@ -131,6 +131,10 @@ if pids:
     os.kill(pids[-1], signal.SIGKILL)  # the last-started rank: a worker, not rank 0
 proc.wait(timeout=60)
 check(proc.returncode != 0, "mpirun reports the killed rank")
+for _ in range(300):  # the other ranks end too (mpirun terminates them)
+    if not subprocess.run(["pgrep", "-f", f"^{LRID} train {slow}"], capture_output=True).stdout.strip():
+        break
+    time.sleep(0.1)
 with h5py.File(crash, "r") as f:  # readable after the crash
     st_crash, v_crash = f["runs/status"][:], f["observables/values"][:]
 done_before = [i for i, s in enumerate(st_crash) if s == 2]

@@ -9,6 +9,7 @@
 
 #include "lrid/analyze/classifier.hpp"
 #include "lrid/analyze/forest.hpp"
+#include "lrid/analyze/plan.hpp"
 #include "lrid/analyze/protocol.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"

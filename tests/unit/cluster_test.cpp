@@ -204,7 +204,7 @@ store::Layout layout_for(const config::JobSpec& job) {
   return L;
 }
 
-// A campaign dir of 3 shards over 6 runs (shard i: runs i, i+3).
+// A campaign dir of 3 shards over 6 runs (the job's cost-balanced assignment).
 struct Fixture {
   config::JobSpec job = config::load_job_text(kJob, "job.yaml");
   CampaignRecord rec;
@@ -217,6 +217,7 @@ struct Fixture {
     rec.job_hash = job.hash;
     rec.runs = static_cast<int64_t>(job.runs.size());
     rec.shards = 3;
+    rec.layout = config::shard_assignment(job, 3);
     rec.max_attempts = 2;
     Submission s;
     s.kind = "submit";
@@ -230,12 +231,14 @@ struct Fixture {
   ~Fixture() { std::system(("rm -rf " + dir).c_str()); }
 
   void shard(int64_t i, const std::vector<std::pair<uint8_t, int32_t>>& states) {
-    std::vector<std::vector<store::LayerMeta>> layers(job.runs.size(), {{"fc1", 0}, {"fc2", 1}, {"fc3", 2}});
-    store::Shard sh{i, 3};
-    const std::string f = rec.shard_file(i);
-    store::Campaign::create(f, job, layers, layout_for(job), sh, false);
-    auto c = store::Campaign::open(f, job, MPI_COMM_NULL, true);
     const auto ids = rec.shard_runs(i);
+    std::vector<std::vector<store::LayerMeta>> layers(ids.size(), {{"fc1", 0}, {"fc2", 1}, {"fc3", 2}});
+    store::Shard sh{i, 3, ids};
+    const std::string f = rec.shard_file(i);
+    auto L = layout_for(job);
+    L.runs = static_cast<int64_t>(ids.size());
+    store::Campaign::create(f, job, layers, L, sh, false);
+    auto c = store::Campaign::open(f, job, MPI_COMM_NULL, true);
     for (size_t k = 0; k < ids.size() && k < states.size(); ++k)
       c->set_status(ids[k], states[k].first, states[k].second, states[k].first == store::kFailed ? "diverged" : "");
   }
@@ -255,7 +258,7 @@ TEST(ClusterCampaignDir, RecordRoundTrip) {
   const CampaignRecord r = read_record(f.dir + "/");
   EXPECT_EQ(r.job_hash, f.job.hash);
   EXPECT_EQ(r.shards, 3);
-  EXPECT_EQ(r.shard_runs(1), (std::vector<int64_t>{1, 4}));
+  EXPECT_EQ(r.shard_runs(1), config::shard_assignment(f.job, 3)[1]);  // as stored at submission
   ASSERT_EQ(r.submissions.size(), 1u);
   EXPECT_EQ(r.submissions[0].array_job, "12");
   EXPECT_EQ(campaign_job_ids(r), (std::vector<std::string>{"12", "13"}));
@@ -324,8 +327,11 @@ TEST(ClusterCampaignDir, FailedRunsRetriedUntilMaxAttempts) {
 TEST(ClusterCampaignDir, ForeignAndUnreadableShardFiles) {
   Fixture f;
   {  // a shard file of another shard count
-    std::vector<std::vector<store::LayerMeta>> layers(f.job.runs.size(), {{"fc1", 0}});
-    store::Campaign::create(f.rec.shard_file(0), f.job, layers, layout_for(f.job), store::Shard{0, 2}, false);
+    const auto ids = config::shard_assignment(f.job, 2)[0];
+    std::vector<std::vector<store::LayerMeta>> layers(ids.size(), {{"fc1", 0}});
+    auto L = layout_for(f.job);
+    L.runs = static_cast<int64_t>(ids.size());
+    store::Campaign::create(f.rec.shard_file(0), f.job, layers, L, store::Shard{0, 2, ids}, false);
   }
   mkdir(f.rec.shard_file(1).c_str(), 0755);  // not a file at all
   {

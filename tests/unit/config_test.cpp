@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "lrid/config/job.hpp"
@@ -292,4 +293,87 @@ TEST(ShippedJobs, QuickstartAndSmokeLoad) {
     for (const auto& r : job.runs) rules.insert(r.rule);
     EXPECT_EQ(rules.size(), 4u) << name;
   }
+}
+
+TEST(Training, OneLearningRatePolicyForSgdmFaIa) {
+  const std::string all = R"(name: t
+grid:
+  - learning_rules: [sgdm, adam, fa, ia]
+    tasks: [fashion_mnist]
+    architectures: [MLP]
+    batch_sizes: [32]
+)";
+  const JobSpec j = load(all);
+  for (const char* rule : {"sgdm", "fa", "ia"}) {
+    const auto& s = j.rule(rule);
+    EXPECT_EQ(s.optimizer, "sgd") << rule;
+    EXPECT_EQ(s.learning_rate, j.rule("sgdm").learning_rate) << rule;
+    EXPECT_EQ(s.momentum, 0.9) << rule;
+    EXPECT_EQ(s.schedule, "cosine") << rule;
+    EXPECT_GT(s.gradient_clip, 0) << rule;
+  }
+  EXPECT_EQ(j.rule("adam").optimizer, "adam");
+  EXPECT_EQ(j.rule("ia").ia.inputs, lrid::config::IaInputs::Noise);
+  EXPECT_TRUE(lrid::config::policy_differences(j).empty());
+  // Any difference is named, with every rule's value.
+  const JobSpec d = load(all + "training:\n  fa: {learning_rate: 5.0e-4}\n  ia: {gradient_clip: 0}\n");
+  const auto diff = lrid::config::policy_differences(d);
+  ASSERT_EQ(diff.size(), 2u);
+  EXPECT_EQ(diff[0].rfind("learning_rate: sgdm 0.01, fa 0.0005, ia 0.01", 0), 0u) << diff[0];
+  EXPECT_EQ(diff[1].rfind("gradient_clip:", 0), 0u) << diff[1];
+  // Adam's own rate is not a difference.
+  EXPECT_TRUE(lrid::config::policy_differences(load(all + "training:\n  adam: {learning_rate: 0.01}\n")).empty());
+}
+
+TEST(Training, IaInputsDivergenceAndUnitCounts) {
+  const JobSpec j = load(kBase + "training:\n  defaults: {divergence_factor: 3}\nobservables: {conditions: "
+                                 "{unit_counts: [100, 300], noise_levels: [0, 0.5]}}\n");
+  EXPECT_EQ(j.rule("sgdm").divergence_factor, 3.0);
+  EXPECT_EQ(j.observables.conditions.unit_counts, (std::vector<int64_t>{100, 300}));
+  expect_error(kBase + "training:\n  defaults: {divergence_factor: 0.5}\n", "job.yaml:10:", "factor > 1");
+  expect_error(kBase + "observables: {conditions: {unit_counts: [0]}}\n", "job.yaml:9:", "unit counts >= 1");
+  const std::string ia = R"(name: t
+grid:
+  - learning_rules: [ia]
+    tasks: [fashion_mnist]
+    architectures: [MLP]
+    batch_sizes: [32]
+)";
+  const JobSpec layer = load(ia + "training:\n  ia: {ia: {inputs: layer}}\n");
+  EXPECT_EQ(layer.rule("ia").ia.inputs, lrid::config::IaInputs::Layer);
+  EXPECT_NE(layer.runs[0].hash, load(ia).runs[0].hash);  // part of the run's hash
+  expect_error(ia + "training:\n  ia: {ia: {inputs: nosie}}\n", "job.yaml:8:", "did you mean 'noise'");
+}
+
+TEST(Shards, CostBalancedAssignment) {
+  const JobSpec paper = load_job_file(std::string(LRID_SOURCE_DIR) + "/jobs/paper.yaml");
+  for (int64_t n : {1, 16, 64, 256}) {
+    const auto shards = lrid::config::shard_assignment(paper, n);
+    ASSERT_EQ(static_cast<int64_t>(shards.size()), n);
+    std::set<int64_t> seen;
+    double max = 0, sum = 0, largest = 0;
+    for (const auto& s : shards) {
+      EXPECT_FALSE(s.empty());
+      EXPECT_TRUE(std::is_sorted(s.begin(), s.end()));
+      double cost = 0;
+      for (int64_t id : s) {
+        const double c = lrid::config::run_cost(paper, paper.runs[static_cast<size_t>(id)]);
+        seen.insert(id), cost += c, largest = std::max(largest, c);
+      }
+      max = std::max(max, cost), sum += cost;
+    }
+    EXPECT_EQ(seen.size(), paper.runs.size()) << n << " shards must partition the runs";
+    // Runs are not split: no shard can cost less than the largest run. Within 5% of the bound.
+    const double mean = sum / static_cast<double>(n), bound = std::max(mean, largest);
+    EXPECT_LE(max / bound, 1.05) << n << " shards: max/mean " << max / mean << ", largest run/mean " << largest / mean;
+    if (n <= 64) EXPECT_LE(max / mean, 1.05) << n << " shards";
+    EXPECT_EQ(shards, lrid::config::shard_assignment(paper, n));  // deterministic
+  }
+  // Not id % N: the four rules of a setting do not all land in one shard.
+  const auto four = lrid::config::shard_assignment(paper, 4);
+  std::set<std::string> rules;
+  for (int64_t id : four[0]) rules.insert(paper.runs[static_cast<size_t>(id)].rule);
+  EXPECT_EQ(rules.size(), 4u);
+  EXPECT_THROW(lrid::config::shard_assignment(paper, 0), BadInput);
+  EXPECT_THROW(lrid::config::shard_assignment(paper, 2000), BadInput);
 }

@@ -1,9 +1,8 @@
-// gradient_backend: nccl. Without a GPU (or without NCCL in the build) selecting it must fail
-// with exit code 2 and a clear message before anything is written. With a GPU (run by
-// tools/bench/nccl_check.sh; they skip here): the staging path (pack, H2D, ncclAllReduce, D2H,
-// scale, unpack) gives back a one-rank group's gradients, and under `mpirun -np 2` with two GPUs
-// a run trained by G=2 with NCCL ends with the parameters of the same run trained by G=2 with
-// MPI, within 1e-5 relative, for SGDM, Adam, FA and IA.
+// Devices and the NCCL backend. Without a GPU (or without NCCL or a CUDA LibTorch in the build)
+// asking for them must fail with exit code 2 and one clear line before anything is written.
+// With two GPUs (tools/gpu/check.sh; they skip here): under `mpirun -np 2` a run trained by G=2
+// on CUDA with NCCL ends near the same run trained by G=2 on the CPU with MPI, for SGDM, Adam, FA
+// and IA.
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <sys/wait.h>
@@ -16,10 +15,14 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "lrid/config/job.hpp"
-#include "lrid/dist/mpi_averager.hpp"
-#include "lrid/dist/nccl_averager.hpp"
+#include "lrid/dist/averager.hpp"
+#include "lrid/dist/mpi.hpp"
+#include "lrid/dist/nccl_backend.hpp"
+#include "lrid/error.hpp"
+#include "lrid/train/device.hpp"
 #include "lrid/nn/models.hpp"
 #include "lrid/train/trainer.hpp"
 #ifdef LRID_HAVE_NCCL
@@ -74,74 +77,74 @@ std::string read_all(const fs::path& p) {
 
 }  // namespace
 
-TEST(DistNccl, SelectingNcclWithoutGpuExitsWithBadInput) {
-  if (cuda_devices() > 0) GTEST_SKIP() << "a CUDA device is present: nccl is usable here";
+// Runs `lrid train JOB --out c.h5` for the smoke job with `extra` in its distributed section;
+// returns {exit code, stderr}; the directory is left for the caller to inspect.
+std::pair<int, std::string> train_smoke(const fs::path& dir, const std::string& extra) {
   const fs::path lrid = lrid_binary();
-  if (lrid.empty() || !fs::exists(lrid)) GTEST_SKIP() << "no lrid binary at " << lrid;
-  const fs::path dir = fs::temp_directory_path() / ("lrid-nccl-test-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  // The smoke job with the NCCL backend.
   std::string job = read_all(fs::path(LRID_SOURCE_DIR) / "jobs" / "smoke.yaml");
   const auto pos = job.find("distributed:\n");
-  ASSERT_NE(pos, std::string::npos);
-  job.insert(pos + 13, "  gradient_backend: nccl\n");
-  std::ofstream(dir / "nccl.yaml") << job;
-
-  const std::string cmd = "cd '" + dir.string() + "' && '" + lrid.string() +
-                          "' train nccl.yaml --out c.h5 > out.txt 2> err.txt";
+  job.insert(pos + 13, extra);
+  std::ofstream(dir / "job.yaml") << job;
+  const std::string cmd = "cd '" + dir.string() + "' && '" + lrid.string() + "' train job.yaml --out c.h5 > out.txt 2> err.txt";
   const int st = std::system(cmd.c_str());
-  ASSERT_TRUE(WIFEXITED(st)) << cmd;
-  EXPECT_EQ(WEXITSTATUS(st), 2) << read_all(dir / "err.txt");
-  const std::string err = read_all(dir / "err.txt");
-  EXPECT_NE(err.find("nccl.yaml: distributed.gradient_backend: nccl"), std::string::npos) << err;
-#ifdef LRID_HAVE_NCCL
-  EXPECT_NE(err.find("needs a CUDA GPU"), std::string::npos) << err;
-#else
-  EXPECT_NE(err.find("built without NCCL"), std::string::npos) << err;
-#endif
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, read_all(dir / "err.txt")};
+}
+
+TEST(DistNccl, SelectingNcclWithoutGpuExitsWithBadInput) {
+  if (cuda_devices() > 0 || lrid::train::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  if (!fs::exists(lrid_binary())) GTEST_SKIP() << "no lrid binary at " << lrid_binary();
+  const fs::path dir = fs::temp_directory_path() / ("lrid-nccl-test-" + std::to_string(getpid()));
+  const auto [code, err] = train_smoke(dir, "  gradient_backend: nccl\n");
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_NE(err.find("job.yaml: distributed.gradient_backend: nccl averages GPU memory, but this rank trains on cpu"),
+            std::string::npos) << err;
   EXPECT_EQ(err.find('\n'), err.size() - 1) << "one line expected: " << err;
   EXPECT_FALSE(fs::exists(dir / "c.h5")) << "nothing may be created";
   EXPECT_FALSE(fs::exists(dir / "c.h5.log.jsonl")) << "nothing may be created";
   fs::remove_all(dir);
 }
 
-#ifdef LRID_HAVE_NCCL
-TEST(DistNccl, StagingPathOnOneGpuReturnsTheGradients) {
-  if (cuda_devices() == 0) GTEST_SKIP() << "no CUDA device: the NCCL path cannot run here";
-  ensure_mpi();
-  {
-    // Small buckets: several per call, and one gradient larger than a bucket.
-    lrid::dist::NcclAverager avg(MPI_COMM_SELF, -1, /*bucket_floats=*/1000, /*stage_single_rank=*/true);
-    EXPECT_EQ(avg.size(), 1);
-    torch::manual_seed(0);
-    std::vector<torch::Tensor> grads = {torch::randn({10, 10}), torch::randn({2500}), torch::randn({7}),
-                                        torch::randn({3, 100}), torch::randn({4, 3, 5, 5})};
-    std::vector<torch::Tensor> before;
-    for (auto& g : grads) before.push_back(g.clone());
-    for (int rep = 0; rep < 2; ++rep) avg.average(grads);
-    for (size_t k = 0; k < grads.size(); ++k) EXPECT_TRUE(torch::equal(grads[k], before[k])) << k;
-    EXPECT_DOUBLE_EQ(avg.mean(3.5), 3.5);
-  }
+TEST(DistNccl, DeviceCudaWithoutCudaExitsWithBadInputAndAutoTrainsOnCpu) {
+  if (lrid::train::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is usable here";
+  if (!fs::exists(lrid_binary())) GTEST_SKIP() << "no lrid binary at " << lrid_binary();
+  const fs::path dir = fs::temp_directory_path() / ("lrid-device-test-" + std::to_string(getpid()));
+  auto [code, err] = train_smoke(dir, "  device: cuda\n");
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_NE(err.find("distributed.device: cuda, but"), std::string::npos) << err;
+  EXPECT_NE(err.find(lrid::train::torch_has_cuda() ? "no CUDA GPU is visible" : "LibTorch without CUDA"),
+            std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), err.size() - 1) << "one line expected: " << err;
+  EXPECT_FALSE(fs::exists(dir / "c.h5"));
+  // auto: the CPU, and the log says so.
+  std::tie(code, err) = train_smoke(dir, "  device: auto\n");
+  EXPECT_EQ(code, 0) << err;
+  const std::string log = read_all(dir / "c.h5.log.jsonl");
+  EXPECT_NE(log.find("\"device\":\"cpu\""), std::string::npos) << log;
+  EXPECT_EQ(lrid::train::resolve_device("auto", 0), "cpu");
+  EXPECT_EQ(lrid::train::resolve_device("cpu", 3), "cpu");
+  fs::remove_all(dir);
 }
 
-// Under `mpirun -np 2` with a GPU per rank (tools/bench/nccl_check.sh); skipped otherwise.
-TEST(DistNccl, TwoRanksNcclMatchesMpi) {
-  if (cuda_devices() == 0) GTEST_SKIP() << "no CUDA device: the NCCL path cannot run here";
+#ifdef LRID_HAVE_NCCL
+// Under `mpirun -np 2` with a GPU per rank (tools/gpu/check.sh); skipped otherwise.
+TEST(DistNccl, TwoRanksCudaNcclNearCpuMpi) {
+  if (lrid::train::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device usable by LibTorch: the NCCL path cannot run here";
   ensure_mpi();
   int size = 1, rank = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (size != 2) {
-    GTEST_SKIP() << "run under mpirun -np 2 (world has " << size << " rank(s))";
-  }
+  if (size != 2) GTEST_SKIP() << "run under mpirun -np 2 (world has " << size << " rank(s))";
+  const std::string device = lrid::train::resolve_device("cuda", lrid::dist::local_rank_from_env());
   std::unique_ptr<lrid::dist::GradientAverager> nccl;
   try {
-    nccl = lrid::dist::make_nccl_averager(MPI_COMM_WORLD, MPI_COMM_WORLD, "test");
+    nccl = std::make_unique<lrid::dist::GradientAverager>(
+        MPI_COMM_WORLD, lrid::dist::make_nccl_backend(MPI_COMM_WORLD, MPI_COMM_WORLD, std::stoi(device.substr(5)), "test"));
   } catch (const lrid::BadInput& e) {
     GTEST_SKIP() << e.what();  // e.g. both ranks on one GPU: NCCL needs one GPU per rank
   }
-  lrid::dist::MpiAverager mpi(MPI_COMM_WORLD);
+  lrid::dist::GradientAverager mpi(MPI_COMM_WORLD, lrid::dist::make_mpi_backend(MPI_COMM_WORLD));
   torch::set_num_threads(1);
   const auto job = lrid::config::load_job_text(
       "name: t\ngrid:\n  - learning_rules: [sgdm, adam, fa, ia]\n    tasks: [fashion_mnist]\n"
@@ -153,9 +156,10 @@ TEST(DistNccl, TwoRanksNcclMatchesMpi) {
     for (int b = 0; b < 2; ++b) {
       lrid::train::TrainOptions o;
       o.record = false;
-      o.group = b == 0 ? static_cast<lrid::dist::GradientAverager*>(&mpi) : nccl.get();
+      o.group = b == 0 ? &mpi : nccl.get();
+      o.device = b == 0 ? "cpu" : device;
       o.on_final_model = [&](lrid::nn::Model& m) {
-        for (const auto& p : m.parameters()) params[b].push_back(p.detach().clone());
+        for (const auto& p : m.parameters()) params[b].push_back(p.detach().to(torch::kCPU).clone());
       };
       lrid::train::train_run(job, run, o);
     }
@@ -163,9 +167,8 @@ TEST(DistNccl, TwoRanksNcclMatchesMpi) {
     for (size_t k = 0; k < params[0].size(); ++k) {
       const double scale = params[0][k].abs().max().item<double>();
       const double diff = (params[0][k] - params[1][k]).abs().max().item<double>();
-      EXPECT_LE(diff, 1e-5 * scale + 1e-8)
-          << "rank " << rank << " run " << run.key() << " parameter " << k << ": max |mpi - nccl| " << diff
-          << " (max |mpi| " << scale << ")";
+      // 25 steps of float32 on two devices (different kernels, summation orders).
+      EXPECT_LE(diff, 1e-3 * scale + 1e-6) << "rank " << rank << " run " << run.key() << " parameter " << k;
     }
   }
   nccl.reset();

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "lrid/error.hpp"
+#include "lrid/config/architectures.hpp"
 #include "lrid/nn/models.hpp"
 
 namespace {
@@ -256,3 +257,37 @@ TEST_F(NnModels, CaptureOnEveryLayer) {
 }
 
 }  // namespace
+
+TEST_F(NnModels, CostModelCountsTheBuiltLayers) {
+  // config::forward_macs (the shard and scheduling cost) against the multiply-accumulates of the
+  // plastic layers a built model runs: output elements x (weight entries / output channels).
+  torch::NoGradGuard no_grad;
+  struct Case {
+    const char* arch;
+    int64_t c, h, w;
+  };
+  for (const Case& k : {Case{"MLP", 1, 28, 28}, Case{"KNet4", 1, 28, 28}, Case{"KNet5-LRN", 3, 32, 32},
+                        Case{"AlexNet", 3, 32, 32}, Case{"AlexNet-LRN", 3, 96, 96}, Case{"ResNet-18", 3, 32, 32},
+                        Case{"ResNet-34v2", 3, 64, 64}})
+    for (bool simclr : {false, true}) {
+      SCOPED_TRACE(std::string(k.arch) + (simclr ? " simclr" : ""));
+      lrid::nn::ModelOptions o;
+      o.arch = k.arch;
+      o.in_channels = k.c, o.height = k.h, o.width = k.w;
+      o.num_outputs = 7;
+      o.simclr_head = simclr;
+      o.head_hidden = 32;
+      o.head_dim = 16;
+      auto m = lrid::nn::build_model(o, 1);
+      m->eval();
+      m->set_capture(true);
+      m->forward(torch::zeros({2, k.c, k.h, k.w}));
+      double macs = 0;
+      for (const auto& p : m->plastic_layers()) {
+        const auto& out = p.layer->captured_output();
+        const auto& w = p.weight();
+        macs += static_cast<double>(out.numel() / 2) * static_cast<double>(w.numel() / w.size(0));
+      }
+      EXPECT_DOUBLE_EQ(lrid::config::forward_macs(k.arch, k.c, k.h, k.w, 7, simclr, 32, 16), macs);
+    }
+}

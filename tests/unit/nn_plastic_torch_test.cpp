@@ -302,8 +302,9 @@ TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
 }
 
 TEST_F(NnPlastic, LocalLossMatchesTheDefinition) {
-  // fc, written out: f = x W^T, b = x B^T, r = f B.
+  // fc, written out: f = x W^T, b = x B^T, r = f B (R on the layer's inputs).
   IaCoefficients ia;
+  ia.inputs = lrid::nn::IaInputs::Layer;
   ia.alpha = 0.5;
   ia.beta = 0.25;
   ia.gamma = 0.125;
@@ -446,18 +447,139 @@ namespace {
 TEST_F(NnPlastic, NormalizedInfoAlignGradientIsScaleFree) {
   // With normalize_output, dR/dB - 2 gamma B does not change when x (hence f, r) is rescaled.
   const auto s = Spec(3, 4, 3, 2, 1, true);
-  PlasticConv2d conv(s, Feedback::InfoAlign);
+  IaCoefficients layer_inputs;
+  layer_inputs.inputs = lrid::nn::IaInputs::Layer;
+  PlasticConv2d conv(s, Feedback::InfoAlign, layer_inputs);
   conv.to(torch::kDouble);
   Tensor x = torch::randn({2, 3, 8, 8}, torch::kDouble);
   Tensor g = torch::randn(conv.apply_forward(x).sizes(), torch::kDouble);
   Tensor d1 = RunLayer(conv, x, g).dB;
   Tensor d2 = RunLayer(conv, 100.0 * x, g).dB;
   EXPECT_TRUE(Close(d1, d2, 1e-12, 1e-9));
-  IaCoefficients literal;
+  IaCoefficients literal = layer_inputs;
   literal.per_position = literal.normalize_output = false;
   conv.set_ia_coefficients(literal);
   Tensor d3 = RunLayer(conv, x, g).dB, d4 = RunLayer(conv, 100.0 * x, g).dB;
   EXPECT_FALSE(Close(d3, d4, 1e-3, 1e-3));
+}
+
+TEST_F(NnPlastic, NoiseInputsAreSeededNoiseOfTheInputsShape) {
+  // inputs: noise (the default): dR/dB is the layer-input rule's on ia_noise(seed) in place of
+  // x, whatever x's values; the same seed gives the same gradient, another seed another.
+  IaCoefficients noise;
+  noise.alpha = 0.7;
+  noise.beta = 0.3;
+  noise.gamma = 0.05;
+  noise.batch_fraction = 0.5;
+  noise.normalize_output = false;  // the divisor's s differs between the two forms (below)
+  IaCoefficients layer = noise;
+  layer.inputs = lrid::nn::IaInputs::Layer;
+  layer.batch_fraction = 1.0;
+  auto check = [&](PlasticLayer& a, PlasticLayer& ref, const Tensor& x, const Tensor& g) {
+    {
+      torch::NoGradGuard guard;
+      ref.weight().copy_(a.weight());
+      ref.feedback_kernel().copy_(a.feedback_kernel());
+      if (ref.bias().defined()) ref.bias().copy_(a.bias());
+    }
+    a.set_ia_seed(77);
+    const Tensor xi = lrid::nn::ia_noise(noise, x, lrid::nn::ia_batch(noise, x.size(0)), 77);
+    ASSERT_EQ(xi.size(0), lrid::nn::ia_batch(noise, x.size(0)));
+    EXPECT_NEAR(xi.std().item<double>(), 1.0, 0.2);
+    Grads got = RunLayer(a, x, g);
+    Grads want = RunLayer(ref, xi, torch::zeros(ref.apply_forward(xi).sizes(), xi.options()));
+    EXPECT_TRUE(Close(got.dB, want.dB, 1e-12, 1e-10));
+    EXPECT_TRUE(Close(RunLayer(a, 3.0 * x + 1.0, g).dB, got.dB, 1e-12, 1e-10));  // not x's values
+    a.set_ia_seed(78);
+    EXPECT_FALSE(Close(RunLayer(a, x, g).dB, got.dB, 1e-6, 1e-4));
+    a.set_ia_seed(77);
+    EXPECT_TRUE(torch::equal(RunLayer(a, x, g).dB, got.dB));
+    CheckIaGradient(a, x, g);  // also autograd and finite differences of ia_local_loss
+  };
+  {
+    PlasticLinear a(6, 4, true, Feedback::InfoAlign, noise), ref(6, 4, true, Feedback::InfoAlign, layer);
+    a.to(torch::kDouble), ref.to(torch::kDouble);
+    check(a, ref, torch::randn({8, 6}, torch::kDouble), torch::randn({8, 4}, torch::kDouble));
+  }
+  for (const auto& s : kConvCases) {
+    SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " groups " + std::to_string(s.groups));
+    PlasticConv2d a(s, Feedback::InfoAlign, noise), ref(s, Feedback::InfoAlign, layer);
+    a.to(torch::kDouble), ref.to(torch::kDouble);
+    Tensor x = torch::randn({4, s.in_channels, 9, 10}, torch::kDouble);
+    check(a, ref, x, torch::randn(a.apply_forward(x).sizes(), torch::kDouble));
+  }
+}
+
+TEST_F(NnPlastic, NoiseInputsNormaliseByTheExpectedOutputAndSplitAcrossRanks) {
+  // normalize_output with noise inputs divides by s = noise_std^2 ||W||^2 / C_out (the
+  // expectation of f^2), the same on every rank: two ranks' halves of the group's noise average
+  // to the gradient of one process drawing it all.
+  IaCoefficients on;
+  on.alpha = 0.7;
+  on.beta = 0.3;
+  on.gamma = 0.05;
+  on.noise_std = 2.0;
+  IaCoefficients off = on;
+  off.normalize_output = false;
+  for (int conv = 0; conv < 2; ++conv) {
+    SCOPED_TRACE(conv ? "conv" : "fc");
+    std::unique_ptr<PlasticLayer> a, b;
+    if (conv) {
+      a = std::make_unique<PlasticConv2d>(Spec(3, 4, 3, 1, 1, true), Feedback::InfoAlign, on);
+      b = std::make_unique<PlasticConv2d>(Spec(3, 4, 3, 1, 1, true), Feedback::InfoAlign, off);
+    } else {
+      a = std::make_unique<PlasticLinear>(6, 4, true, Feedback::InfoAlign, on);
+      b = std::make_unique<PlasticLinear>(6, 4, true, Feedback::InfoAlign, off);
+    }
+    a->to(torch::kDouble), b->to(torch::kDouble);
+    {
+      torch::NoGradGuard guard;
+      b->weight().copy_(a->weight());
+      b->feedback_kernel().copy_(a->feedback_kernel());
+    }
+    const Tensor x = conv ? torch::randn({6, 3, 5, 5}, torch::kDouble) : torch::randn({6, 6}, torch::kDouble);
+    const Tensor g = torch::randn(a->apply_forward(x).sizes(), torch::kDouble);
+    a->set_ia_seed(5), b->set_ia_seed(5);
+    const Tensor B = a->feedback_kernel().detach();
+    const Tensor dn = RunLayer(*a, x, g).dB - 2 * on.gamma * B, du = RunLayer(*b, x, g).dB - 2 * off.gamma * B;
+    const double s = 4.0 * a->weight().detach().pow(2).sum().item<double>() / static_cast<double>(a->weight().size(0));
+    EXPECT_TRUE(Close(dn * s, du, 1e-12, 1e-9));
+    // Ranks 0 and 1 of a group of two, each on half the batch.
+    Tensor half[2];
+    for (int r = 0; r < 2; ++r) {
+      a->set_ia_seed(5, r, 2);
+      half[r] = RunLayer(*a, x.narrow(0, 3 * r, 3), g.narrow(0, 3 * r, 3)).dB;
+    }
+    a->set_ia_seed(5, 0, 1);
+    EXPECT_TRUE(Close(0.5 * (half[0] + half[1]), RunLayer(*a, x, g).dB, 1e-12, 1e-9));
+  }
+}
+
+TEST_F(NnPlastic, NoiseInputsAlignBWithW) {
+  // Minimising R alone (SGD with momentum on B, W fixed) from a random B: on noise inputs B
+  // turns towards W; on correlated post-ReLU inputs (a large common mean) it does not, because
+  // R's minimiser is then ~W E[x x^T] (docs/science.md).
+  auto final_angle = [](lrid::nn::IaInputs inputs) {
+    IaCoefficients c;
+    c.inputs = inputs;
+    PlasticLinear l(64, 32, true, Feedback::InfoAlign, c);
+    torch::optim::SGD opt({l.feedback_kernel()}, torch::optim::SGDOptions(1.0).momentum(0.9));
+    const Tensor mix = torch::randn({64, 64}) / 8.0;
+    for (int step = 0; step < 800; ++step) {
+      const Tensor x = torch::relu(torch::randn({32, 64}).mm(mix) + 2.0);
+      l.set_ia_seed(static_cast<uint64_t>(step));
+      opt.zero_grad();
+      l.ia_local_loss(x).backward();
+      opt.step();
+    }
+    const Tensor w = l.weight().detach().reshape({-1}), b = l.feedback_kernel().detach().reshape({-1});
+    return std::acos((w.dot(b) / (w.norm() * b.norm())).item<double>()) * 180.0 / M_PI;
+  };
+  const double noise = final_angle(lrid::nn::IaInputs::Noise);
+  const double layer = final_angle(lrid::nn::IaInputs::Layer);
+  std::printf("W-B angle after 800 steps of R: noise inputs %.1f deg, layer inputs %.1f deg\n", noise, layer);
+  EXPECT_LT(noise, 25.0);
+  EXPECT_GT(layer, 45.0);
 }
 
 TEST_F(NnPlastic, DefaultInfoAlignTrainsStably) {

@@ -502,6 +502,29 @@ TEST(Condition, NamesRoundTrip) {
   EXPECT_THROW(ob::parse_condition("f0.5_sx"), lrid::BadInput);
   EXPECT_THROW((ob::Condition{1.5, 0, 0}).validate(), lrid::BadInput);
   EXPECT_THROW((ob::Condition{0.5, -1, 0}).validate(), lrid::BadInput);
+  // absolute unit counts
+  EXPECT_EQ((ob::Condition{1.0, 0.5, 0, 300}).name(), "n300_s0.5");
+  EXPECT_EQ((ob::Condition{1.0, 0.0, 2, 100}).name(), "n100_s0_seed2");
+  EXPECT_FALSE((ob::Condition{1.0, 0.0, 0, 100}).ideal());
+  for (const ob::Condition& c : {ob::Condition{1.0, 0.5, 0, 300}, ob::Condition{1.0, 0.0, 2, 100}})
+    EXPECT_EQ(ob::parse_condition(c.name()), c);
+  EXPECT_THROW(ob::parse_condition("n0_s0"), lrid::BadInput);
+  EXPECT_THROW(ob::parse_condition("nx_s0"), lrid::BadInput);
+}
+
+TEST(Condition, UnitCountsKeepMinOfCountAndUnitsNestedWithFractions) {
+  const ob::Condition c100{1.0, 0.0, 9, 100};
+  EXPECT_EQ(c100.kept(1000), 100u);
+  EXPECT_EQ(c100.kept(40), 40u);  // a layer smaller than the count: all of it
+  const auto a = ob::act_units(1000, c100);
+  ASSERT_EQ(a.size(), 100u);
+  EXPECT_TRUE(std::is_sorted(a.begin(), a.end()));
+  EXPECT_EQ(std::set<std::int64_t>(a.begin(), a.end()).size(), 100u);
+  // The same units as the fraction that keeps as many, with the same seed; nested in larger counts.
+  EXPECT_EQ(a, ob::act_units(1000, ob::Condition{0.1, 0.0, 9}));
+  const auto b = ob::act_units(1000, ob::Condition{1.0, 0.0, 9, 300});
+  EXPECT_TRUE(std::includes(b.begin(), b.end(), a.begin(), a.end()));
+  EXPECT_EQ(ob::act_units(40, c100).size(), 40u);
 }
 
 // --- rng -------------------------------------------------------------------------------------

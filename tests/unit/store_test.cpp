@@ -49,6 +49,12 @@ std::vector<std::vector<store::LayerMeta>> layers_for(const config::JobSpec& job
   return out;
 }
 
+std::vector<uint8_t> statuses(const store::Campaign& c) {
+  std::vector<uint8_t> out;
+  for (const auto& r : c.records()) out.push_back(r.status);
+  return out;
+}
+
 }  // namespace
 
 TEST(Campaign, RoundTripAndNaNPadding) {
@@ -59,7 +65,7 @@ TEST(Campaign, RoundTripAndNaNPadding) {
   auto c = store::Campaign::open(path, job, MPI_COMM_NULL, true);
   ASSERT_EQ(c->layout().runs, 4);
   EXPECT_EQ(c->layout().statistic_names[1], "actraw_mean");
-  EXPECT_EQ(c->statuses(), std::vector<uint8_t>(4, store::kPending));
+  EXPECT_EQ(statuses(*c), std::vector<uint8_t>(4, store::kPending));
   // run 0 is an MLP (3 layers): write 3 x 2 x 3 x 2 values
   store::RunResult r;
   r.run_id = 0;
@@ -70,12 +76,14 @@ TEST(Campaign, RoundTripAndNaNPadding) {
   r.wall_seconds = 1.5;
   r.final_loss = 0.5;
   r.final_metric = 0.8;
+  r.metric_chance = 0.1;
+  for (int i = 0; i < 9; ++i) r.wb_angle.push_back(90.f - i), r.grad_angle.push_back(45.f + i);
   c->write_run(r);
   c->set_status(1, store::kFailed, 2, "loss diverged");
   c.reset();
 
   auto d = store::Campaign::open_read(path);
-  EXPECT_EQ(d->statuses(), (std::vector<uint8_t>{store::kDone, store::kFailed, 0, 0}));
+  EXPECT_EQ(statuses(*d), (std::vector<uint8_t>{store::kDone, store::kFailed, 0, 0}));
   EXPECT_EQ(d->values(0), r.values);
   const auto layers = d->layers(0);
   ASSERT_EQ(layers.size(), 3u);
@@ -85,6 +93,13 @@ TEST(Campaign, RoundTripAndNaNPadding) {
   EXPECT_EQ(rec.error, "loss diverged");
   EXPECT_EQ(rec.attempts, 2);
   EXPECT_DOUBLE_EQ(d->record(0).final_metric, 0.8);
+  EXPECT_DOUBLE_EQ(d->record(0).metric_chance, 0.1);
+  EXPECT_EQ(d->record(0).device, "cpu");
+  EXPECT_EQ(d->diagnostic(0, "wb_angle"), r.wb_angle);
+  EXPECT_EQ(d->diagnostic(0, "grad_angle"), r.grad_angle);
+  EXPECT_EQ(d->steps(0), r.steps);
+  EXPECT_EQ(d->losses(0), r.loss);
+  for (float v : d->diagnostic(2, "wb_angle")) EXPECT_TRUE(std::isnan(v));
   // a pending run reads as NaN
   for (float v : d->values(2)) EXPECT_TRUE(std::isnan(v));
   const auto runs = d->runs();
@@ -126,5 +141,50 @@ TEST(Campaign, RejectsNonCampaignFiles) {
   }
   EXPECT_THROW(store::Campaign::open_read(path), BadInput);
   EXPECT_THROW(store::Campaign::open_read(path + ".missing"), BadInput);
+  std::remove(path.c_str());
+}
+
+TEST(Campaign, ShardFileHoldsOnlyItsRuns) {
+  const auto job = config::load_job_text(kJob, "job.yaml");
+  const std::string path = temp_path("shard");
+  std::remove(path.c_str());
+  store::Shard shard{1, 2, {1, 3}};
+  auto layers = layers_for(job);
+  std::vector<std::vector<store::LayerMeta>> mine = {layers[1], layers[3]};
+  auto L = layout_for(job);
+  L.runs = 2;
+  store::Campaign::create(path, job, mine, L, shard, false);
+  auto c = store::Campaign::open(path, job, MPI_COMM_NULL, true);
+  EXPECT_EQ(c->run_ids(), (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(c->layout().runs, 2);
+  EXPECT_EQ(c->job_runs(), 4);
+  EXPECT_TRUE(c->shard().contains(3));
+  EXPECT_FALSE(c->shard().contains(2));
+  EXPECT_EQ(c->shard().name(), "1/2");
+  c->set_status(3, store::kFailed, 1, "x");
+  EXPECT_EQ(c->record(3).status, store::kFailed);
+  EXPECT_EQ(c->record(1).status, store::kPending);
+  // A run of another shard is refused with one line.
+  EXPECT_THROW(c->record(0), BadInput);
+  EXPECT_EQ(c->runs().at(1).id, 3);
+  std::remove(path.c_str());
+}
+
+TEST(Campaign, NamesAtFullLength) {
+  // Task, architecture and layer names are stored whole (variable-length strings), whatever
+  // their length.
+  std::string job_text = kJob;
+  const std::string task(90, 't');
+  job_text.replace(job_text.find("tasks: [fashion_mnist]"), 22, "tasks: [" + task + "]");
+  job_text += "tasks:\n  " + task + ": {objective: supervised, dataset: {format: idx, path: /x}}\n";
+  const auto job = config::load_job_text(job_text, "job.yaml");
+  const std::string path = temp_path("names");
+  std::remove(path.c_str());
+  auto layers = layers_for(job);
+  layers[0][0].name = std::string(70, 'n') + ".conv";
+  store::Campaign::create(path, job, layers, layout_for(job), {}, false);
+  auto c = store::Campaign::open_read(path);
+  EXPECT_EQ(c->runs()[0].task, task);
+  EXPECT_EQ(c->layers(0)[0].name, layers[0][0].name);
   std::remove(path.c_str());
 }

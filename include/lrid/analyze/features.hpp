@@ -16,12 +16,22 @@ struct CampaignData {
   std::vector<std::string> statistic_names;   ///< the file's statistics (canonical names)
   std::vector<std::string> condition_names;
   std::vector<double> condition_fraction, condition_noise;
+  std::vector<int64_t> condition_units;       ///< absolute unit counts (0: by fraction)
+  std::vector<int64_t> run_id;                ///< per row: the job run id
   std::vector<std::string> rule, task, arch;  ///< per run
   std::vector<uint8_t> status;                ///< per run
   std::vector<int32_t> layer_count;           ///< per run
   std::vector<std::vector<std::string>> layer_name;  ///< per run
   std::vector<std::vector<int>> layer_depth;         ///< per run
   std::vector<float> values;                  ///< [R, L, C, T, S]
+  // per run (row): what the training-sanity table and the curves need
+  std::vector<std::string> key, error;
+  std::vector<int64_t> batch_size;
+  std::vector<double> final_loss, final_metric, metric_chance;
+  std::vector<std::vector<int64_t>> act_units, weight_entries;  ///< per run, per layer
+  std::vector<double> loss;                   ///< [R, T] training loss at the points
+  std::vector<int64_t> steps;                 ///< [R, T]
+  std::vector<float> wb_angle, grad_angle;    ///< [R, L, T] degrees
 
   float value(int64_t r, int64_t l, int64_t c, int64_t t, int64_t s) const {
     return values[static_cast<size_t>(((((r * layers) + l) * conditions + c) * points + t) * statistics + s)];
@@ -36,6 +46,10 @@ struct FeatureSpec {
   int condition = 0;            ///< index into the file's conditions
   std::vector<int> points;      ///< trajectory points used (empty: all)
   bool depth = true;            ///< append the depth one-hot
+  /// A control: every run's label replaced by another run's (a seeded permutation of the done
+  /// runs' labels; all layers of a run share it), so no feature carries the rule.
+  bool permute_labels = false;
+  uint64_t permutation_seed = 0;
 };
 
 struct FeatureSet {

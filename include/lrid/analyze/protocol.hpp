@@ -72,11 +72,6 @@ struct ZScore {
 std::vector<double> take_rows(const double* X, size_t d, const std::vector<uint32_t>& rows);
 std::vector<int32_t> take_labels(const int32_t* y, const std::vector<uint32_t>& rows);
 
-/// The paper's grids: "random_forest" (max_features {sqrt, log2, all} x n_estimators
-/// {20, 50, 100, 500, 1000}, 15 points), "linear_svm" (C {1, 50, 500, 5e3, 5e4, 5e5, 5e6}),
-/// "conv1d" (kernel_fraction {0.003, 0.007, 0.05, 0.25, 0.5, 1} x stride {1, 2, 4} x filters
-/// {20, 40} x pooling {none, max, avg}, 108 points). Unknown name: BadInput.
-std::vector<nlohmann::json> default_grid(const std::string& classifier);
 
 struct ProtocolOptions {
   int splits = 10;
@@ -99,7 +94,9 @@ struct SplitOutcome {
   int grid_point = 0;
   nlohmann::json params;             ///< the parameters of the final fit
   TestMetrics metrics;
+  std::vector<uint32_t> test_rows;   ///< the split's test rows (into the data)
   std::vector<int32_t> predicted;    ///< per test row of the split, in its order
+  std::vector<double> probabilities; ///< test rows x classes: the classifier's predict_proba
   std::vector<double> importances;   ///< the forest's feature importances, else empty
   nlohmann::json to_json() const;
   static SplitOutcome from_json(const nlohmann::json& j);

@@ -42,8 +42,10 @@ struct CampaignRecord {
   int64_t runs = 0, shards = 1, max_concurrent = 0, max_attempts = 2;
   bool analyze = true;
   std::vector<Submission> submissions;
+  /// Run ids of each shard (config::shard_assignment at submission), stored in campaign.json.
+  std::vector<std::vector<int64_t>> layout;
 
-  /// Run ids of shard i (id % shards == i).
+  /// Run ids of shard i.
   std::vector<int64_t> shard_runs(int64_t i) const;
   std::string shard_file(int64_t i) const;   ///< dir/shards/shard-i.h5
   std::string path() const { return dir + "/campaign.json"; }

@@ -7,25 +7,34 @@
 #include <string>
 #include <vector>
 
+#include "lrid/config/architectures.hpp"
+
 namespace lrid::config {
 
 /// The learning rules, in canonical order.
 const std::vector<std::string>& rule_names();  // sgdm, adam, fa, ia
-/// The architectures lrid builds (paper spelling), in canonical order.
-const std::vector<std::string>& architecture_names();
-/// Canonical spelling of an architecture name given in any letter case, or "" if unknown.
-std::string canonical_architecture(const std::string& name);
 
 /// Information Alignment's layer-local loss R = alpha P_amp + beta P_null + gamma P_decay
 /// (see lrid/nn/plastic.hpp for the definitions and why these defaults; nn uses this struct).
+/// What R's expectations are taken over (lrid/nn/plastic.hpp): isotropic Gaussian noise inputs
+/// (the minimiser of R is then ~W: B aligns; Akrout et al.'s weight mirror, Neural-Alignment's
+/// `input_distribution: normal`) or the layer's own inputs (the minimiser is ~W E[x x^T], which
+/// need not align with W: measured, IA then learns like FA; docs/science.md).
+enum class IaInputs { Noise, Layer };
+
 struct IaCoefficients {
   double alpha = 8e-3;        ///< weight of P_amp
   double beta = 1e-3;         ///< weight of P_null
   double gamma = 1e-3;        ///< weight of P_decay
   bool per_position = true;   ///< divide P_amp, P_null by a conv layer's output positions
   bool normalize_output = true;  ///< divide P_amp, P_null by mean(f^2) of the batch
-  double batch_fraction = 1.0;   ///< in (0, 1]: R on the first ceil(this * N) examples of a batch
+  double batch_fraction = 1.0;   ///< in (0, 1]: R on ceil(this * N) inputs per batch of N
+  IaInputs inputs = IaInputs::Noise;  ///< what R is evaluated on
+  double noise_std = 1.0;        ///< standard deviation of the noise inputs
 };
+
+/// "noise" / "layer".
+const char* ia_inputs_name(IaInputs i);
 
 /// Optimiser and schedule of one learning rule (defaults merged in).
 struct RuleSettings {
@@ -40,8 +49,10 @@ struct RuleSettings {
   std::vector<double> step_milestones;  ///< ... at these fractions of training
   int64_t steps = 0;              ///< training steps (0 when given as epochs)
   double epochs = 0.0;            ///< training epochs (0 when given as steps)
-  double gradient_clip = 0.0;     ///< max global gradient norm, 0 = off
+  double gradient_clip = 0.0;     ///< max global norm of the task gradient (W, biases, BN), 0 = off
   double max_loss = 1e4;          ///< a loss above this (or NaN) fails the run
+  /// A smoothed training loss above this times the run's initial loss fails the run (0 = off).
+  double divergence_factor = 5.0;
   IaCoefficients ia;              ///< ia only
   double feedback_learning_rate = 0;  ///< ia only: rate of the B's (0: learning_rate)
 };
@@ -51,16 +62,22 @@ struct DatasetSpec {
   std::string path;    ///< directory (idx, cifar10) or file (hdf5), ${data_root} expanded
 };
 
+/// A task's nominal size, for the cost model only (training reads the real data).
+struct TaskSize {
+  int64_t examples = 50000;
+  int64_t channels = 3, height = 32, width = 32;
+  int64_t classes = 10;
+};
+
 struct TaskSpec {
   std::string name;
   std::string objective;             ///< "supervised" or "simclr"
   DatasetSpec dataset;
-  std::string label_map_name;        ///< "" (identity), "fashion_mnist_coarse3", or "custom"
   std::vector<int64_t> label_map;    ///< old label -> new label, empty = identity
   double simclr_temperature = 0.5;
   int64_t simclr_head_hidden = 128;
   int64_t simclr_head_dim = 64;
-  bool builtin = false;
+  TaskSize size;
 };
 
 struct Seed {
@@ -72,6 +89,7 @@ struct Seed {
 
 struct MeasurementSpec {
   std::vector<double> unit_fractions{1.0};
+  std::vector<int64_t> unit_counts;  ///< absolute numbers of units (min(count, a layer's units))
   std::vector<double> noise_levels{0.0};
   int64_t seed = 0;
 };
@@ -89,6 +107,7 @@ struct DistributedSpec {
   std::string device = "auto";            ///< auto | cpu | cuda
   int64_t threads_per_rank = 0;           ///< 0: cores / ranks on the node
   int64_t max_attempts = 2;               ///< a failed run is retried on resume up to this
+  double checkpoint_seconds = 600;        ///< in-run checkpoints this often (0: off)
 };
 
 struct AnalysisSpec {
@@ -110,8 +129,12 @@ struct AnalysisSpec {
   std::string sweep_max_features = "sqrt";
   int64_t random_draws = 3;                ///< trajectory sweep: random point sets per k
   std::vector<std::string> sweeps{"observable_class", "holdout", "trajectory", "measurement",
-                                  "importance"};
+                                  "importance", "permutation"};
 };
+
+/// The analysis sweeps and classifiers lrid runs (AnalysisSpec::sweeps, ::classifiers).
+const std::vector<std::string>& analysis_sweep_names();
+const std::vector<std::string>& analysis_classifier_names();
 
 /// One factor combination of the grid.
 struct RunSpec {
@@ -150,6 +173,27 @@ struct JobSpec {
 JobSpec load_job_file(const std::string& path);
 /// Same, from text (`origin` names it in messages).
 JobSpec load_job_text(const std::string& text, const std::string& origin);
+
+/// Where the job's backprop-direction rules sgdm, fa and ia (those it trains) differ in their
+/// learning-rate policy (learning rate, schedule, momentum, weight decay, warm-up, gradient
+/// clip, training length), one "key: sgdm X, fa Y" line each; empty when they share one. With
+/// different policies a classifier can tell the rules apart by the size of their steps alone.
+std::vector<std::string> policy_differences(const JobSpec& job);
+
+/// IA's step time over SGDM's, as measured (README: KNet4 1.46, ResNet-18 1.64 for R on the
+/// layer's inputs; noise inputs add one conv-sized product per layer).
+inline constexpr double kIaCostFactor = 1.7;
+
+/// The relative cost of training a run: images processed (steps x batch, epochs x the task's
+/// nominal size) x the architecture's forward multiply-accumulates at the task's nominal input
+/// size (config/architectures.hpp) x the rule's and objective's factors (IA kIaCostFactor,
+/// SimCLR's two views 2). Used to balance shards and to schedule runs longest first.
+double run_cost(const JobSpec& job, const RunSpec& run);
+
+/// The run ids of each of `count` shards: runs taken longest first (run_cost, ties by id) onto
+/// the shard with the least cost so far (ties: lowest index); each shard's ids ascending.
+/// Deterministic for a job; count in [1, runs].
+std::vector<std::vector<int64_t>> shard_assignment(const JobSpec& job, int64_t count);
 
 /// 16-hex-digit content hash (64-bit FNV-1a with a final avalanche) of a string.
 std::string content_hash(const std::string& text);

@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "lrid/config/text.hpp"
+#include "lrid/util/text.hpp"
 #include "lrid/error.hpp"
 
 namespace lrid::config {
+
+using util::did_you_mean;
+using util::join;
 
 /// The whole text of a file; BadInput naming it (and `what` it is) when it cannot be read.
 std::string read_text_file(const std::string& path, const std::string& what);

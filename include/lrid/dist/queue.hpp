@@ -2,12 +2,17 @@
 // The rank-0 dynamic work queue, shared by training (a task = one run) and analysis
 // (a task = one classifier fit). No torch here.
 //
-// Rank 0 runs a scheduler thread that hands out task ids, in the given order, to worker groups
-// as they free up; rank 0's main thread is itself the leader of worker group 0, so no core sits
-// idle. The leader of each group asks for a task, broadcasts it to its group, the whole group
-// calls `work(task)`, and the leader reports the result string back. Waiting ranks poll with
-// MPI_Test and sleep between polls (OpenMPI would otherwise busy-poll a core).
-// With one rank (or MPI not initialised) tasks simply run in order in this process.
+// The protocol. Rank 0 runs a scheduler thread next to its own work (rank 0's main thread is the
+// leader of worker group 0, so no core sits idle). Each group leader sends the scheduler a
+// request (tag 101: the task it just finished, -1 at first, its wall time and its result
+// string); the scheduler records the result, emits kDone, and answers (tag 102) with the next
+// task id in `order` (emitting kAssigned), or -1 when none are left, after which that leader
+// stops. The leader broadcasts the task to its group; the whole group calls work(task) (a
+// data-parallel run needs every rank of the group), and the leader's return value is the
+// result. Waiting ranks poll with MPI_Test and sleep between polls (20 us doubling to 2 ms;
+// OpenMPI would otherwise busy-poll a core). The scheduler emits kHeartbeat every
+// heartbeat_seconds while idle-polling. With one rank (or MPI not initialised) tasks simply run
+// in order in this process, with the same events.
 #include <mpi.h>
 
 #include <cstdint>
@@ -15,32 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "lrid/dist/mpi.hpp"
+
 namespace lrid::dist {
-
-/// Initialises MPI (MPI_THREAD_MULTIPLE when available) if not already; idempotent.
-/// Returns true when running under an MPI launcher with more than one rank.
-bool init_mpi(int* argc, char*** argv);
-/// MPI_Finalize if init_mpi initialised it.
-void finalize_mpi();
-/// Whether the MPI library granted MPI_THREAD_MULTIPLE.
-bool thread_multiple();
-
-/// Waits for a request without spinning a core: MPI_Test, then sleeps of growing length
-/// (from 20 us up to `max_sleep_us`) between tests.
-void wait(MPI_Request& request, int max_sleep_us = 2000);
-/// A barrier that does not spin (MPI_Ibarrier + wait).
-void quiet_barrier(MPI_Comm comm);
-
-/// Splits `world` into consecutive groups of `group_size` ranks (the last rank count must be a
-/// multiple, else BadInput). Returns this rank's group communicator.
-struct Groups {
-  MPI_Comm group = MPI_COMM_NULL;  ///< this rank's group (MPI_COMM_SELF when size 1)
-  int group_index = 0, group_count = 1;
-  int group_rank = 0, group_size = 1;
-  bool leader() const { return group_rank == 0; }
-};
-Groups split_groups(MPI_Comm world, int group_size);
-void free_groups(Groups& g);
 
 struct TaskEvent {
   enum Kind { kAssigned, kDone, kHeartbeat } kind = kAssigned;

@@ -61,6 +61,11 @@ struct PlasticLayerInfo {
   std::string name;  // e.g. "conv1", "layer2.0.conv1", "layer2.0.shortcut", "fc", "head.fc1"
   int depth = kDeep;  // 0 early, 1 middle, 2 deep
   bool head = false;  // part of the SimCLR projection head
+  /// The op's output goes straight into a ReLU (MLP and SimCLR-head hidden layers, KNet conv2-4,
+  /// AlexNet's convs and fc6/fc7); false where BatchNorm, pooling or nothing follows (ResNets,
+  /// KNet conv1, read-outs). The recorder then measures act and gradavg after the ReLU, as
+  /// lr-identify's layers do when the activation is part of the layer.
+  bool relu = false;
   std::shared_ptr<PlasticLayer> layer;
 
   const torch::Tensor& weight() const { return layer->weight(); }
@@ -87,6 +92,15 @@ class Model : public torch::nn::Module {
   std::vector<torch::Tensor> forward_parameters() const;
   /// Turns the capture of every plastic layer's last input and output on or off.
   void set_capture(bool on);
+  /// Seeds this step's randomness: IA's noise inputs (each plastic layer its own stream) and
+  /// dropout. The trainer calls it before every training step with a seed derived from the
+  /// run, the step and the rank, so a run is reproducible and resumable at any step.
+  /// `rank` of a data-parallel group of `world` ranks: each rank draws the group's randomness for
+  /// the whole batch and keeps its rows, so a group matches one process on the whole batch.
+  void set_step_seed(uint64_t seed, int rank = 0, int world = 1);
+  /// While on, every plastic layer back-propagates through W (B = W), whatever its feedback
+  /// mode: backprop's gradient of the same network (the recorder's diagnostics).
+  void set_exact_backward(bool on);
 
  protected:
   friend std::shared_ptr<Model> build_model(const ModelOptions& options, uint64_t seed);
@@ -98,19 +112,26 @@ class Model : public torch::nn::Module {
                                  const std::string& full_name, std::shared_ptr<L> layer,
                                  bool head = false) {
     owner.register_module(local_name, layer);
-    plastic_.push_back({full_name, kDeep, head, layer});
+    plastic_.push_back({full_name, kDeep, head, false, layer});
     return layer;
   }
   std::shared_ptr<PlasticConv2d> conv(torch::nn::Module& owner, const std::string& local_name,
-                                      const std::string& full_name, const Conv2dSpec& spec);
+                                      const std::string& full_name, const Conv2dSpec& spec,
+                                      bool relu = false);
   std::shared_ptr<PlasticLinear> linear(torch::nn::Module& owner, const std::string& local_name,
                                         const std::string& full_name, int64_t in, int64_t out,
-                                        bool head = false);
+                                        bool head = false, bool relu = false);
   /// Sets depth categories (backbone thirds, head deep) and initialises from `seed`.
   void finalize(uint64_t seed);
 
+  /// Inverted dropout with probability p at `site` (0, 1, ...), seeded by the step seed; the
+  /// identity in eval mode.
+  torch::Tensor dropout(const torch::Tensor& h, uint64_t site, double p = 0.5) const;
+
   ModelOptions options_;
   std::vector<PlasticLayerInfo> plastic_;
+  uint64_t step_seed_ = 0;
+  int shard_rank_ = 0, shard_world_ = 1;
 };
 
 /// The canonical names, in the order above.

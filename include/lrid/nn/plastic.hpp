@@ -42,6 +42,14 @@ Feedback feedback_for_rule(const std::string& rule);
 ///   P_amp  = -(1/N) sum_{n, output units} b * f / D   (f = W x without bias, b = B-projection of x)
 ///   P_null =  (1/N) sum_{n, input units} r^2 / D      (r = B^T-projection of f)
 ///   P_decay = ||W||^2 + ||B||^2
+/// over N inputs x of the layer's input shape: by default (inputs: noise) seeded isotropic
+/// Gaussian noise, drawn afresh each step, so that the expectations are over E[x x^T] = s^2 I and
+/// the minimiser of R is B ~ W (fc: B = alpha (2 beta W W^T / s + 2 gamma I)^-1 W / s with
+/// s = mean f^2): B aligns with W. On the layer's own inputs (inputs: layer), E[x x^T] of
+/// post-ReLU activations is dominated by their mean, the minimiser is ~W E[x x^T], and measured
+/// W-B angles stay near 75-90 deg: IA then trains like FA (docs/science.md). Noise inputs are
+/// Akrout et al.'s weight mirror's choice and Neural-Alignment's `input_distribution: normal`.
+/// Noise costs one more conv-sized product (f = W x_R) than the layer-input form.
 /// where D (a constant of x and W, so B.grad is still exactly dR/dB) is the product of
 ///  - per_position: the number of output positions P of the layer (H_out * W_out for a conv,
 ///    1 for fc). The sums over a conv layer's units grow with its map size (~25k units for 32
@@ -78,9 +86,23 @@ Feedback feedback_for_rule(const std::string& rule);
 /// The job file's struct (lrid/config/job.hpp, torch-free), used as is: one definition of the
 /// coefficients and their defaults.
 using IaCoefficients = config::IaCoefficients;
+using IaInputs = config::IaInputs;
 
-/// The number of examples R is evaluated on in a batch of n: ceil(rho n), at least 1.
+/// The number of inputs R is evaluated on in a batch of n: ceil(rho n), at least 1.
 int64_t ia_batch(const IaCoefficients& c, int64_t n);
+
+/// Standard normal values of `shape` drawn from a generator seeded with `seed` on the options'
+/// device: the same seed gives the same values on the same device type.
+torch::Tensor seeded_normal(at::IntArrayRef shape, uint64_t seed, const torch::TensorOptions& options);
+/// The same for uniform values in [0, 1).
+torch::Tensor seeded_uniform(at::IntArrayRef shape, uint64_t seed, const torch::TensorOptions& options);
+
+/// IA's noise inputs: n examples shaped like `like`'s examples, N(0, noise_std^2), from `seed`.
+/// With a data-parallel group of `world` ranks the noise of the whole group's batch (world x n
+/// rows) is drawn and rank `rank` takes its rows, so a group draws the same noise as one process
+/// training on the whole batch.
+torch::Tensor ia_noise(const IaCoefficients& c, const torch::Tensor& like, int64_t n, uint64_t seed, int rank = 0,
+                       int world = 1);
 
 enum class LayerKind { Linear, Conv2d };
 
@@ -108,6 +130,14 @@ class PlasticLayer : public torch::nn::Module {
   Feedback feedback() const { return feedback_; }
   const IaCoefficients& ia_coefficients() const { return ia_; }
   void set_ia_coefficients(const IaCoefficients& ia) { ia_ = ia; }
+  /// Seed of the noise inputs of R for the next forward/backward (inputs: noise); the trainer
+  /// sets a new one every step (Model::set_ia_step).
+  void set_ia_seed(uint64_t seed, int rank = 0, int world = 1) {
+    ia_seed_ = seed;
+    ia_rank_ = rank;
+    ia_world_ = world;
+  }
+  uint64_t ia_seed() const { return ia_seed_; }
 
   const torch::Tensor& weight() const { return weight_; }
   /// Undefined when the layer has no bias.
@@ -122,6 +152,8 @@ class PlasticLayer : public torch::nn::Module {
 
   void set_capture(bool on);
   bool capture() const { return capture_; }
+  /// While on, forward() uses the native op (backprop through W) in every feedback mode.
+  void set_exact_backward(bool on) { exact_backward_ = on; }
   /// Last captured input / output (undefined until a forward ran with capture on).
   const torch::Tensor& captured_input() const { return cap_in_; }
   const torch::Tensor& captured_output() const { return cap_out_; }
@@ -146,6 +178,9 @@ class PlasticLayer : public torch::nn::Module {
   IaCoefficients ia_;
   torch::Tensor weight_, bias_, b_;
   bool capture_ = false;
+  bool exact_backward_ = false;
+  uint64_t ia_seed_ = 0;
+  int ia_rank_ = 0, ia_world_ = 1;
   torch::Tensor cap_in_, cap_out_;
 };
 

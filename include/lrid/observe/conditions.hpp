@@ -41,11 +41,17 @@ struct Condition {
   double fraction = 1.0;   // unit fraction f in (0, 1]
   double noise = 0.0;      // noise standard deviation sigma >= 0
   std::uint64_t seed = 0;  // subset and noise seed
+  /// An absolute number of units instead of a fraction (0: use the fraction): min(units, n)
+  /// of a layer's n units, the first of the same seeded shuffle (so nested with the fractions).
+  std::uint64_t units = 0;
 
-  bool ideal() const { return fraction == 1.0 && noise == 0.0; }
-  /// "ideal" for f = 1, sigma = 0; otherwise "f<f>_s<sigma>", plus "_seed<seed>" when seed != 0.
-  /// Numbers are written in the shortest form that reads back to the same double
-  /// (f0.1_s0.5, f1_s2, f0.25_s0_seed3). parse_condition() reads this format back.
+  bool ideal() const { return fraction == 1.0 && noise == 0.0 && units == 0; }
+  /// The number of units kept of n.
+  std::size_t kept(std::size_t n) const;
+  /// "ideal" for f = 1, sigma = 0; otherwise "f<f>_s<sigma>" (or "n<units>_s<sigma>"), plus
+  /// "_seed<seed>" when seed != 0. Numbers are written in the shortest form that reads back to
+  /// the same double (f0.1_s0.5, f1_s2, n300_s0.5, f0.25_s0_seed3). parse_condition() reads
+  /// this format back.
   std::string name() const;
   /// Throws lrid::BadInput unless 0 < f <= 1 and 0 <= sigma < inf (context names the source).
   void validate(const std::string& context = "condition") const;
@@ -64,6 +70,8 @@ std::size_t subset_size(std::size_t n_units, double fraction);
 /// subset_size(n_units, fraction) of 0..n_units-1 (without replacement). Identical for the same
 /// (n_units, fraction, seed). int64 so the recorder can index torch tensors with it directly.
 std::vector<std::int64_t> unit_subset(std::size_t n_units, double fraction, std::uint64_t seed);
+/// The same for exactly k = min(k, n_units) units (k >= 1): the first k of the same shuffle.
+std::vector<std::int64_t> unit_subset_of_size(std::size_t n_units, std::size_t k, std::uint64_t seed);
 
 /// Subset seed of the gradavg output units (the input units use Condition::seed).
 std::uint64_t gradavg_output_seed(const Condition& c);

@@ -1,31 +1,47 @@
 #pragma once
-// The campaign file: one HDF5 file per job (or per shard) holding every run's spec, status and
-// observable trajectories. Layout (all allocated when the file is created; training only writes
-// raw data into it, so a crash can never damage metadata or runs already marked done):
+// The campaign file: one HDF5 file per job (or per shard) holding its runs' specs, status and
+// observable trajectories. A shard file holds only its shard's runs; `lrid merge` places them
+// into the full campaign. Layout (format "lrid-campaign-2"; every dataset allocated when the
+// file is created, so training only writes raw data into it and a crash can never damage
+// metadata or runs already marked done):
 //
-//   /                      attrs: format, lrid_version, job_name, job_hash, job_yaml, created,
-//                                 shard_index, shard_count
+//   /                      attrs: format, lrid_version, job_name, job_hash, job_file, job_yaml,
+//                                 created, shard_index, shard_count, job_runs
+//   /runs/job_id           int64 [R]  the job's run id of each row (dimension scale "run")
 //   /runs/spec             compound [R]: id, rule, task, architecture, batch_size, model_seed,
-//                          dataset_seed, model_seed_value, dataset_seed_value, hash
+//                          dataset_seed, model_seed_value, dataset_seed_value, hash, block
+//                          (strings variable-length UTF-8)
 //   /runs/status           uint8 [R]  0 pending, 1 running, 2 done, 3 failed (attr: legend)
 //   /runs/attempts         int32 [R]
 //   /runs/wall_seconds     float64 [R]
 //   /runs/final_loss       float64 [R]
-//   /runs/final_metric     float64 [R]  (attr metric: accuracy / positive-pair accuracy)
+//   /runs/final_metric     float64 [R]  (attr metric)
+//   /runs/metric_chance    float64 [R]  the metric's chance level (1/classes; SimCLR 1/(2n-1))
+//   /runs/device           string(32) [R]  where the run trained ("cpu", "cuda:0")
 //   /runs/error            string(512) [R]
 //   /runs/steps            int64 [R, T]   training step of each trajectory point
 //   /runs/loss             float64 [R, T] training loss at each trajectory point
 //   /layers/count          int32 [R]
-//   /layers/name           string(48) [R, L]
+//   /layers/name           string [R, L]  (variable-length, "" where a run has fewer layers)
 //   /layers/depth          int8 [R, L]    0 early, 1 middle, 2 deep, -1 none
-//   /observables/values    float32 [R, L, C, T, S], NaN where a run has fewer layers
-//                          attrs: statistics, conditions, condition_fraction, condition_noise,
-//                                 condition_seed, points
+//   /layers/act_units, /layers/weight_entries   int64 [R, L]  units the recorder observed per
+//                          example / entries of W (written with the run; -1 before)
+//   /observables/values    float32 [R, L, C, T, S], chunked per run, NaN where not recorded;
+//                          dimension scales: /runs/job_id, /observables/layer,
+//                          /observables/condition, /observables/point, /observables/statistic
+//   /observables/statistic string [S]; condition string [C]; condition_fraction,
+//                          condition_noise float64 [C]; condition_units int64 [C] (0: by
+//                          fraction); point, layer int64 [T], [L]; attr condition_seed
+//   /diagnostics/wb_angle, /diagnostics/grad_angle   float32 [R, L, T], degrees
+//                          (lrid/train/recorder.hpp), dimension scales as above
+// Strings written during training (error, device) are fixed-length: HDF5 cannot write
+// variable-length data through MPI-IO.
 #include <mpi.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "lrid/config/job.hpp"
@@ -33,17 +49,21 @@
 namespace lrid::store {
 
 enum RunStatus : uint8_t { kPending = 0, kRunning = 1, kDone = 2, kFailed = 3 };
-const char* status_name(uint8_t s);
+
+/// The format this lrid writes and reads.
+inline constexpr const char* kCampaignFormat = "lrid-campaign-2";
 
 struct LayerMeta {
   std::string name;
   int depth = 0;  ///< 0 early, 1 middle, 2 deep
+  int64_t act_units = -1, weight_entries = -1;  ///< as recorded (-1: not yet)
 };
 
 struct ConditionMeta {
   std::string name;
   double fraction = 1.0;
   double noise = 0.0;
+  int64_t units = 0;  ///< an absolute unit count (min(units, the layer's)), 0: by fraction
 };
 
 /// The fixed dimensions and labels of a campaign's observables.
@@ -59,31 +79,43 @@ struct RunResult {
   int64_t run_id = 0;
   std::vector<float> values;  ///< [layers of this run, C, T, S], row-major
   int64_t layer_count = 0;
+  std::vector<float> wb_angle, grad_angle;  ///< [layers of this run, T], degrees
+  std::vector<float> last_wb_angle, last_grad_angle;  ///< the latest point's (not stored)
+  std::vector<int64_t> act_units, weight_entries;     ///< [layers of this run]
   std::vector<int64_t> steps;    ///< [T]
   std::vector<double> loss;      ///< [T]
   double wall_seconds = 0, final_loss = 0, final_metric = 0;
+  double metric_chance = 0;      ///< the final metric's chance level
+  std::string device = "cpu";
   double record_seconds = 0;  ///< of wall_seconds, spent recording observables (not stored)
+  int64_t resumed_from = -1;  ///< the step a checkpoint resumed it from, -1: from scratch (not stored)
   double train_seconds = 0;   ///< of wall_seconds, spent in training steps (not stored)
 };
 
-/// Shard I of N: the runs with id % N == I (a stable partition of run ids).
+/// Shard I of N of a job: the run ids it holds (config::shard_assignment). An empty list with
+/// N = 1 means every run of the job.
 struct Shard {
   int64_t index = 0, count = 1;
-  bool contains(int64_t run_id) const { return run_id % count == index; }
+  std::vector<int64_t> runs;
+  bool all() const { return count == 1 && runs.empty(); }
+  bool contains(int64_t run_id) const;
+  std::string name() const { return std::to_string(index) + "/" + std::to_string(count); }
 };
 
 struct RunRecord {
+  int64_t id = 0;  ///< job run id
   uint8_t status = kPending;
   int32_t attempts = 0;
-  double wall_seconds = 0, final_loss = 0, final_metric = 0;
-  std::string error;
+  double wall_seconds = 0, final_loss = 0, final_metric = 0, metric_chance = 0;
+  std::string device, error;
 };
 
 class Campaign {
  public:
-  /// Creates `path` for `job` (written as path.tmp, then renamed: a crash never leaves half a
-  /// file). `layers[r]` lists run r's plastic layers. Refuses an existing file (BadInput) unless
-  /// `overwrite`. Serial: call on one process only.
+  /// Creates `path` for the runs of `shard` of `job` (written as path.tmp, then renamed: a
+  /// crash never leaves half a file). `layers[i]` lists the plastic layers of the shard's i-th
+  /// run (in job id order). Refuses an existing file (BadInput) unless `overwrite`. Serial:
+  /// call on one process only.
   static void create(const std::string& path, const config::JobSpec& job,
                      const std::vector<std::vector<LayerMeta>>& layers, const Layout& layout,
                      const Shard& shard, bool overwrite);
@@ -93,7 +125,8 @@ class Campaign {
   /// comm == MPI_COMM_NULL: serial access; otherwise collective MPI-IO open over comm.
   static std::unique_ptr<Campaign> open(const std::string& path, const config::JobSpec& job,
                                         MPI_Comm comm, bool writable);
-  /// Opens any campaign file read-only without a job (status, analyze, merge).
+  /// Opens any campaign file read-only without a job (status, analyze, merge). A file of
+  /// another format (e.g. lrid-campaign-1) is refused with one line naming it.
   static std::unique_ptr<Campaign> open_read(const std::string& path);
 
   ~Campaign();
@@ -101,38 +134,56 @@ class Campaign {
   Campaign& operator=(const Campaign&) = delete;
 
   const std::string& path() const { return path_; }
+  /// layout().runs is the number of runs in this file (its rows).
   const Layout& layout() const { return layout_; }
   const std::string& job_hash() const { return job_hash_; }
   const std::string& job_name() const { return job_name_; }
   const std::string& job_yaml() const { return job_yaml_; }
-  Shard shard() const { return shard_; }
+  const Shard& shard() const { return shard_; }
+  /// The job run ids this file holds, in row order (ascending).
+  const std::vector<int64_t>& run_ids() const { return ids_; }
+  bool has_run(int64_t run_id) const { return row_.count(run_id) > 0; }
+  /// The number of runs in the whole job.
+  int64_t job_runs() const { return job_runs_; }
+
+  // Per-run access by job run id (BadInput for a run the file does not hold).
 
   /// Writes a run's results, then marks it done (in that order). Independent I/O.
   void write_run(const RunResult& result);
   /// Sets status (and attempts/error) of one run. Independent I/O.
   void set_status(int64_t run_id, uint8_t status, int32_t attempts, const std::string& error = "");
 
-  /// Copies run `run_id` (observables, curves, record; status last) from `src`, a file of the
-  /// same job and layout.
+  /// Copies run `run_id` (observables, diagnostics, curves, record; status last) from `src`, a
+  /// file of the same job and layout holding that run.
   void copy_run(const Campaign& src, int64_t run_id);
 
-  std::vector<uint8_t> statuses() const;
+  uint8_t status(int64_t run_id) const;
   RunRecord record(int64_t run_id) const;
+  /// One per row (run_ids() order).
   std::vector<RunRecord> records() const;
   std::vector<LayerMeta> layers(int64_t run_id) const;
   /// [layers of the run, C, T, S] for one run.
   std::vector<float> values(int64_t run_id) const;
-  /// Specs as stored (id, rule, task, architecture, batch size, seeds, hash).
+  /// [layers of the run, T]: "wb_angle" or "grad_angle".
+  std::vector<float> diagnostic(int64_t run_id, const std::string& name) const;
+  /// [T] training steps and losses of the trajectory points.
+  std::vector<int64_t> steps(int64_t run_id) const;
+  std::vector<double> losses(int64_t run_id) const;
+  /// Specs as stored, one per row (id, rule, task, architecture, batch size, seeds, hash).
   std::vector<config::RunSpec> runs() const;
 
  private:
   Campaign() = default;
   static std::unique_ptr<Campaign> open_impl(const std::string& path, MPI_Comm comm, bool writable);
+  uint64_t row(int64_t run_id) const;
   struct Handles;
   std::unique_ptr<Handles> h_;
   std::string path_, job_hash_, job_name_, job_yaml_;
   Layout layout_;
   Shard shard_;
+  std::vector<int64_t> ids_;
+  std::unordered_map<int64_t, uint64_t> row_;
+  int64_t job_runs_ = 0;
   bool writable_ = false;
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lrid/store/campaign.hpp"
+#include "lrid/store/progress_log.hpp"
 
 namespace lrid::store {
 
@@ -14,6 +15,11 @@ struct RunLine {
   std::string key, error;
   int32_t attempts = 0;
   double wall_seconds = 0;
+  int64_t checkpoint_step = -1;  ///< the step its checkpoint holds, -1: none
+};
+
+struct Checkpointed {
+  int64_t run = 0, step = -1, steps = -1;
 };
 
 struct CampaignStatus {
@@ -28,6 +34,14 @@ struct CampaignStatus {
   double runs_per_hour = 0;     ///< runs finished per hour since the last start
   double eta_seconds = -1;      ///< -1: unknown
   std::vector<RunLine> failed_runs, slowest_runs, interrupted_runs;
+  /// Running runs' latest step, loss and speed (from the log's heartbeats; active jobs only).
+  struct Running : RunProgress {
+    int64_t checkpoint_step = -1;
+    Running(const RunProgress& p) : RunProgress(p) {}
+  };
+  std::vector<Running> progress;
+  /// Pending runs that have a checkpoint (an interrupted attempt), with its step.
+  std::vector<Checkpointed> checkpointed;
 };
 
 /// Reads the status of a campaign file (and its log, if present).

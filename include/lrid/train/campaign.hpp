@@ -6,7 +6,13 @@
 // scheduler hands runs (longest expected first) to worker groups of distributed.ranks_per_run
 // ranks; a group trains its run data-parallel, and its leader records the observables, writes
 // the run's slab (independent I/O) and only then marks it done. Rank 0 appends one JSON object
-// per line to <campaign>.log.jsonl (start, assign, done, failed, heartbeat, finish).
+// per line to <campaign>.log.jsonl (store/progress_log.hpp).
+//
+// Rank 0 holds the file's writer lock (store/lock.hpp) for the whole job. Runs checkpoint into
+// <campaign>.ckpt/ (train/checkpoint.hpp) every distributed.checkpoint_seconds and after each
+// recorded point; on SIGTERM/SIGUSR1/SIGINT every rank stops at its next step boundary, the
+// running runs are checkpointed and left pending, and run_campaign returns with interrupted
+// set (the CLI exits with kExitInterrupted; --resume continues).
 #include <cstdint>
 #include <string>
 
@@ -26,16 +32,23 @@ struct CampaignOptions {
 
 struct CampaignSummary {
   int64_t runs = 0;      ///< runs in this shard
-  int64_t trained = 0;   ///< runs trained by this invocation
+  int64_t trained = 0;   ///< runs handed out by this invocation
   int64_t done = 0, failed = 0, pending = 0;
+  bool interrupted = false;  ///< stopped by a signal (runs checkpointed); exit kExitInterrupted
+  int signal = 0;
   double seconds = 0;
 };
 
-/// The campaign's rank-0 progress log next to the file.
+/// The campaign's rank-0 progress log next to the file (store/progress_log.hpp).
 std::string log_path(const std::string& campaign);
+
 
 /// Parses "I/N" (0 <= I < N) for --shard; BadInput otherwise.
 store::Shard parse_shard(const std::string& text);
+/// Fills in the shard's runs from the job's cost-balanced assignment (config::shard_assignment).
+store::Shard resolve_shard(const config::JobSpec& job, store::Shard shard);
+/// The plastic layers of each run of the shard (job id order).
+std::vector<std::vector<store::LayerMeta>> shard_layers(const config::JobSpec& job, const store::Shard& shard);
 
 /// Trains the job's runs across MPI_COMM_WORLD (MPI must be initialised). Every rank returns
 /// the same summary. Bad input (existing file without --resume/--force, a foreign file, a bad

@@ -1,0 +1,45 @@
+#pragma once
+// MPI start-up, shutdown and the small collectives every module shares (no torch here).
+#include <mpi.h>
+
+#include <string>
+
+namespace lrid::dist {
+
+/// Initialises MPI (MPI_THREAD_MULTIPLE when available) if not already; idempotent.
+/// Returns true when running under an MPI launcher with more than one rank.
+bool init_mpi(int* argc, char*** argv);
+/// MPI_Finalize if init_mpi initialised it.
+void finalize_mpi();
+/// Whether the MPI library granted MPI_THREAD_MULTIPLE.
+bool thread_multiple();
+
+/// Waits for a request without spinning a core: MPI_Test, then sleeps of growing length
+/// (from 20 us up to `max_sleep_us`) between tests.
+void wait(MPI_Request& request, int max_sleep_us = 2000);
+/// A barrier that does not spin (MPI_Ibarrier + wait).
+void quiet_barrier(MPI_Comm comm);
+
+/// Broadcasts a string from `root` (collective over comm).
+void bcast_string(std::string& s, int root, MPI_Comm comm);
+
+/// Consecutive groups of `group_size` ranks of `world` (the rank count must be a multiple,
+/// else BadInput).
+struct Groups {
+  MPI_Comm group = MPI_COMM_NULL;  ///< this rank's group (a communicator of group_size ranks)
+  int group_index = 0, group_count = 1;
+  int group_rank = 0, group_size = 1;
+  bool leader() const { return group_rank == 0; }
+};
+Groups split_groups(MPI_Comm world, int group_size);
+void free_groups(Groups& g);
+
+/// The rank's node-local rank: OMPI_COMM_WORLD_LOCAL_RANK (mpirun), else SLURM_LOCALID (srun),
+/// else -1.
+int local_rank_from_env();
+/// The rank among the ranks of `comm` that share this node (collective over comm).
+int node_rank(MPI_Comm comm);
+/// The number of ranks of `comm` on this node (collective over comm).
+int ranks_on_node(MPI_Comm comm);
+
+}  // namespace lrid::dist

@@ -1,0 +1,125 @@
+// MPI start-up, shutdown and shared collectives (see include/lrid/dist/mpi.hpp).
+#include "lrid/dist/mpi.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "lrid/error.hpp"
+
+namespace lrid::dist {
+
+namespace {
+
+bool g_we_initialised = false;
+bool g_thread_multiple = false;
+
+void check(int rc, const char* what) {
+  if (rc != MPI_SUCCESS) throw std::runtime_error(std::string(what) + " failed");
+}
+
+int env_int(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return -1;
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  return (*end == '\0' && x >= 0 && x < INT_MAX) ? static_cast<int>(x) : -1;
+}
+
+}  // namespace
+
+bool init_mpi(int* argc, char*** argv) {
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (!initialised) {
+    int provided = MPI_THREAD_SINGLE;
+    check(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
+    g_thread_multiple = provided >= MPI_THREAD_MULTIPLE;
+    g_we_initialised = true;
+  }
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size > 1;
+}
+
+void finalize_mpi() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (g_we_initialised && !finalized) MPI_Finalize();
+  g_we_initialised = false;
+}
+
+bool thread_multiple() { return g_thread_multiple; }
+
+void wait(MPI_Request& request, int max_sleep_us) {
+  int sleep = 20;
+  for (;;) {
+    int done = 0;
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(sleep));
+    sleep = std::min(max_sleep_us, sleep * 2);
+  }
+}
+
+void quiet_barrier(MPI_Comm comm) {
+  MPI_Request r;
+  check(MPI_Ibarrier(comm, &r), "MPI_Ibarrier");
+  wait(r);
+}
+
+void bcast_string(std::string& s, int root, MPI_Comm comm) {
+  int64_t n = static_cast<int64_t>(s.size());
+  check(MPI_Bcast(&n, 1, MPI_INT64_T, root, comm), "MPI_Bcast");
+  s.resize(static_cast<size_t>(n));
+  if (n) check(MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, root, comm), "MPI_Bcast");
+}
+
+Groups split_groups(MPI_Comm world, int group_size) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(world, &rank);
+  MPI_Comm_size(world, &size);
+  if (group_size < 1 || size % group_size != 0)
+    throw BadInput("distributed.ranks_per_run is " + std::to_string(group_size) + " but the job has " +
+                   std::to_string(size) + " MPI ranks; the rank count must be a multiple of it");
+  Groups g;
+  g.group_size = group_size;
+  g.group_count = size / group_size;
+  g.group_index = rank / group_size;
+  g.group_rank = rank % group_size;
+  check(MPI_Comm_split(world, g.group_index, g.group_rank, &g.group), "MPI_Comm_split");
+  return g;
+}
+
+void free_groups(Groups& g) {
+  if (g.group != MPI_COMM_NULL) MPI_Comm_free(&g.group);
+  g.group = MPI_COMM_NULL;
+}
+
+int local_rank_from_env() {
+  const int ompi = env_int("OMPI_COMM_WORLD_LOCAL_RANK");
+  return ompi >= 0 ? ompi : env_int("SLURM_LOCALID");
+}
+
+namespace {
+// This rank's rank among, and the number of, the ranks of `comm` on its node.
+std::pair<int, int> on_node(MPI_Comm comm) {
+  int rank = 0, local = 0, n = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm node;
+  check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  MPI_Comm_rank(node, &local);
+  MPI_Comm_size(node, &n);
+  MPI_Comm_free(&node);
+  return {local, n};
+}
+}  // namespace
+
+int node_rank(MPI_Comm comm) { return on_node(comm).first; }
+int ranks_on_node(MPI_Comm comm) { return on_node(comm).second; }
+
+}  // namespace lrid::dist
