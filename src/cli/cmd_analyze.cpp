@@ -13,6 +13,7 @@ extern char** environ;
 #include "lrid/analyze/pipeline.hpp"
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
+#include "lrid/config/job.hpp"
 #include "lrid/dist/mpi.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
@@ -100,11 +101,10 @@ int cmd_analyze(int argc, char** argv) {
       ("no-plots", "do not run tools/plot_results.py")
       ("quiet,q", "no progress lines");
   po::options_description hidden;
-  hidden.add_options()("campaign", po::value<std::string>(), "campaign file");
   po::positional_options_description pos;
-  pos.add("campaign", 1);
+  add_job_args(hidden, pos);
   auto vm = parse_options(
-      argc, argv, "analyze", "analyze campaign.h5 --out results/ [options]   (under mpirun/srun)",
+      argc, argv, "analyze", "analyze campaign.h5 [analysis.key=value ...] --out results/ [options]   (under mpirun/srun)",
       "Identify the learning rule from the recorded observables: random forests, linear SVMs and "
       "Conv1D models under the paper's protocol (balanced 75/25 splits, z-scoring, stratified CV "
       "over the grids), per observable class; held-out architectures and tasks, task-to-task "
@@ -114,14 +114,19 @@ int cmd_analyze(int argc, char** argv) {
       "plots (tools/plot_results.py, when matplotlib is present).",
       opts, pos, hidden);
   if (!vm) return 0;
-  if (!vm->count("campaign")) throw BadInput("missing campaign file (see 'lrid analyze --help')");
+  const JobArgs args = job_args(*vm);
+  if (args.job.empty()) throw BadInput("missing campaign file (see 'lrid analyze --help')");
   if (!vm->count("out")) throw BadInput("missing --out DIR (see 'lrid analyze --help')");
+  for (size_t i = 0; i < args.overrides.size(); ++i)
+    if (args.overrides[i].rfind("analysis.", 0) != 0)
+      throw BadInput("override " + std::to_string(i + 1) + " (" + args.overrides[i] +
+                     "): only analysis.* settings can change for a campaign already trained");
   analyze::AnalysisOptions o;
-  o.campaign = (*vm)["campaign"].as<std::string>();
+  o.campaign = args.job;
   o.out_dir = (*vm)["out"].as<std::string>();
   {
     auto c = store::Campaign::open_read(o.campaign);
-    analyze::options_from_job(c->job_yaml(), o.campaign + ":/job_yaml", o);
+    o.spec = config::load_job_text(c->job_yaml(), o.campaign + ":/job_yaml", args.overrides).analysis;
   }
   auto check_names = [](const std::vector<std::string>& given, const std::vector<std::string>& known,
                         const std::string& option) {

@@ -80,19 +80,25 @@ std::vector<std::pair<std::string, std::vector<std::pair<std::string, int>>>> fa
 
 int cmd_grid(int argc, char** argv) {
   po::options_description opts("options");
-  opts.add_options()("json", "print the runs and counts as JSON");
+  opts.add_options()("json", "print the runs and counts as JSON")(
+      "print-job", "print the effective job (the file with the overrides applied) and exit");
   po::options_description hidden;
-  hidden.add_options()("job", po::value<std::string>(), "job file");
   po::positional_options_description pos;
-  pos.add("job", 1);
-  auto vm = parse_options(argc, argv, "grid", "grid JOB.yaml [--json]",
+  add_job_args(hidden, pos);
+  auto vm = parse_options(argc, argv, "grid", "grid JOB.yaml [key.path=value ...] [--json] [--print-job]",
                           "Validate a job file, expand its grid and list the runs: id (index in the "
                           "canonical order), factors, resolved seeds and the content hash that a "
                           "campaign file binds to.",
                           opts, pos, hidden);
   if (!vm) return 0;
-  if (!vm->count("job")) throw BadInput("missing JOB.yaml (see 'lrid grid --help')");
-  const config::JobSpec job = config::load_job_file((*vm)["job"].as<std::string>());
+  const JobArgs args = job_args(*vm);
+  if (args.job.empty()) throw BadInput("missing JOB.yaml (see 'lrid grid --help')");
+  const config::JobSpec job = config::load_job_file(args.job, args.overrides);
+  if (vm->count("print-job")) {
+    std::cout << job.yaml_text;
+    if (!job.yaml_text.empty() && job.yaml_text.back() != '\n') std::cout << "\n";
+    return 0;
+  }
   const auto counts = factor_counts(job);
 
   if (vm->count("json")) {

@@ -12,6 +12,7 @@
 #include "lrid/dist/mpi.hpp"
 #include "lrid/embedded_jobs.hpp"
 #include "lrid/error.hpp"
+#include "lrid/store/campaign.hpp"
 #include "lrid/train/campaign.hpp"
 
 namespace lrid::cli {
@@ -25,11 +26,10 @@ int cmd_run(int argc, char** argv) {
       ("no-plots", "do not draw the PNG plots")
       ("quiet,q", "print only summaries");
   po::options_description hidden;
-  hidden.add_options()("job", po::value<std::string>(), "job file");
   po::positional_options_description pos;
-  pos.add("job", 1);
+  add_job_args(hidden, pos);
   auto vm = parse_options(
-      argc, argv, "run", "run [JOB.yaml] [--dir DIR] [--fresh]   (under mpirun/srun)",
+      argc, argv, "run", "run [JOB.yaml] [key.path=value ...] [--dir DIR] [--fresh]   (under mpirun/srun)",
       "The main job: train every run of the job across the MPI ranks into DIR/campaign.h5 "
       "(continuing an earlier, interrupted campaign of the same job in DIR), then analyze it into "
       "DIR/results (results.h5, report.md, PNG plots). "
@@ -37,9 +37,10 @@ int cmd_run(int argc, char** argv) {
       "four learning rules). Example: mpirun -np 2 lrid run",
       opts, pos, hidden);
   if (!vm) return 0;
-  const config::JobSpec job = vm->count("job")
-                                  ? config::load_job_file((*vm)["job"].as<std::string>())
-                                  : config::load_job_text(kQuickstartYaml, "<embedded jobs/quickstart.yaml>");
+  const JobArgs args = job_args(*vm);
+  const config::JobSpec job = !args.job.empty()
+                                  ? config::load_job_file(args.job, args.overrides)
+                                  : config::load_job_text(kQuickstartYaml, "<embedded jobs/quickstart.yaml>", args.overrides);
   const std::string dir = vm->count("dir") ? (*vm)["dir"].as<std::string>() : "lrid-" + job.name;
 
   dist::init_mpi(nullptr, nullptr);
@@ -53,6 +54,18 @@ int cmd_run(int argc, char** argv) {
   o.out = dir + "/campaign.h5";
   o.force = vm->count("fresh") > 0;
   o.resume = !o.force && access(o.out.c_str(), F_OK) == 0;
+  if (o.resume) {
+    // An earlier campaign in DIR must be of this job (edited job files share the name).
+    std::string other;
+    if (rank == 0) {
+      const auto c = store::Campaign::open_read(o.out);
+      if (c->job_hash() != job.hash)
+        other = dir + ": holds a campaign of job '" + c->job_name() + "' (hash " + c->job_hash() + "), not of " +
+                job.path + " (hash " + job.hash + "); use --dir ANOTHER_DIR for this job, or --fresh to replace it";
+    }
+    dist::bcast_string(other, 0, MPI_COMM_WORLD);
+    if (!other.empty()) throw BadInput(other);
+  }
   o.threads = (*vm)["threads"].as<int>();
   o.quiet = vm->count("quiet") > 0;
   const auto s = train::run_campaign(job, o);

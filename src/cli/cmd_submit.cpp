@@ -118,9 +118,8 @@ int cmd_submit(int argc, char** argv) {
       ("no-analyze", "the reduction merges the shards but does not run 'lrid analyze'")
       ("dry-run", "print the scripts and sbatch commands; write and submit nothing");
   po::options_description hidden;
-  hidden.add_options()("job", po::value<std::string>(), "job file");
   po::positional_options_description pos;
-  pos.add("job", 1);
+  add_job_args(hidden, pos);
   auto vm = parse_options(
       argc, argv, "submit",
       "submit JOB.yaml --cluster cluster/X.yaml --shards N --dir CAMPAIGN_DIR [--max-concurrent M] "
@@ -135,12 +134,13 @@ int cmd_submit(int argc, char** argv) {
       "'lrid resume CAMPAIGN_DIR' (resubmits the shards that failed, were cancelled, timed out...).",
       opts, pos, hidden);
   if (!vm) return 0;
-  if (!vm->count("job")) throw BadInput("missing JOB.yaml (see 'lrid submit --help')");
+  const JobArgs args = job_args(*vm);
+  if (args.job.empty()) throw BadInput("missing JOB.yaml (see 'lrid submit --help')");
   for (const char* k : {"cluster", "shards", "dir"})
     if (!vm->count(k)) throw BadInput(std::string("missing --") + k + " (see 'lrid submit --help')");
   const bool dry = vm->count("dry-run") > 0;
 
-  const config::JobSpec job = config::load_job_file((*vm)["job"].as<std::string>());
+  const config::JobSpec job = config::load_job_file(args.job, args.overrides);
   const cluster::Profile profile = cluster::load_profile_file((*vm)["cluster"].as<std::string>());
   const int64_t shards = (*vm)["shards"].as<int64_t>();
   const int64_t runs = static_cast<int64_t>(job.runs.size());

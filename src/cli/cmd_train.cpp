@@ -80,13 +80,12 @@ int cmd_train(int argc, char** argv) {
        "intra-op threads (0: the job's distributed.threads_per_rank, else all cores)")
       ("quiet,q", "print only the summary line");
   po::options_description hidden;
-  hidden.add_options()("job", po::value<std::string>(), "job file");
   po::positional_options_description pos;
-  pos.add("job", 1);
+  add_job_args(hidden, pos);
   auto vm = parse_options(
       argc, argv, "train",
-      "train JOB.yaml --out campaign.h5 [--resume|--force] [--shard I/N]   (under mpirun/srun)\n"
-      "       lrid train JOB.yaml --run ID [--out campaign.h5] [--force]",
+      "train JOB.yaml [key.path=value ...] --out campaign.h5 [--resume|--force] [--shard I/N]   (under mpirun/srun)\n"
+      "       lrid train JOB.yaml [key.path=value ...] --run ID [--out campaign.h5] [--force]",
       "Train the runs of a job and record their observables into one campaign file.\n"
       "Under mpirun/srun, rank 0 hands runs to worker groups of distributed.ranks_per_run ranks; "
       "rank 0 appends its progress to campaign.h5.log.jsonl (see 'lrid status'). An existing "
@@ -96,8 +95,9 @@ int cmd_train(int argc, char** argv) {
       "metric (with --out, also record it into the file, created if absent).",
       opts, pos, hidden);
   if (!vm) return 0;
-  if (!vm->count("job")) throw BadInput("missing JOB.yaml (see 'lrid train --help')");
-  const config::JobSpec job = config::load_job_file((*vm)["job"].as<std::string>());
+  const JobArgs args = job_args(*vm);
+  if (args.job.empty()) throw BadInput("missing JOB.yaml (see 'lrid train --help')");
+  const config::JobSpec job = config::load_job_file(args.job, args.overrides);
   if (!vm->count("run")) return train_campaign(job, *vm);
   if (vm->count("resume") || vm->count("shard"))
     throw BadInput("--resume and --shard apply to a whole campaign, not to --run");

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
 
 namespace lrid::cli {
@@ -26,6 +27,27 @@ std::optional<po::variables_map> parse_options(int argc, char** argv, const std:
     throw BadInput(std::string(e.what()) + " (see 'lrid " + name + " --help')");
   }
   return vm;
+}
+
+void add_job_args(po::options_description& hidden, po::positional_options_description& pos) {
+  hidden.add_options()("args", po::value<std::vector<std::string>>(), "JOB.yaml and key.path=value overrides");
+  pos.add("args", -1);
+}
+
+JobArgs job_args(const po::variables_map& vm) {
+  JobArgs a;
+  if (!vm.count("args")) return a;
+  for (const auto& x : vm["args"].as<std::vector<std::string>>()) {
+    if (config::is_override(x)) {
+      a.overrides.push_back(x);
+    } else if (a.job.empty()) {
+      a.job = x;
+    } else {
+      throw BadInput("unexpected argument '" + x + "' after the job file " + a.job +
+                     " (an override is key.path=value, e.g. training.defaults.steps=50)");
+    }
+  }
+  return a;
 }
 
 }  // namespace lrid::cli

@@ -745,8 +745,42 @@ std::vector<std::vector<int64_t>> shard_assignment(const JobSpec& job, int64_t c
   return shards;
 }
 
-JobSpec load_job_text(const std::string& text, const std::string& origin) {
-  const Ctx c{origin};
+bool is_override(const std::string& arg) {
+  return !arg.empty() && arg[0] != '-' && arg.find('=') != std::string::npos;
+}
+
+namespace {
+
+// Sets root[path] = value, creating maps along the way; numeric parts index sequences.
+void set_path(YAML::Node node, const std::vector<std::string>& parts, size_t i, const YAML::Node& value,
+              const std::string& text) {
+  const std::string& part = parts[i];
+  const bool index = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+  if (index && !node.IsSequence())
+    throw BadInput("override " + text + ": '" + part + "' indexes a list, but that key is not a list");
+  if (index && std::stoul(part) >= node.size())
+    throw BadInput("override " + text + ": list index " + part + " is out of range (the list has " +
+                   std::to_string(node.size()) + " items)");
+  if (!index && !node.IsMap() && !node.IsNull())
+    throw BadInput("override " + text + ": '" + part + "' is a key below a value that is not a mapping");
+  if (i + 1 == parts.size()) {
+    if (index) node[std::stoul(part)] = value;
+    else node[part] = value;
+    return;
+  }
+  YAML::Node child = index ? node[std::stoul(part)] : node[part];
+  if (!child || child.IsNull() || (!child.IsMap() && !child.IsSequence())) {
+    if (index) throw BadInput("override " + text + ": list item " + part + " is not a mapping");
+    node[part] = YAML::Node(YAML::NodeType::Map);
+    child = node[part];
+  }
+  set_path(child, parts, i + 1, value, text);
+}
+
+}  // namespace
+
+JobSpec load_job_text(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides) {
+  Ctx c{origin};
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -757,9 +791,46 @@ JobSpec load_job_text(const std::string& text, const std::string& origin) {
   if (!root || root.IsNull()) throw BadInput(origin + ": the job file is empty");
   if (!root.IsMap()) c.fail(root, "", "expected a mapping with keys name, grid, ...");
 
+  std::string effective = text;
+  if (!overrides.empty()) {
+    std::string listed;
+    for (size_t i = 0; i < overrides.size(); ++i) {
+      const std::string& o = overrides[i];
+      const std::string label = std::to_string(i + 1) + " (" + o + ")";
+      const auto eq = o.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw BadInput("override " + label + ": expected key.path=value, e.g. training.defaults.steps=50");
+      const std::string path = o.substr(0, eq), value_text = o.substr(eq + 1);
+      std::vector<std::string> parts;
+      std::string key;
+      for (size_t pos = 0; pos <= path.size();) {
+        size_t end = path.find('.', pos);
+        if (end == std::string::npos) end = path.size();
+        const std::string part = path.substr(pos, end - pos);
+        if (part.empty()) throw BadInput("override " + label + ": empty key in '" + path + "'");
+        parts.push_back(part);
+        const bool index = part.find_first_not_of("0123456789") == std::string::npos;
+        key += index ? "[" + part + "]" : (key.empty() ? "" : ".") + part;
+        pos = end + 1;
+      }
+      YAML::Node value;
+      try {
+        value = YAML::Load(value_text);
+      } catch (const YAML::ParserException& e) {
+        throw BadInput("override " + label + ": malformed YAML value '" + value_text + "': " + e.msg);
+      }
+      set_path(root, parts, 0, value, label);
+      c.overrides.push_back({key, o});
+      listed += (listed.empty() ? "" : " ") + o;
+    }
+    YAML::Emitter em;
+    em << root;
+    effective = "# the effective job: " + origin + " with overrides: " + listed + "\n" + em.c_str() + "\n";
+  }
+
   JobSpec job;
   job.path = origin;
-  job.yaml_text = text;
+  job.yaml_text = effective;
   try {
     c.check_keys(root, "", {"name", "description", "data_root", "grid", "exclude", "tasks",
                             "training", "observables", "distributed", "analysis"});
@@ -793,8 +864,8 @@ JobSpec load_job_text(const std::string& text, const std::string& origin) {
   return job;
 }
 
-JobSpec load_job_file(const std::string& path) {
-  return load_job_text(read_text_file(path, "the job file"), path);
+JobSpec load_job_file(const std::string& path, const std::vector<std::string>& overrides) {
+  return load_job_text(read_text_file(path, "the job file"), path, overrides);
 }
 
 }  // namespace lrid::config

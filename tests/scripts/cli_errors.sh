@@ -40,5 +40,14 @@ expect 2 "--shard" -- "$LRID" train "$LRID_SOURCE_DIR/jobs/smoke.yaml" --out "$T
 [[ -e "$T/x.h5" ]] && { echo "FAIL: a refused train wrote $T/x.h5"; fail=1; }
 expect 2 "not an HDF5 file\|no such campaign" -- "$LRID" status "$T/bad.yaml"
 expect 2 "no such campaign" -- "$LRID" analyze "$T/none.h5" --out "$T/r"
+# Overrides: a bad one names itself and the key; a good one shows in the effective job.
+expect 2 "override 1 (training.defaults.steps=-1): training.defaults.steps" -- \
+  "$LRID" grid "$LRID_SOURCE_DIR/jobs/smoke.yaml" training.defaults.steps=-1
+expect 2 "override 1 (training.defaults.stepz=4)" -- "$LRID" grid "$LRID_SOURCE_DIR/jobs/smoke.yaml" training.defaults.stepz=4
+expect 2 "unexpected argument.*an override is key.path=value" -- "$LRID" grid "$LRID_SOURCE_DIR/jobs/smoke.yaml" "$LRID_SOURCE_DIR/jobs/smoke.yaml"
+if "$LRID" grid "$LRID_SOURCE_DIR/jobs/smoke.yaml" training.defaults.steps=3 --print-job | grep -q "steps: 3"; then
+  echo "ok   grid --print-job shows the override"
+else echo "FAIL: grid --print-job does not show training.defaults.steps=3"; fail=1; fi
+expect 2 "analysis" -- "$LRID" analyze "$T/none.h5" --out "$T/r" training.defaults.steps=3
 [[ $fail == 0 ]] && echo "all checks passed"
 exit $fail

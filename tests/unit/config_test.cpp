@@ -377,3 +377,45 @@ TEST(Shards, CostBalancedAssignment) {
   EXPECT_THROW(lrid::config::shard_assignment(paper, 0), BadInput);
   EXPECT_THROW(lrid::config::shard_assignment(paper, 2000), BadInput);
 }
+
+TEST(Overrides, SetNestedKeysAndListItems) {
+  const JobSpec base = load(kBase);
+  const JobSpec job = load_job_text(kBase, "job.yaml",
+                                    {"training.defaults.steps=7", "grid.0.batch_sizes=[16]", "name=other"});
+  EXPECT_EQ(job.name, "other");
+  EXPECT_EQ(job.rule("sgdm").steps, 7);
+  EXPECT_EQ(job.runs.size() * 2, base.runs.size());
+  for (const auto& r : job.runs) EXPECT_EQ(r.batch_size, 16);
+  EXPECT_NE(job.hash, base.hash);
+  // The stored text is the effective job: loading it again gives the same runs.
+  EXPECT_EQ(job.yaml_text.rfind("# the effective job: job.yaml with overrides:", 0), 0u);
+  EXPECT_EQ(load(job.yaml_text).hash, job.hash);
+  EXPECT_EQ(base.yaml_text, std::string(kBase));
+  EXPECT_TRUE(lrid::config::is_override("a.b=1"));
+  EXPECT_FALSE(lrid::config::is_override("--x=1"));
+  EXPECT_FALSE(lrid::config::is_override("job.yaml"));
+}
+
+TEST(Overrides, BadOverridesNameTheOverrideAndKey) {
+  auto error = [](const std::vector<std::string>& o) {
+    try {
+      load_job_text(kBase, "job.yaml", o);
+    } catch (const BadInput& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  std::string msg = error({"name=x", "training.defaults.steps=-3"});
+  EXPECT_EQ(msg.rfind("override 2 (training.defaults.steps=-3): training.defaults.steps", 0), 0u) << msg;
+  msg = error({"training.defaults.stepz=3"});
+  EXPECT_EQ(msg.rfind("override 1 (training.defaults.stepz=3)", 0), 0u) << msg;
+  EXPECT_NE(msg.find("steps"), std::string::npos) << msg;  // did-you-mean
+  msg = error({"grid.5.batch_sizes=[1]"});
+  EXPECT_NE(msg.find("out of range"), std::string::npos) << msg;
+  msg = error({"=3"});
+  EXPECT_NE(msg.find("expected key.path=value"), std::string::npos) << msg;
+  msg = error({"training.defaults.steps=[1"});
+  EXPECT_NE(msg.find("malformed YAML value"), std::string::npos) << msg;
+  for (const auto& m : {error({"name=x", "training.defaults.steps=-3"}), error({"grid.5.batch_sizes=[1]"})})
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+}

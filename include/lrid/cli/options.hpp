@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lrid::cli {
 
@@ -16,5 +17,16 @@ std::optional<po::variables_map> parse_options(int argc, char** argv, const std:
                                                po::options_description options,
                                                const po::positional_options_description& positional,
                                                const po::options_description& hidden = {});
+
+/// A job file and its command-line overrides (config::load_job_file): the positional "args" of
+/// grid, train, run and submit. The first argument that is not key=value is the job file.
+struct JobArgs {
+  std::string job;                     ///< "" when none was given
+  std::vector<std::string> overrides;  ///< key.path=value, in order
+};
+/// Adds the hidden positional "args" (every positional argument) to a command's options.
+void add_job_args(po::options_description& hidden, po::positional_options_description& pos);
+/// Splits them; BadInput for a second job file (an override needs '=').
+JobArgs job_args(const po::variables_map& vm);
 
 }  // namespace lrid::cli

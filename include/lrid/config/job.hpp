@@ -170,9 +170,21 @@ struct JobSpec {
 
 /// Reads, validates and expands a job file. Throws lrid::BadInput with
 /// "FILE:LINE:COL: KEY: what was expected" on any problem.
-JobSpec load_job_file(const std::string& path);
+///
+/// `overrides` are command-line "key.path=value" settings applied on top of the file
+/// (training.defaults.steps=50, grid.0.batch_sizes=[16,32], analysis.random_forest.max_features=null):
+/// the value is YAML (so typed as in a file), a list index selects a grid block, missing maps
+/// are created. They are validated exactly like the file; a problem in one is reported as
+/// "override N (key=value): KEY: what was expected". With overrides, the job's yaml_text (what a
+/// campaign file stores and what its hash covers) is the effective job, emitted from the merged
+/// tree with a comment naming the file and the overrides.
+JobSpec load_job_file(const std::string& path, const std::vector<std::string>& overrides = {});
 /// Same, from text (`origin` names it in messages).
-JobSpec load_job_text(const std::string& text, const std::string& origin);
+JobSpec load_job_text(const std::string& text, const std::string& origin,
+                      const std::vector<std::string>& overrides = {});
+
+/// Whether a command-line argument is an override (contains '=' and no leading '-').
+bool is_override(const std::string& arg);
 
 /// Where the job's backprop-direction rules sgdm, fa and ia (those it trains) differ in their
 /// learning-rate policy (learning rate, schedule, momentum, weight decay, warm-up, gradient

@@ -23,14 +23,30 @@ std::string read_text_file(const std::string& path, const std::string& what);
 struct YamlReader {
 
   std::string file;
+  /// Command-line overrides applied to the tree: their key paths in this reader's key syntax
+  /// ("grid[0].batch_sizes") and their text ("grid.0.batch_sizes=[16]"), numbered from 1.
+  std::vector<std::pair<std::string, std::string>> overrides = {};
 
   std::string where(const YAML::Node& n) const {
     const YAML::Mark m = n.Mark();
     if (m.is_null()) return file;
     return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
   }
+  /// The override (1-based) a key belongs to: its path is the key, a prefix of it, or the key a
+  /// prefix of its path (an unknown key inside it); 0 for none (the file).
+  size_t override_of(const std::string& key) const {
+    auto prefix = [](const std::string& a, const std::string& b) {  // a is b or a parent of b
+      return b.size() >= a.size() && b.compare(0, a.size(), a) == 0 &&
+             (b.size() == a.size() || b[a.size()] == '.' || b[a.size()] == '[');
+    };
+    for (size_t i = overrides.size(); i-- > 0;)
+      if (!key.empty() && (prefix(overrides[i].first, key) || prefix(key, overrides[i].first))) return i + 1;
+    return 0;
+  }
   [[noreturn]] void fail(const YAML::Node& at, const std::string& key,
                          const std::string& msg) const {
+    const size_t o = override_of(key);
+    if (o) throw BadInput("override " + std::to_string(o) + " (" + overrides[o - 1].second + "): " + key + ": " + msg);
     throw BadInput(where(at) + ": " + (key.empty() ? "" : key + ": ") + msg);
   }
 
