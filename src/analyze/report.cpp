@@ -225,7 +225,7 @@ std::string report_markdown(const Results& r) {
     << ", kTrajectoryGap " << f3(kTrajectoryGap) << " at k = " << kTrajectoryKMin << ".." << kTrajectoryKMax << ").\n";
 
   if (r.permutation_run)
-    o << "\n**Control**: the sweep forest on rule labels permuted across runs (all layers of a run keep one label): "
+    o << "\n**Control**: the sweep forest on rule labels permuted across runs (a new permutation for each of the splits; all layers of a run keep one label): "
       << pm(r.permutation) << " vs chance " << f3(chance)
       << (std::fabs(r.permutation.mean - chance) <= 0.05 ? " (at chance: the features carry no label by themselves)"
                                                           : " (NOT at chance: the splits leak something other than the rule)")

@@ -328,8 +328,8 @@ Results collect_results(const std::vector<Evaluation>& plan, const std::vector<P
       out.trajectory.push_back({e.trajectory_kind, e.k, e.position, r.summary.accuracy});
     } else if (e.sweep == "permutation") {
       out.permutation_run = true;
-      out.permutation = r.summary.accuracy;
       for (const auto& sp : r.splits) out.permutation_per_split.push_back(sp.metrics.accuracy);
+      out.permutation = mean_sem(out.permutation_per_split);
     }
   }
   out.measurement = measurement_table(plan, results, c);

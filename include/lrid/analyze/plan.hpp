@@ -11,8 +11,9 @@
 //                transfer matrix; each split fitted with `sweep_splits` forest seeds
 //   trajectory   k of the T points: every contiguous window, k evenly spread, k random draws
 //   measurement  every recorded condition (unit fraction or count, noise) x observable class
-//   permutation  the control: the sweep forest on run-level permuted rule labels (expected
-//                at chance; above it, the features would carry something other than the rule)
+//   permutation  the control: the sweep forest on run-level permuted rule labels, a new
+//                permutation in each of `splits` splits (expected at chance; away from it, the
+//                features or splits carry something other than the rule)
 // The importance sweep needs no evaluation of its own: it reads the main forest's importances.
 #include <cstdint>
 #include <nlohmann/json.hpp>
