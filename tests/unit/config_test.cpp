@@ -295,6 +295,15 @@ TEST(ShippedJobs, QuickstartAndSmokeLoad) {
   }
 }
 
+TEST(ShippedJobs, OneLearningRatePolicyInEveryShippedJob) {
+  for (const char* name : {"quickstart", "laptop", "paper", "smoke"}) {
+    const JobSpec job = load_job_file(std::string(LRID_SOURCE_DIR) + "/jobs/" + name + ".yaml");
+    const auto diff = lrid::config::policy_differences(job);
+    EXPECT_TRUE(diff.empty()) << name << ": " << (diff.empty() ? "" : diff[0]);
+    EXPECT_EQ(job.rule("ia").ia.inputs, lrid::config::IaInputs::Noise) << name;
+  }
+}
+
 TEST(Training, OneLearningRatePolicyForSgdmFaIa) {
   const std::string all = R"(name: t
 grid:
