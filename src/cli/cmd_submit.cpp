@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
@@ -116,14 +118,16 @@ int cmd_submit(int argc, char** argv) {
       ("dir", po::value<std::string>(), "campaign directory to create (shards, logs, scripts, merged campaign)")
       ("max-concurrent", po::value<int64_t>()->default_value(0), "M: at most M shards run at once (--array=...%M); 0 = no limit")
       ("no-analyze", "the reduction merges the shards but does not run 'lrid analyze'")
-      ("dry-run", "print the scripts and sbatch commands; write and submit nothing");
+      ("dry-run", "print the scripts and sbatch commands; write and submit nothing")
+      ("json", "with --dry-run: print the shard layout as JSON instead (per shard its run ids and "
+               "estimated cost; the max/mean shard cost)");
   po::options_description hidden;
   po::positional_options_description pos;
   add_job_args(hidden, pos);
   auto vm = parse_options(
       argc, argv, "submit",
       "submit JOB.yaml --cluster cluster/X.yaml --shards N --dir CAMPAIGN_DIR [--max-concurrent M] "
-      "[--no-analyze] [--dry-run]",
+      "[--no-analyze] [--dry-run [--json]]",
       "Run a job on a Slurm cluster. Renders two scripts from the templates in slurm/ into "
       "CAMPAIGN_DIR: shards.sbatch, an array job whose task I runs 'lrid train JOB --shard I/N "
       "--resume --out CAMPAIGN_DIR/shards/shard-I.h5' (so a requeued or resubmitted task "
@@ -139,6 +143,7 @@ int cmd_submit(int argc, char** argv) {
   for (const char* k : {"cluster", "shards", "dir"})
     if (!vm->count(k)) throw BadInput(std::string("missing --") + k + " (see 'lrid submit --help')");
   const bool dry = vm->count("dry-run") > 0;
+  if (vm->count("json") && !dry) throw BadInput("--json: only with --dry-run (prints the shard layout)");
 
   const config::JobSpec job = config::load_job_file(args.job, args.overrides);
   const cluster::Profile profile = cluster::load_profile_file((*vm)["cluster"].as<std::string>());
@@ -171,6 +176,34 @@ int cmd_submit(int argc, char** argv) {
       cluster::template_dir(profile) + "/reduce.sbatch.in");
   const std::string shard_path = plan.dir + "/shards.sbatch", reduce_path = plan.dir + "/reduce.sbatch";
 
+  if (dry && vm->count("json")) {
+    // The layout 'lrid train --shard I/N' uses (config::shard_assignment), with the cost model's
+    // estimate per shard (relative units: images x multiply-accumulates x rule factor).
+    nlohmann::json out = {{"job", job.name}, {"job_hash", job.hash}, {"runs", runs}, {"shards", shards}};
+    double total = 0, largest = 0, largest_run = 0;
+    nlohmann::json list = nlohmann::json::array();
+    const auto layout = config::shard_assignment(job, shards);
+    for (size_t i = 0; i < layout.size(); ++i) {
+      double cost = 0;
+      for (int64_t id : layout[i]) {
+        const double c = config::run_cost(job, job.runs[static_cast<size_t>(id)]);
+        cost += c;
+        largest_run = std::max(largest_run, c);
+      }
+      total += cost;
+      largest = std::max(largest, cost);
+      list.push_back({{"shard", i}, {"runs", layout[i]}, {"cost", cost}});
+    }
+    const double mean = total / static_cast<double>(shards);
+    out["layout"] = list;
+    out["cost_total"] = total;
+    out["cost_max"] = largest;
+    out["cost_mean"] = mean;
+    out["max_over_mean"] = mean > 0 ? largest / mean : 0.0;
+    out["largest_run_cost"] = largest_run;
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
   if (dry) {
     std::cout << "# lrid submit --dry-run: job '" << job.name << "' (hash " << job.hash << "), " << runs
               << " runs in " << shards << " shards, cluster profile " << profile.path << "\n"

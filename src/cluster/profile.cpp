@@ -160,7 +160,8 @@ Profile load_profile_text(const std::string& text, const std::string& origin) {
   p.path = origin;
   try {
     c.check_keys(root, "", {"name", "partition", "partition_required", "account", "qos", "shard",
-                            "reduce", "launcher", "setup", "sbatch", "lrid", "requeue", "templates"});
+                            "reduce", "launcher", "setup", "sbatch", "lrid", "requeue", "signal_grace",
+                            "templates"});
     if (auto v = root["name"]) p.name = c.token(v, "name");
     if (auto v = root["partition"]) p.partition = c.token(v, "partition");
     if (auto v = root["partition_required"]) p.partition_required = c.boolean(v, "partition_required");
@@ -188,6 +189,11 @@ Profile load_profile_text(const std::string& text, const std::string& origin) {
         c.fail(v, "lrid", "expected the absolute path of the lrid binary on the compute nodes, got '" + p.lrid + "'");
     }
     if (auto v = root["requeue"]) p.requeue = c.boolean(v, "requeue");
+    if (auto v = root["signal_grace"]) {
+      p.signal_grace = c.integer(v, "signal_grace", 0);
+      // Slurm's --signal takes at most 65535 seconds.
+      if (p.signal_grace > 65535) c.fail(v, "signal_grace", "expected seconds in [0, 65535] (Slurm's --signal limit)");
+    }
     if (auto v = root["templates"]) {
       p.templates = c.str(v, "templates");
       if (!p.templates.empty() && p.templates[0] != '/') {

@@ -138,6 +138,7 @@ std::vector<std::string> shard_sbatch_lines(const Profile& p, const ScriptPlan& 
   l.push_back("#SBATCH --output=" + plan.dir + "/logs/shard-%a.out");
   l.push_back("#SBATCH --open-mode=append");
   l.push_back(p.requeue ? "#SBATCH --requeue" : "#SBATCH --no-requeue");
+  if (p.signal_grace > 0) l.push_back("#SBATCH --signal=B:USR1@" + std::to_string(p.signal_grace));
   for (const auto& o : p.sbatch) l.push_back("#SBATCH " + o);
   return l;
 }
@@ -188,7 +189,8 @@ std::string render_shard_script(const Profile& p, const ScriptPlan& plan, const 
       {"LRID", shell_quote(plan.lrid)},
       {"DIR", shell_quote(plan.dir)},
       {"RANKS", std::to_string(r.nodes * r.tasks_per_node)},
-      {"LAUNCH", launch}};
+      {"LAUNCH", launch},
+      {"REQUEUE", p.requeue ? "1" : "0"}};
   return render(tmpl, vars, origin);
 }
 

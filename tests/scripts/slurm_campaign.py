@@ -7,6 +7,9 @@
 3. Bad input with a live cluster: a campaign dir of another job, an unknown partition, no
    sbatch in PATH: exit code 2 and a clear message.
 4. 'scontrol requeue' of a finished array task: the task reruns with --resume and trains nothing.
+5. A run ~3x longer than the shard's 1-minute time limit: Slurm's warning (--signal) makes the
+   rank checkpoint and exit 75, the task requeues itself, and after several attempts the run is
+   done and equals one uninterrupted mpirun run bit for bit.
 """
 import json
 import os
@@ -272,6 +275,50 @@ check(len(starts) == 2 and starts[1]["resume"] and starts[1]["todo"] == 0
       and sum(e["event"] == "done" for e in ev) == len(record(c1)["layout"][0]["runs"]),
       "the requeued task resumed its complete shard and trained nothing")
 check(s["complete"] and s["shard_status"][0]["slurm_state"] == "COMPLETED", "status: complete again")
+
+# ---------------------------------------------------------------------------------------------
+print("--- 5. a run ~3x longer than the shard's time limit: Slurm's warning signal, checkpoint, "
+      "exit 75, requeue, until it is done; equal to one uninterrupted mpirun run", flush=True)
+job5 = write("long.yaml", """name: long
+grid:
+  - learning_rules: [sgdm]
+    tasks: [fashion_mnist]
+    architectures: [KNet4]
+    batch_sizes: [16]
+training:
+  defaults: {steps: 16000}
+observables: {trajectory_points: 5, observation_batch: 16}
+distributed: {threads_per_rank: 1}
+""")
+prof5 = write("short.yaml", """name: short
+shard: {nodes: 1, tasks_per_node: 1, cpus_per_task: 1, time: "1"}
+launcher: srun --mpi=pmix
+reduce: {tasks_per_node: 1, cpus_per_task: 1, time: "10"}
+signal_grace: 45
+""")
+c5 = os.path.join(WORK, "long")
+ref5 = os.path.join(WORK, "long-ref.h5")
+t5 = time.time()
+reference = subprocess.Popen(["mpirun", "--allow-run-as-root", "-np", "1", LRID, "train", job5, "--out", ref5, "-q"],
+                             cwd=WORK, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+run(["submit", job5, "--cluster", prof5, "--shards", "1", "--dir", c5, "--no-analyze"], quiet=True)
+reference.wait(timeout=900)
+ref_seconds = time.time() - t5
+s = wait_inactive(c5, 1200)
+out5 = open(os.path.join(c5, "logs", "shard-0.out")).read()
+attempts = out5.count("lrid shard 0/1: Slurm job")
+check(out5.count("SIGUSR1 from Slurm") >= 2 and out5.count("requeueing") >= 2,
+      f"Slurm's warning signal checkpointed and requeued the task ({attempts} attempts; the run alone "
+      f"took {ref_seconds:.0f} s against a 60 s limit)")
+check(s["complete"] and os.path.exists(os.path.join(c5, "reduce.done")), "the campaign completed across the attempts")
+ev = log_events(os.path.join(c5, "shards", "shard-0.h5.log.jsonl"))
+resumed = [e.get("resumed_from", -1) for e in ev if e["event"] == "done"]
+check(len(resumed) == 1 and resumed[0] > 0, f"the last attempt resumed the run from step {resumed}")
+with h5py.File(os.path.join(c5, "campaign.h5"), "r") as a, h5py.File(ref5, "r") as b:
+    same = all(np.array_equal(a[k][:], b[k][:], equal_nan=True)
+               for k in ("observables/values", "runs/loss", "runs/final_metric", "diagnostics/wb_angle"))
+    check(same and (a["runs/status"][:] == 2).all(), "observables equal the uninterrupted mpirun run bit for bit")
+print(f"    ({time.time() - T0:.0f} s)", flush=True)
 
 print(f"slurm campaign tests: {time.time() - T0:.0f} s", flush=True)
 if failures:

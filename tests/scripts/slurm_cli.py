@@ -2,6 +2,7 @@
 
 Run by slurm_cli.sh under ctest with LRID and LRID_SOURCE_DIR set.
 """
+import json
 import os
 import re
 import subprocess
@@ -57,6 +58,7 @@ for line in ["#SBATCH --job-name=lrid-smoke", "#SBATCH --array=0-2%2", "#SBATCH 
              "#SBATCH --ntasks-per-node=4", "#SBATCH --cpus-per-task=8", "#SBATCH --gpus-per-node=a100:4",
              "#SBATCH --mem=128G", "#SBATCH --time=08:00:00", f"#SBATCH --chdir={TMP}",
              f"#SBATCH --output={camp}/logs/shard-%a.out", "#SBATCH --open-mode=append", "#SBATCH --requeue",
+             "#SBATCH --signal=B:USR1@600",
              "#SBATCH --constraint=a100", "#SBATCH --job-name=lrid-smoke-reduce", "#SBATCH --partition=cpu",
              "#SBATCH --ntasks-per-node=16", f"#SBATCH --output={camp}/logs/reduce-%j.out",
              "module load openmpi/4.1 cuda/12.1 hdf5/1.14-openmpi"]:
@@ -70,6 +72,16 @@ check(all(k in a for k in ["SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "CUDA_
       "GPU binding by SLURM_LOCALID / OMPI_COMM_WORLD_LOCAL_RANK via CUDA_VISIBLE_DEVICES")
 red_part = a.split(f"# ===== {camp}/reduce.sbatch")[1]
 check("--constraint=a100" not in red_part and "--array" not in red_part, "shard-only options stay out of the reduction")
+
+# --dry-run --json: the shard layout, balanced by cost
+lay = json.loads(run(["submit", SMOKE, "--cluster", GPU, "--shards", "3", "--dir", camp, "--dry-run", "--json"]).stdout)
+ids = sorted(i for s in lay["layout"] for i in s["runs"])
+check(len(lay["layout"]) == 3 and ids == list(range(lay["runs"])), "--dry-run --json lists every run once over 3 shards")
+check(abs(sum(s["cost"] for s in lay["layout"]) - lay["cost_total"]) < 1e-6 * lay["cost_total"]
+      and lay["max_over_mean"] >= 1.0, f"--dry-run --json: shard costs add up, max/mean {lay['max_over_mean']:.3f}")
+check(not os.path.exists(camp), "--dry-run --json writes nothing")
+bad(["submit", SMOKE, "--cluster", GPU, "--shards", "3", "--dir", camp, "--json"], "--json: only with --dry-run",
+    "--json without --dry-run")
 
 # the rendered scripts are valid bash
 parts = re.split(r"^# ===== (.*)$", a, flags=re.M)
@@ -110,6 +122,8 @@ bad(base + [write("p2.yaml", "shard:\n  tasks_per_node: 2\n  gpu_per_node: 2\n")
 bad(base + [write("p3.yaml", "partition_required: true\nshard: {gpus_per_node: 1}\n")], "partition: missing",
     "a profile without the partition its site needs")
 bad(base + [write("p4.yaml", "shard: {time: 8h}\n")], "shard.time: expected a Slurm time limit", "bad time limit")
+bad(base + [write("p4b.yaml", "signal_grace: 70000\n")], "p4b.yaml:1:15: signal_grace: expected seconds in [0, 65535]",
+    "signal_grace beyond Slurm's limit")
 bad(base + [write("p5.yaml", "launcher: mpiexc -n 2\n")], "did you mean 'mpiexec'", "unknown launcher")
 bad(base + [write("p6.yaml", "sbatch: [--output=x.out]\n")], "--output is set by lrid submit itself", "managed sbatch option")
 bad(base + [write("p7.yaml", "templates: /nonexistent\n")], "no sbatch templates here", "missing templates")

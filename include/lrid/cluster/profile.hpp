@@ -32,6 +32,10 @@ struct Profile {
   std::vector<std::string> reduce_sbatch;   ///< extra #SBATCH options of the reduction job
   std::string lrid;             ///< lrid binary on the compute nodes; "" = the submitting binary
   bool requeue = true;          ///< #SBATCH --requeue (preempted / node-failed tasks rerun)
+  /// Seconds before a shard's time limit at which Slurm warns the task (#SBATCH
+  /// --signal=B:USR1@N): the script passes SIGUSR1 to the ranks, which checkpoint and exit 75,
+  /// and the task requeues itself (with requeue: true). 0 = no warning.
+  int64_t signal_grace = 300;
   bool analyze = true;          ///< the reduction runs 'lrid analyze' after the merge
   std::string templates;        ///< directory of the script templates; "" = default search
 
