@@ -201,6 +201,9 @@ int cmd_submit(int argc, char** argv) {
     out["cost_mean"] = mean;
     out["max_over_mean"] = mean > 0 ? largest / mean : 0.0;
     out["largest_run_cost"] = largest_run;
+    nlohmann::json per_run = nlohmann::json::array();
+    for (const auto& r : job.runs) per_run.push_back(config::run_cost(job, r));
+    out["run_cost"] = per_run;
     std::cout << out.dump(2) << "\n";
     return 0;
   }

@@ -50,6 +50,20 @@ std::string fmt_double(double v) {
 // ---------------------------------------------------------------------------------------------
 // Built-in defaults.
 
+}  // namespace
+
+AugmentSpec default_augment(const std::string& objective) {
+  AugmentSpec a;
+  if (objective == "simclr") {
+    a.crop = "resized";
+    a.flip = 0.5;
+    a.noise = 0.1;
+  }
+  return a;
+}
+
+namespace {
+
 RuleSettings builtin_rule(const std::string& rule) {
   // One learning-rate policy for SGDM, FA and IA (they differ only in the direction of the
   // update); Adam has its own rate. FA and IA need the gradient clip to train at the rate SGDM
@@ -86,6 +100,7 @@ void add_builtin_tasks(JobSpec& job) {
     t.dataset = DatasetSpec{format, path};
     if (coarse) t.label_map = {0, 2, 0, 2, 0, 1, 0, 1, 2, 1};
     t.size = size;
+    t.augment = default_augment(objective);
     job.tasks[name] = t;
   };
   const std::string fm = "/usr/share/datasets/fashion-mnist";
@@ -189,6 +204,27 @@ void parse_training(const Ctx& c, const YAML::Node& n, JobSpec& job) {
   }
 }
 
+void parse_augment(const Ctx& c, const YAML::Node& a, const std::string& key, AugmentSpec& g) {
+  c.check_keys(a, key, {"crop", "pad", "flip", "min_scale", "noise", "size"});
+  if (auto v = a["crop"]) g.crop = c.choice(v, key + ".crop", {"none", "pad", "resized"}, "crop");
+  if (auto v = a["pad"]) g.pad = c.non_negative(v, key + ".pad");
+  if (auto v = a["flip"]) {
+    g.flip = c.non_negative_real(v, key + ".flip");
+    if (g.flip > 1) c.fail(v, key + ".flip", "expected a probability in [0, 1]");
+  }
+  if (auto v = a["min_scale"]) {
+    g.min_scale = c.positive_real(v, key + ".min_scale");
+    if (g.min_scale > 1) c.fail(v, key + ".min_scale", "expected an area fraction in (0, 1]");
+  }
+  if (auto v = a["noise"]) g.noise = c.non_negative_real(v, key + ".noise");
+  if (auto v = a["size"]) {
+    const auto hw = c.integers(v, key + ".size");
+    if (hw.size() != 2 || hw[0] < 1 || hw[1] < 1)
+      c.fail(v, key + ".size", "expected [height, width] of the images trained on, each >= 1");
+    g.height = hw[0], g.width = hw[1];
+  }
+}
+
 void parse_tasks(const Ctx& c, const YAML::Node& n, JobSpec& job) {
   if (!n) return;
   c.require_map(n, "tasks");
@@ -196,7 +232,7 @@ void parse_tasks(const Ctx& c, const YAML::Node& n, JobSpec& job) {
     const std::string name = kv.first.as<std::string>();
     const std::string key = "tasks." + name;
     const YAML::Node& t = kv.second;
-    c.check_keys(t, key, {"objective", "dataset", "label_map", "simclr", "size"});
+    c.check_keys(t, key, {"objective", "dataset", "label_map", "simclr", "size", "augment"});
     TaskSpec spec;
     auto it = job.tasks.find(name);
     if (it != job.tasks.end()) spec = it->second;  // override a built-in
@@ -212,10 +248,13 @@ void parse_tasks(const Ctx& c, const YAML::Node& n, JobSpec& job) {
         spec.size.channels = in[0], spec.size.height = in[1], spec.size.width = in[2];
       }
     }
+    const std::string objective_before = spec.objective;
     if (auto v = t["objective"])
       spec.objective = c.choice(v, key + ".objective", {"supervised", "simclr"}, "objective");
     else if (spec.objective.empty())
       c.fail(t, key, "missing key 'objective' (supervised or simclr)");
+    if (spec.objective != objective_before) spec.augment = default_augment(spec.objective);
+    if (auto a = t["augment"]) parse_augment(c, a, key + ".augment", spec.augment);
     if (auto d = t["dataset"]) {
       c.check_keys(d, key + ".dataset", {"format", "path"});
       if (!d["format"] || !d["path"]) c.fail(d, key + ".dataset", "expected both 'format' and 'path'");
@@ -289,8 +328,9 @@ void parse_observables(const Ctx& c, const YAML::Node& n, ObservablesSpec& o) {
 void parse_distributed(const Ctx& c, const YAML::Node& n, DistributedSpec& d) {
   if (!n) return;
   c.check_keys(n, "distributed", {"ranks_per_run", "gradient_backend", "device", "threads_per_rank", "max_attempts",
-                                  "checkpoint_seconds"});
+                                  "checkpoint_seconds", "data_memory_mb"});
   if (auto v = n["checkpoint_seconds"]) d.checkpoint_seconds = c.non_negative_real(v, "distributed.checkpoint_seconds");
+  if (auto v = n["data_memory_mb"]) d.data_memory_mb = c.real(v, "distributed.data_memory_mb");
   if (auto v = n["ranks_per_run"]) d.ranks_per_run = c.positive(v, "distributed.ranks_per_run");
   if (auto v = n["gradient_backend"])
     d.gradient_backend = c.choice(v, "distributed.gradient_backend", {"auto", "mpi", "nccl"}, "gradient backend");
@@ -560,6 +600,10 @@ std::string run_fingerprint(const RunSpec& r, const JobSpec& job) {
   if (t.objective == "simclr")
     f << "|simclr=" << fmt_double(t.simclr_temperature) << "," << t.simclr_head_hidden << ","
       << t.simclr_head_dim;
+  if (!(t.augment == default_augment(t.objective)))  // (absent at the defaults: hashes stay as they were)
+    f << "|augment=" << t.augment.crop << "," << t.augment.pad << "," << fmt_double(t.augment.flip) << ","
+      << fmt_double(t.augment.min_scale) << "," << fmt_double(t.augment.noise) << "," << t.augment.height << "x"
+      << t.augment.width;
   f << "|opt=" << s.optimizer << "|lr=" << fmt_double(s.learning_rate)
     << "|mom=" << fmt_double(s.momentum) << "|adam=" << fmt_double(s.beta1) << ","
     << fmt_double(s.beta2) << "," << fmt_double(s.eps) << "|wd=" << fmt_double(s.weight_decay)

@@ -40,27 +40,43 @@ void validate(const AugmentOptions& o) {
   if (o.pad < 0) bad("pad", double(o.pad), ">= 0");
   if (!(o.flip_prob >= 0 && o.flip_prob <= 1)) bad("flip_prob", o.flip_prob, "in [0, 1]");
   if (!(o.noise_std >= 0)) bad("noise_std", o.noise_std, ">= 0");
+  if (o.out_height < 0 || o.out_width < 0 || (o.out_height == 0) != (o.out_width == 0))
+    bad("out_height/out_width", double(o.out_height), "both > 0, or both 0 (the input size)");
+}
+
+torch::Tensor center_crop(const torch::Tensor& x, int64_t out_h, int64_t out_w) {
+  TORCH_CHECK(x.dim() == 4, "data::center_crop: expected [B,C,H,W], got ", x.sizes());
+  const int64_t h = x.size(2), w = x.size(3);
+  if (out_h <= 0 || out_w <= 0 || (out_h == h && out_w == w)) return x;
+  if (out_h > h || out_w > w)
+    throw BadInput("crop size " + std::to_string(out_h) + "x" + std::to_string(out_w) + " is larger than the images (" +
+                   std::to_string(h) + "x" + std::to_string(w) + ")");
+  return x.narrow(2, (h - out_h) / 2, out_h).narrow(3, (w - out_w) / 2, out_w);
 }
 
 namespace {
 
 // Pad-and-crop with optional mirror, as two gathers: rows, then (possibly reversed) columns.
 torch::Tensor pad_crop(const torch::Tensor& x, const torch::Tensor& u, const torch::Tensor& flip,
-                       int64_t pad) {
+                       int64_t pad, int64_t oh, int64_t ow) {
   const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  if (oh > h + 2 * pad || ow > w + 2 * pad)
+    throw BadInput("crop size " + std::to_string(oh) + "x" + std::to_string(ow) + " is larger than the padded images (" +
+                   std::to_string(h + 2 * pad) + "x" + std::to_string(w + 2 * pad) + ")");
   auto dev = x.device();
   auto lopt = torch::TensorOptions().dtype(torch::kLong);
-  // Offsets in [0, 2*pad], uniform.
-  auto offs = (u * double(2 * pad + 1)).floor().clamp_max(double(2 * pad)).to(torch::kLong);
-  auto oy = offs.select(1, 0), ox = offs.select(1, 1);
+  // Offsets in [0, H + 2 pad - out], uniform (per axis).
+  const int64_t ry = h + 2 * pad - oh, rx = w + 2 * pad - ow;
+  auto oy = (u.select(1, 0) * double(ry + 1)).floor().clamp_max(double(ry)).to(torch::kLong);
+  auto ox = (u.select(1, 1) * double(rx + 1)).floor().clamp_max(double(rx)).to(torch::kLong);
   auto xp = torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0.0);
-  auto ar_h = torch::arange(h, lopt), ar_w = torch::arange(w, lopt);
-  auto rows = (oy.view({b, 1}) + ar_h.view({1, h})).to(dev);                      // [B,H]
-  auto fwd = ar_w.view({1, w}).expand({b, w});
-  auto rev = (w - 1 - ar_w).view({1, w}).expand({b, w});
-  auto cols = (ox.view({b, 1}) + torch::where(flip.view({b, 1}), rev, fwd)).to(dev);  // [B,W]
-  auto t = xp.gather(2, rows.view({b, 1, h, 1}).expand({b, c, h, w + 2 * pad}));
-  return t.gather(3, cols.view({b, 1, 1, w}).expand({b, c, h, w}));
+  auto ar_h = torch::arange(oh, lopt), ar_w = torch::arange(ow, lopt);
+  auto rows = (oy.view({b, 1}) + ar_h.view({1, oh})).to(dev);                        // [B,oh]
+  auto fwd = ar_w.view({1, ow}).expand({b, ow});
+  auto rev = (ow - 1 - ar_w).view({1, ow}).expand({b, ow});
+  auto cols = (ox.view({b, 1}) + torch::where(flip.view({b, 1}), rev, fwd)).to(dev);  // [B,ow]
+  auto t = xp.gather(2, rows.view({b, 1, oh, 1}).expand({b, c, oh, w + 2 * pad}));
+  return t.gather(3, cols.view({b, 1, 1, ow}).expand({b, c, oh, ow}));
 }
 
 // Random resized crop (+ mirror) as one affine_grid + bilinear grid_sample.
@@ -80,7 +96,8 @@ torch::Tensor resized_crop(const torch::Tensor& x, const torch::Tensor& u,
   auto zero = torch::zeros({b});
   auto theta = torch::stack({sx, zero, tx, zero, ch, ty}, 1).view({b, 2, 3});
   theta = theta.to(x.device(), x.scalar_type());
-  auto grid = at::affine_grid_generator(theta, x.sizes(), /*align_corners=*/false);
+  const int64_t oh = o.out_height > 0 ? o.out_height : x.size(2), ow = o.out_width > 0 ? o.out_width : x.size(3);
+  auto grid = at::affine_grid_generator(theta, {b, x.size(1), oh, ow}, /*align_corners=*/false);
   // interpolation 0 = bilinear, padding 1 = border.
   return at::grid_sampler(x, grid, 0, 1, /*align_corners=*/false);
 }
@@ -107,21 +124,24 @@ torch::Tensor augment(const torch::Tensor& x, uint64_t seed, const AugmentOption
   auto u = torch::rand({total_rows, 5}, gen, torch::kDouble).narrow(0, row_offset, b);
   auto flip = u.select(1, 4) < o.flip_prob;
 
+  const int64_t oh = o.out_height > 0 ? o.out_height : x.size(2), ow = o.out_width > 0 ? o.out_width : x.size(3);
   torch::Tensor y;
   switch (o.crop) {
     case CropMode::kResizedCrop:
       y = resized_crop(x, u, flip, o);
       break;
     case CropMode::kPadCrop:
-      y = pad_crop(x, u.narrow(1, 0, 2), flip, o.pad);
+      y = pad_crop(x, u.narrow(1, 0, 2), flip, o.pad, oh, ow);
       break;
-    case CropMode::kNone:
-      y = torch::where(flip.view({b, 1, 1, 1}).to(x.device()), x.flip({3}), x);
+    case CropMode::kNone: {
+      const auto xc = center_crop(x, oh, ow);
+      y = torch::where(flip.view({b, 1, 1, 1}).to(x.device()), xc.flip({3}), xc);
       break;
+    }
   }
   if (o.noise_std > 0) {
     // Each global row has its own noise generator, so shards reproduce the whole batch's rows.
-    auto noise = torch::empty({b, x.size(1), x.size(2), x.size(3)}, torch::kFloat);
+    auto noise = torch::empty({b, x.size(1), oh, ow}, torch::kFloat);
     for (int64_t i = 0; i < b; ++i) {
       auto g = make_generator(derive_seed(seed, kNoiseSalt, uint64_t(row_offset + i)));
       noise[i].normal_(0.0, o.noise_std, g);
@@ -129,6 +149,11 @@ torch::Tensor augment(const torch::Tensor& x, uint64_t seed, const AugmentOption
     y = y.add(noise.to(y.device(), y.scalar_type()));
   }
   return y;
+}
+
+torch::Tensor augment_step(const torch::Tensor& x, uint64_t dataset_seed, int64_t step, const AugmentOptions& o,
+                           int64_t row_offset, int64_t total_rows) {
+  return augment(x, derive_seed(dataset_seed, kAugmentSalt, uint64_t(step)), o, row_offset, total_rows);
 }
 
 Views two_views(const torch::Tensor& x, uint64_t dataset_seed, int64_t step,

@@ -54,55 +54,138 @@ torch::Tensor BatchStream::epoch_permutation(int64_t e) const {
   return torch::randperm(set_.size(), gen, torch::kLong);
 }
 
-const torch::Tensor& BatchStream::permutation(int64_t e) {
-  if (e != cached_epoch_) {
-    cached_perm_ = epoch_permutation(e);
-    cached_epoch_ = e;
-  }
-  return cached_perm_;
-}
-
 int64_t BatchStream::epoch() const { return step_ * batch_size_ / set_.size(); }
 
 int64_t BatchStream::batches_per_epoch() const {
   return (set_.size() + batch_size_ - 1) / batch_size_;
 }
 
-torch::Tensor BatchStream::next_indices() {
+torch::Tensor BatchStream::indices_at(int64_t step, int64_t& cached_epoch, torch::Tensor& cached_perm) const {
   const int64_t n = set_.size();
-  int64_t pos = step_ * batch_size_;
+  int64_t pos = step * batch_size_;
   int64_t need = batch_size_;
   std::vector<torch::Tensor> parts;
   while (need > 0) {
     const int64_t e = pos / n, off = pos % n;
     const int64_t take = std::min(need, n - off);
-    parts.push_back(permutation(e).narrow(0, off, take));
+    if (e != cached_epoch) {
+      cached_perm = epoch_permutation(e);
+      cached_epoch = e;
+    }
+    parts.push_back(cached_perm.narrow(0, off, take));
     pos += take;
     need -= take;
   }
-  ++step_;
   return parts.size() == 1 ? parts[0].clone() : torch::cat(parts);
+}
+
+torch::Tensor BatchStream::next_indices() {
+  if (prefetching_) throw std::logic_error("BatchStream::next_indices while prefetching");
+  return indices_at(step_++, cached_epoch_, cached_perm_);
 }
 
 void BatchStream::skip(int64_t n_batches) {
   if (n_batches < 0) throw std::invalid_argument("BatchStream::skip: negative count");
+  const bool was = prefetching_;
+  if (was) stop_prefetch();
   step_ += n_batches;
+  if (was) start_prefetch(rank_, world_, depth_);
 }
 
 Batch BatchStream::gather(const torch::Tensor& idx) const {
-  return {norm_.apply(set_.images.index_select(0, idx)), set_.labels.index_select(0, idx)};
+  return {norm_.apply(set_.gather(idx)), set_.labels.index_select(0, idx)};
 }
 
 Batch BatchStream::next() { return gather(next_indices()); }
+
+Batch BatchStream::make_shard(int64_t step, int rank, int world, int64_t& cached_epoch,
+                              torch::Tensor& cached_perm) const {
+  auto idx = indices_at(step, cached_epoch, cached_perm);
+  const int64_t lo = rank * batch_size_ / world, hi = (rank + 1) * batch_size_ / world;
+  Batch b = gather(idx.slice(0, lo, hi));
+  return transform_ ? transform_(std::move(b), step, lo, batch_size_) : b;
+}
 
 Batch BatchStream::next_shard(int rank, int world) {
   if (world < 1 || rank < 0 || rank >= world)
     throw std::invalid_argument("BatchStream::next_shard: rank " + std::to_string(rank) +
                                 " of " + std::to_string(world));
-  auto idx = next_indices();
-  const int64_t lo = rank * batch_size_ / world, hi = (rank + 1) * batch_size_ / world;
-  return gather(idx.slice(0, lo, hi));
+  if (!prefetching_) return make_shard(step_++, rank, world, cached_epoch_, cached_perm_);
+  if (rank != rank_ || world != world_)
+    throw std::invalid_argument("BatchStream::next_shard: prefetching for another rank");
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !ready_.empty(); });
+  Ready r = std::move(ready_.front());
+  ready_.pop_front();
+  lock.unlock();
+  cv_.notify_all();
+  if (r.step != step_) throw std::logic_error("BatchStream: prefetched step " + std::to_string(r.step) + ", expected " +
+                                              std::to_string(step_));
+  ++step_;
+  if (r.error) std::rethrow_exception(r.error);
+  return r.batch;
 }
+
+void BatchStream::set_transform(BatchTransform transform) {
+  if (prefetching_) throw std::logic_error("BatchStream::set_transform while prefetching");
+  transform_ = std::move(transform);
+}
+
+void BatchStream::start_prefetch(int rank, int world, int depth) {
+  if (world < 1 || rank < 0 || rank >= world || depth < 1)
+    throw std::invalid_argument("BatchStream::start_prefetch: rank " + std::to_string(rank) + " of " +
+                                std::to_string(world) + ", depth " + std::to_string(depth));
+  stop_prefetch();
+  rank_ = rank, world_ = world, depth_ = depth;
+  stop_ = false;
+  ready_.clear();
+  prefetching_ = true;
+  worker_ = std::thread([this, from = step_] { prefetch_loop(from); });
+}
+
+void BatchStream::prefetch_loop(int64_t from) {
+  int64_t cached_epoch = -1;
+  torch::Tensor cached_perm;
+  for (int64_t s = from;; ++s) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || static_cast<int>(ready_.size()) < depth_; });
+      if (stop_) return;
+    }
+    Ready r{s, {}, nullptr};
+    try {
+      r.batch = make_shard(s, rank_, world_, cached_epoch, cached_perm);
+    } catch (...) {
+      r.error = std::current_exception();
+    }
+    const bool failed = r.error != nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ready_.push_back(std::move(r));
+    }
+    cv_.notify_all();
+    if (failed) {
+      // Nothing after a bad batch: wait to be stopped.
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_; });
+      return;
+    }
+  }
+}
+
+void BatchStream::stop_prefetch() {
+  if (!prefetching_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  ready_.clear();
+  prefetching_ = false;
+}
+
+BatchStream::~BatchStream() { stop_prefetch(); }
 
 Batch observation_batch(const ImageSet& test, const Normalization& norm, int64_t n,
                         uint64_t dataset_seed) {
@@ -111,7 +194,7 @@ Batch observation_batch(const ImageSet& test, const Normalization& norm, int64_t
                    ", expected 1.." + std::to_string(test.size()));
   auto gen = make_generator(derive_seed(dataset_seed, kObserveSalt));
   auto idx = std::get<0>(torch::randperm(test.size(), gen, torch::kLong).narrow(0, 0, n).sort());
-  return {norm.apply(test.images.index_select(0, idx)), test.labels.index_select(0, idx)};
+  return {norm.apply(test.gather(idx)), test.labels.index_select(0, idx)};
 }
 
 Batch observation_batch(const TrainTest& data, int64_t n, uint64_t dataset_seed) {

@@ -18,16 +18,14 @@ namespace lrid::data {
 
 // --- normalisation --------------------------------------------------------------------------
 
-Normalization Normalization::from_images(const torch::Tensor& images) {
-  TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8,
-              "Normalization::from_images: expected uint8 [N,C,H,W]");
+void detail::ChannelHistogram::add(const torch::Tensor& images) {
+  TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8 &&
+                  images.size(1) == static_cast<int64_t>(hist.size()),
+              "ChannelHistogram::add: expected uint8 [N,", hist.size(), ",H,W]");
   auto x = images.contiguous();
   const int64_t n = x.size(0), c = x.size(1), hw = x.size(2) * x.size(3);
   const uint8_t* p = x.data_ptr<uint8_t>();
   // Four interleaved histograms per channel break the store-to-load chain on repeated values.
-  std::vector<std::array<std::array<uint64_t, 256>, 4>> hist(static_cast<size_t>(c));
-  for (auto& h4 : hist)
-    for (auto& h : h4) h.fill(0);
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t ch = 0; ch < c; ++ch) {
       const uint8_t* q = p + (i * c + ch) * hw;
@@ -42,12 +40,15 @@ Normalization Normalization::from_images(const torch::Tensor& images) {
       for (; j < hw; ++j) ++h[0][q[j]];
     }
   }
+}
+
+Normalization detail::ChannelHistogram::result() const {
   Normalization out;
-  for (int64_t ch = 0; ch < c; ++ch) {
+  for (const auto& h4 : hist) {
     uint64_t cnt = 0, s1 = 0, s2 = 0;
     for (int v = 0; v < 256; ++v) {
       uint64_t k = 0;
-      for (auto& h : hist[size_t(ch)]) k += h[size_t(v)];
+      for (const auto& h : h4) k += h[size_t(v)];
       cnt += k;
       s1 += k * uint64_t(v);
       s2 += k * uint64_t(v) * uint64_t(v);
@@ -60,6 +61,41 @@ Normalization Normalization::from_images(const torch::Tensor& images) {
     out.stddev.push_back(sd < 1e-3L ? 1.0f : float(sd / 255.0L));
   }
   return out;
+}
+
+Normalization Normalization::from_images(const torch::Tensor& images) {
+  TORCH_CHECK(images.dim() == 4 && images.scalar_type() == torch::kUInt8,
+              "Normalization::from_images: expected uint8 [N,C,H,W]");
+  detail::ChannelHistogram h(images.size(1));
+  h.add(images);
+  return h.result();
+}
+
+Normalization Normalization::from_set(const ImageSet& set) {
+  if (!set.streamed()) return from_images(set.images);
+  // Whole-file blocks of ~32 MiB; only the set's own rows (a label map may have dropped some).
+  const RowReader& r = *set.reader;
+  detail::ChannelHistogram h(r.c);
+  const int64_t block = std::max<int64_t>(1, (int64_t(32) << 20) / std::max<int64_t>(1, r.row_bytes()));
+  if (!set.rows.defined()) {
+    for (int64_t first = 0; first < r.n; first += block) h.add(r.read_range(first, std::min(block, r.n - first)));
+  } else {
+    for (int64_t first = 0; first < set.size(); first += block)
+      h.add(r.read(set.rows.narrow(0, first, std::min(block, set.size() - first))));
+  }
+  return h.result();
+}
+
+// --- image sets -----------------------------------------------------------------------------
+
+int64_t ImageSet::channels() const { return images.defined() ? images.size(1) : reader ? reader->c : 0; }
+int64_t ImageSet::height() const { return images.defined() ? images.size(2) : reader ? reader->h : 0; }
+int64_t ImageSet::width() const { return images.defined() ? images.size(3) : reader ? reader->w : 0; }
+
+torch::Tensor ImageSet::gather(const torch::Tensor& indices) const {
+  if (images.defined()) return images.index_select(0, indices);
+  if (!reader) throw BadInput(source + ": an image set without images");
+  return reader->read(rows.defined() ? rows.index_select(0, indices) : indices);
 }
 
 Normalization Normalization::fixed(int64_t channels, float mean, float stddev) {
@@ -104,14 +140,16 @@ std::string canonical_or_raw(const std::string& path) {
 
 }  // namespace
 
-TrainTest load(const DataSource& source) {
+TrainTest load(const DataSource& source, int64_t memory_budget_bytes) {
   if (source.format != "idx" && source.format != "cifar10" && source.format != "hdf5")
     throw BadInput("data source format '" + source.format +
                    "', expected one of idx, cifar10, hdf5 (path " + source.path + ")");
   if (source.path.empty())
     throw BadInput("data source (" + source.format + "): empty path, expected a " +
                    (source.format == "hdf5" ? "file" : "directory"));
-  const std::string key = source.format + '\n' + canonical_or_raw(source.path);
+  // The budget only matters for HDF5 (IDX and CIFAR-10 are read whole).
+  const std::string key = source.format + '\n' + canonical_or_raw(source.path) + '\n' +
+                          (source.format == "hdf5" ? std::to_string(memory_budget_bytes) : std::string("-"));
   std::lock_guard<std::mutex> lock(g_cache_mutex);
   auto it = cache().find(key);
   if (it != cache().end()) return it->second;
@@ -121,7 +159,7 @@ TrainTest load(const DataSource& source) {
   } else if (source.format == "cifar10") {
     tt = read_cifar10_dir(source.path);
   } else {
-    tt = read_hdf5(source.path);
+    tt = read_hdf5(source.path, int64_t(32) << 20, memory_budget_bytes);
   }
   cache().emplace(key, tt);
   return tt;
@@ -170,12 +208,17 @@ ImageSet apply_label_map(const ImageSet& set, const LabelMap& map) {
   out.num_classes = max_new + 1;
   out.source = set.source;
   auto mapped = lut.index_select(0, set.labels);
+  out.reader = set.reader;
   if (std::find(map.begin(), map.end(), int64_t(-1)) == map.end()) {
     out.images = set.images;
+    out.rows = set.rows;
     out.labels = mapped;
   } else {
     auto keep = (mapped >= 0).nonzero().squeeze(1);
-    out.images = set.images.index_select(0, keep);
+    if (set.streamed())  // the kept examples' file rows; the images stay in the file
+      out.rows = set.rows.defined() ? set.rows.index_select(0, keep) : keep;
+    else
+      out.images = set.images.index_select(0, keep);
     out.labels = mapped.index_select(0, keep);
   }
   return out;

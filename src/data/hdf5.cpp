@@ -5,6 +5,9 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,8 +80,36 @@ std::vector<hsize_t> dims_of(hid_t dset) {
   return d;
 }
 
-ImageSet read_split(hid_t file, const std::string& path, const std::string& split,
-                    int64_t block_bytes) {
+struct ImagesInfo {
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  std::vector<hsize_t> dims;
+};
+
+// Checks /split/images and /split/labels exist and images is uint8 [N,H,W(,C)]; returns the
+// images' shape. BadInput naming what is wrong.
+ImagesInfo check_images(hid_t file, hid_t img, const std::string& path, const std::string& split) {
+  const std::string where = path + ":/" + split;
+  {
+    Handle type(H5Dget_type(img), H5Tclose);
+    if (H5Tget_class(type.get()) != H5T_INTEGER || H5Tget_size(type.get()) != 1 ||
+        H5Tget_sign(type.get()) != H5T_SGN_NONE)
+      throw BadInput(where + "/images: dtype " + describe_type(type.get()) +
+                     ", expected uint8 (convert to 0..255, docs/data.md)");
+  }
+  (void)file;
+  ImagesInfo in;
+  in.dims = dims_of(img);
+  if (in.dims.size() != 3 && in.dims.size() != 4)
+    throw BadInput(where + "/images: rank " + std::to_string(in.dims.size()) +
+                   ", expected 4 ([N,H,W,C]) or 3 ([N,H,W])");
+  in.n = int64_t(in.dims[0]), in.h = int64_t(in.dims[1]), in.w = int64_t(in.dims[2]);
+  in.c = in.dims.size() == 4 ? int64_t(in.dims[3]) : 1;
+  if (in.n <= 0 || in.h <= 0 || in.w <= 0 || in.c <= 0)
+    throw BadInput(where + "/images: shape has a zero dimension, expected N,H,W,C > 0");
+  return in;
+}
+
+void require_split(hid_t file, const std::string& path, const std::string& split) {
   const std::string where = path + ":/" + split;
   if (!link_exists(file, split))
     throw BadInput(path + ": no group /" + split + ", expected /" + split + "/images and /" +
@@ -86,24 +117,30 @@ ImageSet read_split(hid_t file, const std::string& path, const std::string& spli
   for (const char* name : {"images", "labels"})
     if (!link_exists(file, split + "/" + name))
       throw BadInput(where + "/" + name + ": dataset missing (lrid HDF5 layout, docs/data.md)");
+}
 
+// Rows [first, first + cnt) of an images dataset into dst ([cnt,H,W,C] bytes).
+void read_rows(hid_t img, const std::vector<hsize_t>& dims, int64_t first, int64_t cnt, uint8_t* dst,
+               const std::string& where) {
+  Handle fspace(H5Dget_space(img), H5Sclose);
+  std::vector<hsize_t> start(dims.size(), 0), count(dims);
+  start[0] = hsize_t(first);
+  count[0] = hsize_t(cnt);
+  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+  Handle mspace(H5Screate_simple(int(count.size()), count.data(), nullptr), H5Sclose);
+  if (H5Dread(img, H5T_NATIVE_UINT8, mspace.get(), fspace.get(), H5P_DEFAULT, dst) < 0)
+    throw BadInput(where + "/images: read failed at rows " + std::to_string(first) + ".." +
+                   std::to_string(first + cnt - 1) + " (corrupt or truncated file)");
+}
+
+ImageSet read_split(hid_t file, const std::string& path, const std::string& split,
+                    int64_t block_bytes, int64_t stream_bytes) {
+  const std::string where = path + ":/" + split;
+  require_split(file, path, split);
   Handle img(H5Dopen2(file, (split + "/images").c_str(), H5P_DEFAULT), H5Dclose);
   if (!img.ok()) throw BadInput(where + "/images: cannot open as a dataset");
-  {
-    Handle type(H5Dget_type(img.get()), H5Tclose);
-    if (H5Tget_class(type.get()) != H5T_INTEGER || H5Tget_size(type.get()) != 1 ||
-        H5Tget_sign(type.get()) != H5T_SGN_NONE)
-      throw BadInput(where + "/images: dtype " + describe_type(type.get()) +
-                     ", expected uint8 (convert to 0..255, docs/data.md)");
-  }
-  auto idims = dims_of(img.get());
-  if (idims.size() != 3 && idims.size() != 4)
-    throw BadInput(where + "/images: rank " + std::to_string(idims.size()) +
-                   ", expected 4 ([N,H,W,C]) or 3 ([N,H,W])");
-  const int64_t n = int64_t(idims[0]), h = int64_t(idims[1]), w = int64_t(idims[2]);
-  const int64_t c = idims.size() == 4 ? int64_t(idims[3]) : 1;
-  if (n <= 0 || h <= 0 || w <= 0 || c <= 0)
-    throw BadInput(where + "/images: shape has a zero dimension, expected N,H,W,C > 0");
+  const ImagesInfo in = check_images(file, img.get(), path, split);
+  const int64_t n = in.n, h = in.h, w = in.w, c = in.c;
 
   Handle lab(H5Dopen2(file, (split + "/labels").c_str(), H5P_DEFAULT), H5Dclose);
   if (!lab.ok()) throw BadInput(where + "/labels: cannot open as a dataset");
@@ -127,25 +164,20 @@ ImageSet read_split(hid_t file, const std::string& path, const std::string& spli
               s.labels.data_ptr<int64_t>()) < 0)
     throw BadInput(where + "/labels: read failed (corrupt or truncated file)");
 
+  const int64_t row_bytes = h * w * c;
+  if (stream_bytes >= 0 && n * row_bytes > stream_bytes) {
+    // Streamed: the rows stay in the file (a RowReader of its own opens it again).
+    s.reader = std::make_shared<RowReader>(path, split);
+    return s;
+  }
   // Images: read blocks of rows [N,H,W,C] and transpose each into the NCHW tensor.
   s.images = detail::alloc_u8({n, c, h, w}, where + "/images");
-  const int64_t row_bytes = h * w * c;
   const int64_t rows_per_block = std::max<int64_t>(1, block_bytes / row_bytes);
   auto block = detail::alloc_u8({std::min(n, rows_per_block), h, w, c}, where + "/images");
-  Handle fspace(H5Dget_space(img.get()), H5Sclose);
   for (int64_t r0 = 0; r0 < n; r0 += rows_per_block) {
     const int64_t cnt = std::min(rows_per_block, n - r0);
-    std::vector<hsize_t> start(idims.size(), 0), count(idims);
-    start[0] = hsize_t(r0);
-    count[0] = hsize_t(cnt);
-    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
-                        nullptr);
-    Handle mspace(H5Screate_simple(int(count.size()), count.data(), nullptr), H5Sclose);
     auto buf = block.narrow(0, 0, cnt);
-    if (H5Dread(img.get(), H5T_NATIVE_UINT8, mspace.get(), fspace.get(), H5P_DEFAULT,
-                buf.data_ptr<uint8_t>()) < 0)
-      throw BadInput(where + "/images: read failed at rows " + std::to_string(r0) + ".." +
-                     std::to_string(r0 + cnt - 1) + " (corrupt or truncated file)");
+    read_rows(img.get(), in.dims, r0, cnt, buf.data_ptr<uint8_t>(), where);
     s.images.narrow(0, r0, cnt).copy_(buf.permute({0, 3, 1, 2}));
   }
   return s;
@@ -174,17 +206,131 @@ int64_t read_num_classes(hid_t file, const std::string& path) {
   return v;
 }
 
+// /train/images attributes mean and std (float, one per channel, on the [0, 1] pixel scale):
+// the training set's normalisation, stored so that a large set need not be read through to
+// compute it. Absent: empty.
+std::vector<double> read_channel_attr(hid_t file, const std::string& path, const char* name, int64_t channels) {
+  Handle img(H5Dopen2(file, "train/images", H5P_DEFAULT), H5Dclose);
+  if (!img.ok() || H5Aexists(img.get(), name) <= 0) return {};
+  const std::string where = path + ":/train/images attribute " + name;
+  Handle attr(H5Aopen(img.get(), name, H5P_DEFAULT), H5Aclose);
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  const auto count = H5Sget_simple_extent_npoints(space.get());
+  if (count != channels)
+    throw BadInput(where + ": " + std::to_string(count) + " values, expected one per channel (" +
+                   std::to_string(channels) + ")");
+  std::vector<double> v(static_cast<size_t>(count));
+  if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, v.data()) < 0) throw BadInput(where + ": cannot be read as numbers");
+  return v;
+}
+
 }  // namespace
 
-TrainTest read_hdf5(const std::string& path, int64_t block_bytes) {
+std::recursive_mutex& detail::hdf5_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+
+RowReader::RowReader(const std::string& path, const std::string& split) : where(path + ":/" + split) {
+  std::lock_guard<std::recursive_mutex> lock(detail::hdf5_mutex());
+  QuietHdf5 quiet;
+  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file_ < 0) throw BadInput(path + ": cannot open as an HDF5 file");
+  try {
+    require_split(file_, path, split);
+    // A chunk cache that holds a few batches' worth of chunks for random reads.
+    Handle dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+    H5Pset_chunk_cache(dapl.get(), 12421, size_t(64) << 20, 0.75);
+    dset_ = H5Dopen2(file_, (split + "/images").c_str(), dapl.get());
+    if (dset_ < 0) throw BadInput(where + "/images: cannot open as a dataset");
+    const ImagesInfo in = check_images(file_, dset_, path, split);
+    n = in.n, h = in.h, w = in.w, c = in.c;
+    rank_ = static_cast<int>(in.dims.size());
+  } catch (...) {
+    if (dset_ >= 0) H5Dclose(dset_);
+    H5Fclose(file_);
+    throw;
+  }
+}
+
+RowReader::~RowReader() {
+  std::lock_guard<std::recursive_mutex> lock(detail::hdf5_mutex());
+  if (dset_ >= 0) H5Dclose(dset_);
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+void RowReader::read_block(int64_t first, int64_t cnt, uint8_t* dst) const {
+  if (first < 0 || first + cnt > n)
+    throw BadInput(where + "/images: row " + std::to_string(first < 0 ? first : first + cnt - 1) +
+                   " out of range (the file has " + std::to_string(n) + ")");
+  std::vector<hsize_t> dims = {hsize_t(n), hsize_t(h), hsize_t(w)};
+  if (rank_ == 4) dims.push_back(hsize_t(c));
+  read_rows(dset_, dims, first, cnt, dst, where);
+}
+
+torch::Tensor RowReader::read_range(int64_t first, int64_t cnt) const {
+  auto buf = detail::alloc_u8({cnt, h, w, c}, where);
+  {
+    std::lock_guard<std::recursive_mutex> lock(detail::hdf5_mutex());
+    QuietHdf5 quiet;
+    read_block(first, cnt, buf.data_ptr<uint8_t>());
+  }
+  return buf.permute({0, 3, 1, 2}).contiguous();
+}
+
+torch::Tensor RowReader::read(const torch::Tensor& rows) const {
+  TORCH_CHECK(rows.dim() == 1 && rows.scalar_type() == torch::kLong, "RowReader::read: expected int64 [k]");
+  const int64_t k = rows.size(0);
+  // The distinct rows in file order, read as runs of consecutive rows; then put in request order.
+  auto sorted = std::get<0>(torch::_unique(rows, /*sorted=*/true, /*return_inverse=*/false));
+  const int64_t m = sorted.size(0);
+  const int64_t* r = sorted.data_ptr<int64_t>();
+  auto buf = detail::alloc_u8({m, h, w, c}, where);
+  uint8_t* dst = buf.data_ptr<uint8_t>();
+  {
+    std::lock_guard<std::recursive_mutex> lock(detail::hdf5_mutex());
+    QuietHdf5 quiet;
+    for (int64_t i = 0; i < m;) {
+      int64_t j = i + 1;
+      while (j < m && r[j] == r[j - 1] + 1) ++j;
+      read_block(r[i], j - i, dst + i * row_bytes());
+      i = j;
+    }
+  }
+  auto pos = torch::searchsorted(sorted, rows);
+  auto out = buf.index_select(0, pos).permute({0, 3, 1, 2}).contiguous();
+  (void)k;
+  return out;
+}
+
+TrainTest read_hdf5(const std::string& path, int64_t block_bytes, int64_t stream_bytes) {
   detail::require_file(path);
+  std::lock_guard<std::recursive_mutex> lock(detail::hdf5_mutex());
   QuietHdf5 quiet;
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!file.ok()) throw BadInput(path + ": cannot open as an HDF5 file");
   int64_t num_classes = read_num_classes(file.get(), path);
-  auto train = read_split(file.get(), path, "train", block_bytes);
-  auto test = read_split(file.get(), path, "test", block_bytes);
-  return detail::finish(std::move(train), std::move(test), num_classes, path);
+  auto train = read_split(file.get(), path, "train", block_bytes, stream_bytes);
+  auto test = read_split(file.get(), path, "test", block_bytes, stream_bytes);
+  const auto mean = read_channel_attr(file.get(), path, "mean", train.channels());
+  const auto sd = read_channel_attr(file.get(), path, "std", train.channels());
+  if (mean.empty() != sd.empty())
+    throw BadInput(path + ":/train/images: attribute " + (mean.empty() ? "std" : "mean") + " without " +
+                   (mean.empty() ? "mean" : "std") + ", expected both or neither");
+  std::optional<Normalization> stored;
+  if (!mean.empty()) {
+    Normalization n;
+    for (size_t i = 0; i < mean.size(); ++i) {
+      if (!(sd[i] > 0) || !(mean[i] >= 0 && mean[i] <= 1))
+        throw BadInput(path + ":/train/images: attributes mean/std of channel " + std::to_string(i) +
+                       " are " + std::to_string(mean[i]) + "/" + std::to_string(sd[i]) +
+                       ", expected a mean in [0, 1] and a std > 0 (the [0, 1] pixel scale)");
+      n.mean.push_back(static_cast<float>(mean[i]));
+      n.stddev.push_back(static_cast<float>(sd[i]));
+    }
+    stored = n;
+  }
+  return detail::finish(std::move(train), std::move(test), num_classes, path, stored);
 }
 
 }  // namespace lrid::data

@@ -53,24 +53,20 @@ int64_t infer_num_classes(const ImageSet& a, const ImageSet& b) {
   return m + 1;
 }
 
-TrainTest finish(ImageSet train, ImageSet test, int64_t num_classes, const std::string& where) {
+TrainTest finish(ImageSet train, ImageSet test, int64_t num_classes, const std::string& where,
+                 const std::optional<Normalization>& stored) {
   if (num_classes <= 0) num_classes = infer_num_classes(train, test);
   if (num_classes <= 0) throw BadInput(where + ": no labels, expected at least one class");
   train.num_classes = test.num_classes = num_classes;
   check_labels(train.labels, num_classes, train.source);
   check_labels(test.labels, num_classes, test.source);
-  for (int d = 1; d < 4; ++d) {
-    if (train.images.size(d) != test.images.size(d)) {
-      auto shape = [](const torch::Tensor& t) {
-        return std::to_string(t.size(1)) + "x" + std::to_string(t.size(2)) + "x" +
-               std::to_string(t.size(3));
-      };
-      throw BadInput(where + ": test images are " + shape(test.images) +
-                     " (CxHxW), expected the training shape " + shape(train.images));
-    }
-  }
+  auto shape = [](const ImageSet& s) {
+    return std::to_string(s.channels()) + "x" + std::to_string(s.height()) + "x" + std::to_string(s.width());
+  };
+  if (shape(train) != shape(test))
+    throw BadInput(where + ": test images are " + shape(test) + " (CxHxW), expected the training shape " + shape(train));
   TrainTest out;
-  out.norm = Normalization::from_images(train.images);
+  out.norm = stored ? *stored : Normalization::from_set(train);
   out.train = std::move(train);
   out.test = std::move(test);
   return out;

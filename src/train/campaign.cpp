@@ -282,6 +282,9 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
       r["record_seconds"] = res.record_seconds;
       r["train_seconds"] = res.train_seconds;
       r["resumed_from"] = res.resumed_from;
+      r["checkpoints"] = res.checkpoints;
+      r["checkpoint_seconds"] = res.checkpoint_seconds;
+      r["checkpoint_bytes"] = res.checkpoint_bytes;
     } catch (const RunInterrupted& e) {
       // Its checkpoint holds the step; the run is pending again for the next attempt.
       if (groups.leader()) campaign->set_status(id, store::kPending, attempts);

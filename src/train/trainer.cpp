@@ -144,9 +144,34 @@ struct TaskData {
   int64_t classes = 0;
 };
 
-TaskData load_task(const config::TaskSpec& task) {
+// The task's augmentation as the data module takes it (SimCLR's defaults are AugmentOptions{}'s).
+data::AugmentOptions augment_options(const config::TaskSpec& task) {
+  const config::AugmentSpec& a = task.augment;
+  data::AugmentOptions o;
+  o.crop = data::parse_crop_mode(a.crop);
+  o.pad = a.pad;
+  o.flip_prob = a.flip;
+  o.min_scale = a.min_scale;
+  o.noise_std = a.noise;
+  o.out_height = a.height;
+  o.out_width = a.width;
+  return o;
+}
+
+// Whether supervised batches are augmented at all (the default: no).
+bool augments(const config::TaskSpec& task) {
+  return !(task.augment == config::default_augment("supervised"));
+}
+
+// Evaluation and observation images at the size the task trains at.
+torch::Tensor at_train_size(const config::TaskSpec& task, const torch::Tensor& x) {
+  return data::center_crop(x, task.augment.height, task.augment.width);
+}
+
+TaskData load_task(const config::TaskSpec& task, double memory_mb) {
   TaskData t;
-  t.data = data::load({task.dataset.format, task.dataset.path});
+  const int64_t budget = memory_mb < 0 ? -1 : static_cast<int64_t>(memory_mb * 1048576.0);
+  t.data = data::load({task.dataset.format, task.dataset.path}, budget);
   if (!task.label_map.empty()) {
     if (static_cast<int64_t>(task.label_map.size()) != t.data.train.num_classes)
       throw BadInput("task " + task.name + ": label_map has " + std::to_string(task.label_map.size()) +
@@ -172,7 +197,7 @@ double evaluate(nn::Model& model, const config::TaskSpec& task, const TaskData& 
     // Positive-pair top-1 accuracy on augmented views of held-out images, in chunks of 256.
     for (int64_t i = 0; i + 1 < n; i += 256) {
       const auto x = eval.images.slice(0, i, std::min(n, i + 256));
-      const auto v = data::two_views(x, data::derive_seed(dataset_seed, 0x76616cULL), i);
+      const auto v = data::two_views(x, data::derive_seed(dataset_seed, 0x76616cULL), i, augment_options(task));
       const auto z = model.forward(torch::cat({v.first, v.second}).to(device));
       const auto r = nt_xent(z, task.simclr_temperature);
       correct += r.second * static_cast<double>(x.size(0));
@@ -180,7 +205,7 @@ double evaluate(nn::Model& model, const config::TaskSpec& task, const TaskData& 
     }
   } else {
     for (int64_t i = 0; i < n; i += 256) {
-      const auto x = eval.images.slice(0, i, std::min(n, i + 256));
+      const auto x = at_train_size(task, eval.images.slice(0, i, std::min(n, i + 256)));
       const auto y = eval.labels.slice(0, i, std::min(n, i + 256));
       correct += model.forward(x.to(device)).argmax(1).cpu().eq(y).sum().item<double>();
       count += static_cast<double>(x.size(0));
@@ -335,6 +360,13 @@ class RunTrainer {
   store::RunResult train() {
     setup();
     resume();
+    // A streamed data set is read ahead by a thread while the steps run.
+    if (t_.data.train.streamed()) {
+      stream_->start_prefetch(rank_, world_);
+      if (leader())
+        note("training images streamed from " + t_.data.train.source + " (" + std::to_string(t_.data.train.size()) +
+             " images over distributed.data_memory_mb " + util::shortest(job_.distributed.data_memory_mb) + ")");
+    }
     for (int64_t step = start_step_; step <= S_; ++step) {
       if (step > start_step_) boundary(step);
       if (step == S_) {
@@ -361,7 +393,7 @@ class RunTrainer {
   bool leader() const { return rank_ == 0; }
 
   void setup() {
-    t_ = load_task(task_);
+    t_ = load_task(task_, job_.distributed.data_memory_mb);
     const auto& train = t_.data.train;
     world_ = o_.group ? o_.group->size() : 1;
     rank_ = o_.group ? o_.group->rank() : 0;
@@ -370,12 +402,28 @@ class RunTrainer {
                      std::to_string(run_.batch_size) + " is not divisible by ranks_per_run " +
                      std::to_string(world_));
     device_ = torch::Device(o_.device);
-    model_ = nn::build_model(model_options(job_, run_, train.channels(), train.height(), train.width(), t_.classes),
-                             run_.model_seed_value);
+    const int64_t in_h = task_.augment.height > 0 ? task_.augment.height : train.height();
+    const int64_t in_w = task_.augment.width > 0 ? task_.augment.width : train.width();
+    model_ = nn::build_model(model_options(job_, run_, train.channels(), in_h, in_w, t_.classes), run_.model_seed_value);
     model_->to(device_);
     model_->train();
     opt_ = make_optimizer(*model_, rs_);
     stream_ = std::make_unique<data::BatchStream>(train, t_.data.norm, run_.batch_size, run_.dataset_seed_value);
+    // Augmentation (and SimCLR's two views, concatenated) happens where the batch is read: in
+    // the prefetch thread when the data set is streamed.
+    const data::AugmentOptions aug = augment_options(task_);
+    const uint64_t dseed = run_.dataset_seed_value;
+    if (task_.objective == "simclr")
+      stream_->set_transform([aug, dseed](data::Batch b, int64_t step, int64_t row, int64_t rows) {
+        const auto v = data::two_views(b.images, dseed, step, aug, row, rows);
+        b.images = torch::cat({v.first, v.second});
+        return b;
+      });
+    else if (augments(task_))
+      stream_->set_transform([aug, dseed](data::Batch b, int64_t step, int64_t row, int64_t rows) {
+        b.images = data::augment_step(b.images, dseed, step, aug, row, rows);
+        return b;
+      });
     S_ = total_steps(job_, run_, train.size());
     K_ = job_.observables.trajectory_points;
     points_ = trajectory_steps(S_, K_);
@@ -393,12 +441,13 @@ class RunTrainer {
 
   void make_recorder() {
     const data::Batch obs = data::observation_batch(t_.data, job_.observables.observation_batch, run_.dataset_seed_value);
-    const torch::Tensor images = obs.images.to(device_), labels = obs.labels.to(device_);
+    const torch::Tensor images = at_train_size(task_, obs.images).contiguous().to(device_), labels = obs.labels.to(device_);
     // The diagnostics' loss: the task's objective on the observation batch (SimCLR: two views
     // drawn with a fixed seed, the same at every point).
     Recorder::DiagnosticLoss loss;
     if (task_.objective == "simclr") {
-      const auto views = data::two_views(obs.images, data::derive_seed(run_.dataset_seed_value, 0xd1a6ULL), 0);
+      const auto views =
+          data::two_views(obs.images, data::derive_seed(run_.dataset_seed_value, 0xd1a6ULL), 0, augment_options(task_));
       const torch::Tensor both = torch::cat({views.first, views.second}).to(device_);
       const double temperature = task_.simclr_temperature;
       loss = [both, temperature](nn::Model& m) { return nt_xent(m.forward(both), temperature).first; };
@@ -411,12 +460,11 @@ class RunTrainer {
 
   // One step's loss (and backward when training) on this rank's share of the batch.
   double forward_loss(int64_t step, bool backward) {
-    const data::Batch b = stream_->next_shard(rank_, world_);
+    const data::Batch b = stream_->next_shard(rank_, world_);  // transformed: SimCLR's two views, concatenated
+    (void)step;
     torch::Tensor loss;
     if (task_.objective == "simclr") {
-      const auto v = data::two_views(b.images, run_.dataset_seed_value, step, {},
-                                     static_cast<int64_t>(rank_) * b.images.size(0), run_.batch_size);
-      loss = nt_xent(model_->forward(torch::cat({v.first, v.second}).to(device_)), task_.simclr_temperature).first;
+      loss = nt_xent(model_->forward(b.images.to(device_)), task_.simclr_temperature).first;
     } else {
       loss = torch::nn::functional::cross_entropy(model_->forward(b.images.to(device_)), b.labels.to(device_));
     }
@@ -525,6 +573,7 @@ class RunTrainer {
 
   void save_checkpoint(int64_t step) {
     if (o_.checkpoint_dir.empty()) return;
+    const auto c0 = std::chrono::steady_clock::now();
     torch::serialize::OutputArchive a, model, optim;
     a.write("hash", c10::IValue(run_.hash));
     a.write("step", c10::IValue(step));
@@ -548,7 +597,10 @@ class RunTrainer {
     std::ostringstream bytes;
     a.save_to(bytes);
     mkdir(o_.checkpoint_dir.c_str(), 0775);
-    write_file_atomically(file(), bytes.str());
+    const std::string data = bytes.str();
+    write_file_atomically(file(), data);
+    ++result_.checkpoints;
+    result_.checkpoint_bytes = static_cast<int64_t>(data.size());
     if (leader()) {
       const nlohmann::json j = {{"run", run_.id}, {"hash", run_.hash}, {"step", step}, {"steps", S_},
                                 {"points", next_point_}, {"attempt", o_.attempt}, {"ranks", world_},
@@ -556,6 +608,7 @@ class RunTrainer {
       write_file_atomically(checkpoint_summary(o_.checkpoint_dir, run_.id), j.dump());
     }
     last_save_ = std::chrono::steady_clock::now();
+    result_.checkpoint_seconds += seconds_since(c0);
   }
 
   // Continues from this run's checkpoint when the whole group has a readable one of this run at

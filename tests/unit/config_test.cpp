@@ -428,3 +428,48 @@ TEST(Overrides, BadOverridesNameTheOverrideAndKey) {
   for (const auto& m : {error({"name=x", "training.defaults.steps=-3"}), error({"grid.5.batch_sizes=[1]"})})
     EXPECT_EQ(m.find('\n'), std::string::npos) << m;
 }
+
+TEST(Tasks, AugmentationAndDataBudget) {
+  const std::string t = R"(name: t
+tasks:
+  cif:
+    objective: supervised
+    dataset: {format: cifar10, path: /x}
+    augment: {crop: pad, pad: 4, flip: 0.5, size: [28, 28]}
+  sim:
+    objective: simclr
+    dataset: {format: cifar10, path: /x}
+grid:
+  - learning_rules: [sgdm]
+    tasks: [cif, sim, fashion_mnist]
+    architectures: [MLP]
+    batch_sizes: [8]
+distributed: {data_memory_mb: 64}
+)";
+  const JobSpec j = load(t);
+  const auto& a = j.task("cif").augment;
+  EXPECT_EQ(a.crop, "pad");
+  EXPECT_EQ(a.pad, 4);
+  EXPECT_EQ(a.flip, 0.5);
+  EXPECT_EQ(a.height, 28);
+  EXPECT_EQ(a.width, 28);
+  EXPECT_TRUE(j.task("sim").augment == lrid::config::default_augment("simclr"));
+  EXPECT_EQ(j.task("sim").augment.crop, "resized");
+  EXPECT_EQ(j.task("fashion_mnist").augment.crop, "none");
+  EXPECT_EQ(j.distributed.data_memory_mb, 64);
+  EXPECT_EQ(load(kBase).distributed.data_memory_mb, 512);
+  // Augmentation is part of what a run trains: the hash changes, but not at the defaults.
+  const std::string plain = R"(name: t
+grid:
+  - {learning_rules: [sgdm], tasks: [fashion_mnist], architectures: [MLP], batch_sizes: [8]}
+)";
+  const JobSpec p0 = load(plain);
+  const JobSpec p1 = load(plain + "tasks:\n  fashion_mnist: {augment: {flip: 0.5}}\n");
+  const JobSpec p2 = load(plain + "tasks:\n  fashion_mnist: {augment: {crop: none}}\n");
+  EXPECT_NE(p0.runs[0].hash, p1.runs[0].hash);
+  EXPECT_EQ(p0.runs[0].hash, p2.runs[0].hash);
+  expect_error(plain + "tasks:\n  fashion_mnist: {augment: {flip: 1.5}}\n", "job.yaml:5:", "probability in [0, 1]");
+  expect_error(plain + "tasks:\n  fashion_mnist: {augment: {size: [0, 3]}}\n", "job.yaml:5:", "[height, width]");
+  expect_error(plain + "tasks:\n  fashion_mnist: {augment: {crop: random}}\n", "job.yaml:5:", "expected one of none, pad, resized");
+  expect_error(plain + "tasks:\n  fashion_mnist: {augment: {flips: 1}}\n", "job.yaml:5:", "unknown key 'flips'");
+}

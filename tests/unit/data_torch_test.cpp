@@ -1,5 +1,6 @@
 // Tests of lrid::data: readers (IDX, CIFAR-10, HDF5), label maps, batches, augmentation and the
 // observation batch.
+#include <deque>
 #include <gtest/gtest.h>
 #include <hdf5.h>
 #include <torch/torch.h>
@@ -541,7 +542,7 @@ TEST_F(DataTest, BatchStreamSkipAndShard) {
     EXPECT_TRUE(x.images.equal(seq[k].images)) << k;
   }
   // Sharding across 4 ranks: rank r gets rows [3r, 3r+3), together the whole batch.
-  std::vector<BatchStream> ranks;
+  std::deque<BatchStream> ranks;  // not movable (it may own a prefetch thread)
   for (int r = 0; r < 4; ++r) ranks.emplace_back(s, norm, 12, 5);
   for (int i = 0; i < 5; ++i) {
     std::vector<torch::Tensor> parts, img;
@@ -652,6 +653,166 @@ TEST_F(DataTest, AugmentShardEqualsRowsOfWholeBatch) {
     EXPECT_TRUE(part.first.equal(whole.first.narrow(0, 8, 8)));
     EXPECT_TRUE(part.second.equal(whole.second.narrow(0, 8, 8)));
   }
+}
+
+
+TEST_F(DataTest, Hdf5StreamedEqualsInMemory) {
+  // A set larger than the budget stays in its file: the same labels, normalisation, batches
+  // (with and without the prefetch thread, for every rank's share), observation batch and label
+  // map as when it is loaded.
+  TempDir dir;
+  std::vector<int32_t> labels;
+  for (int i = 0; i < 50; ++i) labels.push_back((i * 7) % 5);
+  write_h5(dir / "s.h5", {{"train", {{50, 6, 5, 3}, H5T_NATIVE_UINT8, labels}},
+                          {"test", {{20, 6, 5, 3}, H5T_NATIVE_UINT8, std::vector<int32_t>(labels.begin(), labels.begin() + 20)}}});
+  const auto mem = read_hdf5(dir / "s.h5");
+  const auto str = read_hdf5(dir / "s.h5", int64_t(32) << 20, /*stream_bytes=*/100);
+  ASSERT_FALSE(mem.train.streamed());
+  ASSERT_TRUE(str.train.streamed() && str.test.streamed());
+  EXPECT_FALSE(str.train.images.defined());
+  EXPECT_EQ(str.train.size(), 50);
+  EXPECT_EQ(str.train.channels(), 3);
+  EXPECT_EQ(str.train.height(), 6);
+  EXPECT_EQ(str.train.width(), 5);
+  EXPECT_TRUE(str.train.labels.equal(mem.train.labels));
+  EXPECT_EQ(str.norm.mean, mem.norm.mean);
+  EXPECT_EQ(str.norm.stddev, mem.norm.stddev);
+  const auto idx = torch::tensor({7, 3, 3, 49, 0, 8, 9, 10}, torch::kLong);  // unsorted, repeats, runs
+  EXPECT_TRUE(str.train.gather(idx).equal(mem.train.images.index_select(0, idx)));
+  // Batches: in memory vs streamed, and streamed with prefetch, across an epoch boundary.
+  for (int world : {1, 2}) {
+    for (int rank = 0; rank < world; ++rank) {
+      BatchStream a(mem.train, mem.norm, 12, 9), b(str.train, str.norm, 12, 9), c(str.train, str.norm, 12, 9);
+      c.start_prefetch(rank, world, 3);
+      for (int k = 0; k < 7; ++k) {
+        const auto x = a.next_shard(rank, world), y = b.next_shard(rank, world), z = c.next_shard(rank, world);
+        EXPECT_TRUE(x.images.equal(y.images) && x.labels.equal(y.labels)) << k;
+        EXPECT_TRUE(x.images.equal(z.images) && x.labels.equal(z.labels)) << k;
+      }
+      c.skip(3);  // restarts the thread at the new position
+      a.skip(3);
+      EXPECT_TRUE(a.next_shard(rank, world).images.equal(c.next_shard(rank, world).images));
+    }
+  }
+  const auto oa = observation_batch(mem, 8, 4), ob = observation_batch(str, 8, 4);
+  EXPECT_TRUE(oa.images.equal(ob.images) && oa.labels.equal(ob.labels));
+  // A label map dropping classes keeps the streamed rows straight.
+  const LabelMap drop = {0, -1, 1, -1, 2};
+  const auto ma = apply_label_map(mem, drop), mb = apply_label_map(str, drop);
+  ASSERT_TRUE(mb.train.streamed());
+  EXPECT_TRUE(ma.train.labels.equal(mb.train.labels));
+  const auto all = torch::arange(ma.train.size(), torch::kLong);
+  EXPECT_TRUE(mb.train.gather(all).equal(ma.train.images));
+  EXPECT_EQ(Normalization::from_set(mb.train).mean, Normalization::from_images(ma.train.images).mean);
+  // The cache keeps the two apart by budget.
+  clear_cache();
+  EXPECT_FALSE(load({"hdf5", dir / "s.h5"}).train.streamed());
+  EXPECT_TRUE(load({"hdf5", dir / "s.h5"}, 100).train.streamed());
+  EXPECT_EQ(cache_size(), 2u);
+  clear_cache();
+}
+
+TEST_F(DataTest, StreamedBadDataNamesTheFileAndRow) {
+  // A compressed chunk that fails to decode: the read names the file and the rows; with prefetch
+  // the error reaches the step that needs the batch; the rows before it read fine.
+  TempDir dir;
+  const hsize_t n = 400, h = 16, w = 16, c = 3, chunk = 50;
+  {
+    hid_t f = H5Fcreate((dir / "t.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    for (const char* split : {"train", "test"}) {
+      hid_t g = H5Gcreate2(f, split, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      const hsize_t rows = std::string(split) == "train" ? n : 4;
+      const hsize_t dims[4] = {rows, h, w, c}, cdims[4] = {std::min(rows, chunk), h, w, c};
+      std::vector<uint8_t> img(rows * h * w * c);
+      for (size_t j = 0; j < img.size(); ++j) img[j] = uint8_t((j * 2654435761u) >> 24);  // incompressible-ish
+      hid_t sp = H5Screate_simple(4, dims, nullptr), pl = H5Pcreate(H5P_DATASET_CREATE);
+      H5Pset_chunk(pl, 4, cdims);
+      H5Pset_deflate(pl, 1);
+      hid_t ds = H5Dcreate2(g, "images", H5T_NATIVE_UINT8, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+      H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, img.data());
+      if (std::string(split) == "train")  // stored normalisation: no pass over the file at load
+        for (const char* name : {"mean", "std"}) {
+          const hsize_t three = 3;
+          const double v[3] = {0.5, 0.5, 0.5};
+          hid_t asp = H5Screate_simple(1, &three, nullptr);
+          hid_t a = H5Acreate2(ds, name, H5T_IEEE_F64LE, asp, H5P_DEFAULT, H5P_DEFAULT);
+          H5Awrite(a, H5T_NATIVE_DOUBLE, v);
+          H5Aclose(a), H5Sclose(asp);
+        }
+      H5Dclose(ds), H5Pclose(pl), H5Sclose(sp);
+      std::vector<int32_t> lab(rows, 0);
+      lab[1] = 1;
+      const hsize_t ln = rows;
+      sp = H5Screate_simple(1, &ln, nullptr);
+      ds = H5Dcreate2(g, "labels", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      H5Dwrite(ds, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab.data());
+      H5Dclose(ds), H5Sclose(sp), H5Gclose(g);
+    }
+    H5Fclose(f);
+  }
+  // Overwrite the middle of chunk 6 (rows 300..349) with zeros.
+  haddr_t offset = 0;
+  hsize_t bytes = 0;
+  {
+    hid_t f = H5Fopen((dir / "t.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, "train/images", H5P_DEFAULT);
+    const hsize_t at[4] = {300, 0, 0, 0};
+    unsigned mask = 0;
+    ASSERT_GE(H5Dget_chunk_info_by_coord(ds, at, &mask, &offset, &bytes), 0);
+    H5Dclose(ds), H5Fclose(f);
+  }
+  {
+    std::fstream io(dir / "t.h5", std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(static_cast<std::streamoff>(offset + bytes / 4));
+    const std::string zeros(static_cast<size_t>(bytes / 2), '\0');
+    io.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  testing::internal::CaptureStderr();
+  const auto str = read_hdf5(dir / "t.h5", int64_t(32) << 20, 100);
+  EXPECT_EQ(str.norm.mean, std::vector<float>(3, 0.5f));  // the file's own
+  EXPECT_EQ(str.train.gather(torch::tensor({0, 299}, torch::kLong)).size(0), 2);
+  expect_bad_input([&] { str.train.gather(torch::tensor({310}, torch::kLong)); },
+                   {dir / "t.h5", "/train/images", "read failed", "310"});
+  // Loaded whole, the same file fails at load time naming the block.
+  expect_bad_input([&] { read_hdf5(dir / "t.h5"); }, {dir / "t.h5", "/train/images", "read failed"});
+  BatchStream b(str.train, str.norm, 64, 1);
+  b.start_prefetch(0, 1, 2);
+  std::string error;
+  for (int k = 0; k < 8 && error.empty(); ++k) {
+    try {
+      b.next_shard(0, 1);
+    } catch (const lrid::BadInput& e) {
+      error = e.what();
+    }
+  }
+  EXPECT_NE(error.find("t.h5"), std::string::npos) << error;
+  testing::internal::GetCapturedStderr();
+}
+
+TEST_F(DataTest, AugmentToAnOutputSize) {
+  auto x = random_batch(8, 3, 12, 10);
+  AugmentOptions o;
+  o.out_height = 8, o.out_width = 6;
+  for (auto mode : {CropMode::kResizedCrop, CropMode::kPadCrop, CropMode::kNone}) {
+    o.crop = mode;
+    const auto y = augment(x, 3, o);
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{8, 3, 8, 6})) << to_string(mode);
+    const auto part = augment(x.narrow(0, 2, 4), 3, o, 2, 8);  // shards still reproduce the rows
+    EXPECT_TRUE(part.equal(y.narrow(0, 2, 4))) << to_string(mode);
+  }
+  // No flip, no noise, no crop: the centre window.
+  AugmentOptions c;
+  c.crop = CropMode::kNone, c.flip_prob = 0, c.noise_std = 0, c.out_height = 8, c.out_width = 6;
+  EXPECT_TRUE(augment(x, 1, c).equal(x.narrow(2, 2, 8).narrow(3, 2, 6)));
+  EXPECT_TRUE(center_crop(x, 8, 6).equal(x.narrow(2, 2, 8).narrow(3, 2, 6)));
+  EXPECT_TRUE(center_crop(x, 0, 0).equal(x));
+  expect_bad_input([&] { center_crop(x, 13, 4); }, {"13x4", "12x10"});
+  // Pad-and-crop at the same size: a shifted window of the padded image, as before.
+  AugmentOptions p;
+  p.crop = CropMode::kPadCrop, p.pad = 2, p.noise_std = 0, p.out_height = 12, p.out_width = 10;
+  AugmentOptions q = p;
+  q.out_height = q.out_width = 0;
+  EXPECT_TRUE(augment(x, 4, p).equal(augment(x, 4, q)));
 }
 
 TEST_F(DataTest, AugmentOptionsChecked) {

@@ -69,6 +69,25 @@ struct TaskSize {
   int64_t classes = 10;
 };
 
+/// Training-time augmentation of a task's images (docs/job-file.md, tasks.augment). Resolved:
+/// supervised defaults to none, SimCLR to its random resized crop, flip and noise.
+struct AugmentSpec {
+  std::string crop = "none";   ///< none | pad (zero-pad and crop, CIFAR-style) | resized (random resized crop)
+  int64_t pad = 4;             ///< crop: pad
+  double flip = 0.0;           ///< probability of a horizontal flip
+  double min_scale = 0.08;     ///< crop: resized, smallest area fraction
+  double noise = 0.0;          ///< std of additive Gaussian noise, normalised units
+  int64_t height = 0, width = 0;  ///< output size trained at (0: the stored size); evaluation and
+                                  ///< observation images are centre-cropped to it
+  bool operator==(const AugmentSpec& o) const {
+    return crop == o.crop && pad == o.pad && flip == o.flip && min_scale == o.min_scale && noise == o.noise &&
+           height == o.height && width == o.width;
+  }
+};
+
+/// The defaults of an objective: supervised none; simclr resized crop, flip 0.5, noise 0.1.
+AugmentSpec default_augment(const std::string& objective);
+
 struct TaskSpec {
   std::string name;
   std::string objective;             ///< "supervised" or "simclr"
@@ -78,6 +97,7 @@ struct TaskSpec {
   int64_t simclr_head_hidden = 128;
   int64_t simclr_head_dim = 64;
   TaskSize size;
+  AugmentSpec augment;               ///< resolved (default_augment of the objective, then the job's keys)
 };
 
 struct Seed {
@@ -108,6 +128,9 @@ struct DistributedSpec {
   int64_t threads_per_rank = 0;           ///< 0: cores / ranks on the node
   int64_t max_attempts = 2;               ///< a failed run is retried on resume up to this
   double checkpoint_seconds = 600;        ///< in-run checkpoints this often (0: off)
+  /// An HDF5 split whose images take more than this (MiB, per process) is streamed from the
+  /// file by batches instead of loaded (< 0: never stream).
+  double data_memory_mb = 512;
 };
 
 struct AnalysisSpec {

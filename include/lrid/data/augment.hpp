@@ -40,10 +40,22 @@ struct AugmentOptions {
   /// Std of the additive Gaussian noise, in normalised units (1 = the training set's per-channel
   /// pixel std). 0 disables it.
   double noise_std = 0.1;
+  /// Output size (0 = the input's): kResizedCrop resizes its crop to it (ImageNet-style: stored
+  /// at 256, trained at 224), kPadCrop and kNone crop it (at a random offset / the centre).
+  int64_t out_height = 0, out_width = 0;
 };
+
+/// The centre out_h x out_w window of x (float or uint8 [B,C,H,W]); x itself when the sizes
+/// match. Evaluation and observation images of a task trained at a crop size.
+torch::Tensor center_crop(const torch::Tensor& x, int64_t out_h, int64_t out_w);
 
 /// Checks the options (ranges) -> BadInput naming the offending field.
 void validate(const AugmentOptions& options);
+
+/// The augmentation of a supervised batch at training step `step` (crop and flip, no views):
+/// augment(x, derive_seed(dataset_seed, kAugmentSalt, step), ...).
+torch::Tensor augment_step(const torch::Tensor& x, uint64_t dataset_seed, int64_t step, const AugmentOptions& options,
+                           int64_t row_offset = 0, int64_t total_rows = 0);
 
 inline constexpr uint64_t kNoiseSalt = 0x6e6f697365ULL;  // "noise"
 inline constexpr uint64_t kViewSalt = 0x76696577ULL;     // "view"

@@ -8,7 +8,13 @@
 // given LibTorch build).
 #include <torch/torch.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "lrid/data/dataset.hpp"
 
@@ -36,15 +42,31 @@ struct Batch {
 /// B is divisible by world; here rank/world out of range -> std::invalid_argument.
 Batch shard(const Batch& batch, int rank, int world);
 
+/// What happens to a rank's share of the batch of step `step` after it is read and normalised
+/// (augmentation, SimCLR's two views): (batch, step, first row of the share, batch size).
+using BatchTransform = std::function<Batch(Batch, int64_t step, int64_t row_offset, int64_t total_rows)>;
+
 class BatchStream {
  public:
   /// batch_size >= 1 and the set non-empty (else BadInput). The set's tensors are shared.
   BatchStream(ImageSet train, Normalization norm, int64_t batch_size, uint64_t seed);
+  ~BatchStream();
+  BatchStream(const BatchStream&) = delete;
+  BatchStream& operator=(const BatchStream&) = delete;
+
+  /// Applied to every batch next_shard returns (by the prefetch thread when it runs).
+  void set_transform(BatchTransform transform);
+  /// From now on a background thread reads, normalises and transforms this rank's shares of the
+  /// next `depth` batches while the caller trains on the current one; next_shard(rank, world)
+  /// then returns them (the same batches, bit for bit). An error reading a batch (bad data) is
+  /// thrown by the next_shard that would return it. skip() restarts the thread.
+  void start_prefetch(int rank, int world, int depth = 2);
 
   /// The next full batch.
   Batch next();
   /// This rank's rows of the next full batch (the same rows shard(next(), rank, world) gives),
-  /// converting only those rows. Every rank advances by one whole batch.
+  /// reading and converting only those rows, then transformed (set_transform). Every rank
+  /// advances by one whole batch.
   Batch next_shard(int rank, int world);
   /// Dataset indices (int64 [B]) of the next batch, advancing the stream.
   torch::Tensor next_indices();
@@ -63,8 +85,12 @@ class BatchStream {
   torch::Tensor epoch_permutation(int64_t e) const;
 
  private:
-  const torch::Tensor& permutation(int64_t e);
+  /// Dataset indices of batch `step` (the permutation cache is the caller's).
+  torch::Tensor indices_at(int64_t step, int64_t& cached_epoch, torch::Tensor& cached_perm) const;
   Batch gather(const torch::Tensor& idx) const;
+  Batch make_shard(int64_t step, int rank, int world, int64_t& cached_epoch, torch::Tensor& cached_perm) const;
+  void stop_prefetch();
+  void prefetch_loop(int64_t from);
 
   ImageSet set_;
   Normalization norm_;
@@ -73,6 +99,20 @@ class BatchStream {
   int64_t step_ = 0;
   int64_t cached_epoch_ = -1;
   torch::Tensor cached_perm_;
+  BatchTransform transform_;
+
+  // The prefetch thread and what it has produced: (step, batch or its error), in step order.
+  struct Ready {
+    int64_t step;
+    Batch batch;
+    std::exception_ptr error;
+  };
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Ready> ready_;
+  bool stop_ = false, prefetching_ = false;
+  int rank_ = 0, world_ = 1, depth_ = 2;
 };
 
 /// The fixed observation batch: n held-out images chosen by the dataset seed (the first n of a

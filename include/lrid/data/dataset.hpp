@@ -1,29 +1,42 @@
 #pragma once
-// Image data sets held in memory: readers for IDX (MNIST / Fashion-MNIST, gzip or plain),
-// CIFAR-10 binary batches and lrid's HDF5 layout (docs/data.md), a cached `load()` by data
-// source, per-channel normalisation and task label maps.
+// Image data sets, in memory or streamed: readers for IDX (MNIST / Fashion-MNIST, gzip or
+// plain), CIFAR-10 binary batches and lrid's HDF5 layout (docs/data.md), a cached `load()` by
+// data source, per-channel normalisation and task label maps. An HDF5 split larger than the
+// memory budget stays in its file and is read by rows (ImageSet::gather).
 //
 // Every reader checks what it reads; a missing, truncated or inconsistent file throws
 // lrid::BadInput whose one-line message names the file and what was expected.
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace lrid::data {
 
-/// A labelled image set, entirely in memory.
+/// Reads rows of an HDF5 images dataset on demand (src/data/hdf5.cpp; thread-safe: every HDF5
+/// call of the data module holds one mutex).
+class RowReader;
+
+/// A labelled image set: in memory, or streamed (its images stay in the HDF5 file; the labels
+/// are always in memory).
 struct ImageSet {
-  torch::Tensor images;     ///< uint8 [N, C, H, W], contiguous, CPU
+  torch::Tensor images;     ///< uint8 [N, C, H, W], contiguous, CPU; undefined when streamed
   torch::Tensor labels;     ///< int64 [N], values in [0, num_classes)
   int64_t num_classes = 0;
   std::string source;       ///< file(s) it came from (for messages)
+  std::shared_ptr<const RowReader> reader;  ///< streamed: the file's rows
+  torch::Tensor rows;       ///< streamed: the file row of each example (undefined: row i)
 
-  int64_t size() const { return images.defined() ? images.size(0) : 0; }
-  int64_t channels() const { return images.size(1); }
-  int64_t height() const { return images.size(2); }
-  int64_t width() const { return images.size(3); }
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  int64_t channels() const;
+  int64_t height() const;
+  int64_t width() const;
+  bool streamed() const { return !images.defined() && reader != nullptr; }
+  /// uint8 [k, C, H, W]: the images of examples `indices` (int64 [k]) in that order; from
+  /// memory, or read from the file (a failed read: BadInput naming the file and the row).
+  torch::Tensor gather(const torch::Tensor& indices) const;
 };
 
 /// Per-channel affine normalisation of uint8 pixels: x = (p / 255 - mean[c]) / stddev[c].
@@ -35,6 +48,9 @@ struct Normalization {
   /// scale, computed from 256-bin histograms (no float copy of the data set).
   /// A constant channel gets std 1.
   static Normalization from_images(const torch::Tensor& images);
+  /// The same for any set: from memory, or in one pass over a streamed set's rows in blocks
+  /// (the same histogram, so the same values as from_images of the whole set).
+  static Normalization from_set(const ImageSet& set);
   /// The same mean and std for every channel (e.g. 0.5 / 0.5 maps [0,1] to [-1,1]).
   static Normalization fixed(int64_t channels, float mean = 0.5f, float stddev = 0.5f);
 
@@ -76,8 +92,9 @@ TrainTest read_cifar10_dir(const std::string& dir);
 /// lrid's HDF5 layout (docs/data.md): /train/images uint8 [N,H,W,C] (or [N,H,W] for one
 /// channel), /train/labels integer [N], the same under /test, optional integer attribute
 /// `num_classes` on the root group (default: max label + 1 over both splits). Images are read in
-/// blocks of about `block_bytes` and transposed to [N,C,H,W] block by block.
-TrainTest read_hdf5(const std::string& path, int64_t block_bytes = int64_t(32) << 20);
+/// blocks of about `block_bytes` and transposed to [N,C,H,W] block by block. A split whose
+/// images take more than `stream_bytes` (< 0: never) is streamed: only its labels are read.
+TrainTest read_hdf5(const std::string& path, int64_t block_bytes = int64_t(32) << 20, int64_t stream_bytes = -1);
 
 // --- data sources and the cache ---------------------------------------------------------------
 
@@ -89,9 +106,11 @@ struct DataSource {
 };
 
 /// Reads the source, or returns the copy cached by an earlier call with the same format and
-/// (canonical) path. Thread-safe. The returned tensors share storage with the cache: treat them
-/// as read-only (every function in lrid::data does). Unknown format -> BadInput.
-TrainTest load(const DataSource& source);
+/// (canonical) path and budget. Thread-safe. The returned tensors share storage with the cache:
+/// treat them as read-only (every function in lrid::data does). An HDF5 split whose images
+/// exceed `memory_budget_bytes` (< 0: no limit) is streamed from the file. Unknown format ->
+/// BadInput.
+TrainTest load(const DataSource& source, int64_t memory_budget_bytes = -1);
 /// Drops every cached data set (memory is freed once no caller holds its tensors).
 void clear_cache();
 /// Number of data sets in the cache.

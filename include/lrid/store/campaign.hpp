@@ -90,6 +90,9 @@ struct RunResult {
   double record_seconds = 0;  ///< of wall_seconds, spent recording observables (not stored)
   int64_t resumed_from = -1;  ///< the step a checkpoint resumed it from, -1: from scratch (not stored)
   double train_seconds = 0;   ///< of wall_seconds, spent in training steps (not stored)
+  int64_t checkpoints = 0;    ///< checkpoints this attempt wrote (not stored)
+  double checkpoint_seconds = 0;   ///< of wall_seconds, spent writing them (not stored)
+  int64_t checkpoint_bytes = 0;    ///< size of the last one, this rank's file (not stored)
 };
 
 /// Shard I of N of a job: the run ids it holds (config::shard_assignment). An empty list with
