@@ -227,8 +227,9 @@ std::vector<double> read_channel_attr(hid_t file, const std::string& path, const
 }  // namespace
 
 std::recursive_mutex& detail::hdf5_mutex() {
-  static std::recursive_mutex m;
-  return m;
+  // Never destroyed: readers in the load cache lock it from static destructors.
+  static std::recursive_mutex* m = new std::recursive_mutex;
+  return *m;
 }
 
 RowReader::RowReader(const std::string& path, const std::string& split) : where(path + ":/" + split) {
@@ -238,11 +239,20 @@ RowReader::RowReader(const std::string& path, const std::string& split) : where(
   if (file_ < 0) throw BadInput(path + ": cannot open as an HDF5 file");
   try {
     require_split(file_, path, split);
-    // A chunk cache that holds a few batches' worth of chunks for random reads.
-    Handle dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
-    H5Pset_chunk_cache(dapl.get(), 12421, size_t(64) << 20, 0.75);
-    dset_ = H5Dopen2(file_, (split + "/images").c_str(), dapl.get());
+    // Compressed chunks must be read and decoded whole: a chunk cache that holds a few batches'
+    // worth of them. Uncompressed ones are read without a cache, so HDF5 reads only the rows
+    // asked for (a cached chunk of 64 images would cost 64 rows of I/O per random row).
+    dset_ = H5Dopen2(file_, (split + "/images").c_str(), H5P_DEFAULT);
     if (dset_ < 0) throw BadInput(where + "/images: cannot open as a dataset");
+    {
+      Handle dcpl(H5Dget_create_plist(dset_), H5Pclose);
+      const bool filtered = H5Pget_layout(dcpl.get()) == H5D_CHUNKED && H5Pget_nfilters(dcpl.get()) > 0;
+      Handle dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+      H5Pset_chunk_cache(dapl.get(), filtered ? 12421 : 0, filtered ? size_t(64) << 20 : 0, 0.75);
+      H5Dclose(dset_);
+      dset_ = H5Dopen2(file_, (split + "/images").c_str(), dapl.get());
+      if (dset_ < 0) throw BadInput(where + "/images: cannot open as a dataset");
+    }
     const ImagesInfo in = check_images(file_, dset_, path, split);
     n = in.n, h = in.h, w = in.w, c = in.c;
     rank_ = static_cast<int>(in.dims.size());
@@ -254,9 +264,11 @@ RowReader::RowReader(const std::string& path, const std::string& split) : where(
 }
 
 RowReader::~RowReader() {
+  // A reader in the load cache may outlive the HDF5 library (its atexit shutdown runs before the
+  // cache's static destructor): its ids are then stale and must not be closed.
   std::lock_guard<std::recursive_mutex> lock(detail::hdf5_mutex());
-  if (dset_ >= 0) H5Dclose(dset_);
-  if (file_ >= 0) H5Fclose(file_);
+  if (dset_ >= 0 && H5Iis_valid(dset_) > 0) H5Dclose(dset_);
+  if (file_ >= 0 && H5Iis_valid(file_) > 0) H5Fclose(file_);
 }
 
 void RowReader::read_block(int64_t first, int64_t cnt, uint8_t* dst) const {

@@ -91,7 +91,9 @@ for rpr in (1, 2):
     for mode, mb in (("memory", 512), ("streamed", 0.5)):
         path = job(f"s{rpr}{mode}", small, 60, rpr, mb)
         h5 = os.path.join(TMP, f"s{rpr}{mode}.h5")
-        run(["train", path, "--out", h5, "-q"], np_=2)
+        p = run(["train", path, "--out", h5, "-q"], np_=2)
+        check("HDF5-DIAG" not in p.stderr, f"ranks_per_run {rpr}, {mode}: no HDF5 error stack at exit "
+              f"(a streamed reader closed after the library): {p.stderr[-300:]}")
         out[mode] = contents(h5)
         with open(h5 + ".log.jsonl") as f:
             notes = [l for l in f if '"note"' in l and "streamed from" in l]

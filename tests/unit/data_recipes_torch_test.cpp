@@ -91,6 +91,14 @@ TEST_F(DataRecipes, ImagenetJpegFolder) {
   EXPECT_EQ(tt.train.num_classes, 3);
   EXPECT_TRUE(tt.train.labels.equal(expected("imagenet_train_labels")));
   EXPECT_TRUE(tt.test.labels.equal(expected("imagenet_test_labels")));
+  // The recipe stores the training set's per-channel mean and std; lrid uses them, and they
+  // agree with the exact statistics of the pixels (float64 sums vs 256-bin histograms).
+  auto exact = Normalization::from_images(tt.train.images);
+  ASSERT_EQ(tt.norm.mean.size(), 3u);
+  for (size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(tt.norm.mean[c], exact.mean[c], 1e-5) << "channel " << c;
+    EXPECT_NEAR(tt.norm.stddev[c], exact.stddev[c], 1e-5) << "channel " << c;
+  }
   // Each image is its class's solid colour (JPEG error of a few levels): checks RGB order and
   // the channels-last -> [N,C,H,W] transpose.
   for (const ImageSet* s : {&tt.train, &tt.test}) {
