@@ -22,6 +22,11 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+bool file_exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 bool is_directory(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -41,11 +46,12 @@ int cmd_status(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("campaign", 1);
   auto vm = parse_options(
-      argc, argv, "status", "status campaign.h5|CAMPAIGN_DIR [--json] [--watch [--interval S]] [--require-complete]",
+      argc, argv, "status", "status campaign.h5|RUN_DIR|CAMPAIGN_DIR [--json] [--watch [--interval S]] [--require-complete]",
       "Progress of a campaign: runs done, failed, running (or interrupted by a crash) and "
       "pending, from the file's status table; throughput and ETA from the rank-0 log "
       "(campaign.h5.log.jsonl); the slowest runs and every failed run with its error. Safe to "
-      "run while the job writes the file.\n"
+      "run while the job writes the file. A directory made by 'lrid run' shows its campaign.h5 and "
+      "where its results are.\n"
       "Given a campaign directory made by 'lrid submit': the same for every shard, with its Slurm "
       "job and state (squeue, or sacct once squeue has forgotten it), totals, throughput now and "
       "over the campaign, ETA, the failed runs with their errors, the error line of each failed "
@@ -60,7 +66,20 @@ int cmd_status(int argc, char** argv) {
   const bool json = vm->count("json") > 0, watch = vm->count("watch") > 0;
   const double interval = (*vm)["interval"].as<double>();
   if (!(interval > 0)) throw BadInput("--interval: expected a number of seconds > 0");
-  const bool dir = is_directory(target);
+  // A 'lrid run' directory (campaign.h5, results/) reads as its campaign file, plus where its
+  // results are; a 'lrid submit' directory (campaign.json) as every shard.
+  std::string target_file = target, results_note;
+  bool dir = is_directory(target);
+  if (dir && !file_exists(target + "/campaign.json")) {
+    if (!file_exists(target + "/campaign.h5"))
+      throw BadInput(target + ": not an lrid directory (expected campaign.json from 'lrid submit' or campaign.h5 "
+                              "from 'lrid run')");
+    dir = false;
+    target_file = target + "/campaign.h5";
+    results_note = file_exists(target + "/results/results.h5")
+                       ? "results: " + target + "/results/ (report.md, results.h5, plots)\n"
+                       : "results: not yet analyzed (lrid run continues with the analysis once training is done)\n";
+  }
   if (!dir && vm->count("require-complete"))
     throw BadInput(target + ": --require-complete applies to a campaign directory made by 'lrid submit'");
   const bool tty = isatty(1) != 0;
@@ -78,12 +97,17 @@ int cmd_status(int argc, char** argv) {
         std::cout << (watch && tty ? "\033[H\033[2J" : "") << (watch ? cluster::utc_now() + "  " : "")
                   << cluster::format_dir_status(s);
     } else {
-      const auto s = store::read_status(target, now_seconds());
+      const auto s = store::read_status(target_file, now_seconds());
       active = s.active;
-      if (json)
-        std::cout << store::to_json(s).dump(watch ? -1 : 1) << "\n";
-      else
-        std::cout << (watch && tty ? "\033[H\033[2J" : "") << store::format_status(s);
+      if (json) {
+        auto j = store::to_json(s);
+        if (target_file != target)
+          j["results"] = file_exists(target + "/results/results.h5") ? target + "/results/results.h5" : "";
+        std::cout << j.dump(watch ? -1 : 1) << "\n";
+      } else {
+        std::cout << (watch && tty ? "\033[H\033[2J" : "") << (watch ? cluster::utc_now() + "  " : "")
+                  << store::format_status(s) << results_note;
+      }
     }
     std::cout << std::flush;
     if (!watch || !active) return vm->count("require-complete") && !complete ? 3 : 0;

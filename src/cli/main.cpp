@@ -6,11 +6,13 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "lrid/build_info.hpp"
 #include "lrid/cli/commands.hpp"
 #include "lrid/dist/mpi.hpp"
 #include "lrid/error.hpp"
+#include "lrid/util/text.hpp"
 
 namespace {
 
@@ -26,9 +28,19 @@ void print_usage(std::FILE* out) {
 
 }  // namespace
 
-// Under MPI only rank 0 reports a user error (every rank finds the same one).
+// Under MPI only rank 0 reports a user error (every rank finds the same one). Most user errors
+// (a bad job file, a bad option) are found before MPI starts, so the rank the launcher gave the
+// process in its environment counts too (OpenMPI, PMIx, MPICH/Intel MPI's PMI, srun).
+int launcher_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
+    const char* v = std::getenv(var);
+    if (v && *v) return std::atoi(v);
+  }
+  return 0;
+}
+
 bool quiet_rank() {
-  int init = 0, fin = 0, rank = 0;
+  int init = 0, fin = 0, rank = launcher_rank();
   MPI_Initialized(&init);
   MPI_Finalized(&fin);
   if (init && !fin) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -78,7 +90,10 @@ int main(int argc, char** argv) {
     lrid::dist::finalize_mpi();
     return code;
   }
-  std::fprintf(stderr, "lrid: error: unknown command '%s' (run 'lrid --help' for the list)\n",
-               name.c_str());
+  std::vector<std::string> names;
+  for (const auto& c : lrid::cli::commands()) names.push_back(c.name);
+  if (!quiet_rank())
+    std::fprintf(stderr, "lrid: error: unknown command '%s'%s (run 'lrid --help' for the list)\n", name.c_str(),
+                 lrid::util::did_you_mean(name, names).c_str());
   return 2;
 }

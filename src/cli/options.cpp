@@ -4,6 +4,7 @@
 
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
+#include "lrid/util/text.hpp"
 
 namespace lrid::cli {
 
@@ -23,6 +24,13 @@ std::optional<po::variables_map> parse_options(int argc, char** argv, const std:
       return std::nullopt;
     }
     po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    // "--outt" -> did you mean '--out'? (only options that exist are named)
+    std::vector<std::string> names;
+    for (const auto& o : options.options()) names.push_back("--" + o->long_name());
+    const std::string given = e.get_option_name();
+    throw BadInput("unrecognised option '" + given + "'" + util::did_you_mean(given, names) + " (see 'lrid " + name +
+                   " --help')");
   } catch (const po::error& e) {
     throw BadInput(std::string(e.what()) + " (see 'lrid " + name + " --help')");
   }
@@ -48,6 +56,19 @@ JobArgs job_args(const po::variables_map& vm) {
     }
   }
   return a;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t end = s.find(',', start);
+    const std::string part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!part.empty()) out.push_back(part);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace lrid::cli

@@ -16,12 +16,13 @@ expect() {  # expect CODE PATTERN -- command...
   if [[ $code == 2 && $(wc -l <<<"$out") != 1 ]]; then echo "FAIL (not one line): $*"; echo "$out"; fail=1; return; fi
   echo "ok   $*"
 }
-for c in run grid train analyze status merge submit resume stats; do
+for c in run grid train analyze status merge submit resume stats fit classify; do
   expect 0 "" -- "$LRID" "$c" --help
 done
 expect 0 "" -- "$LRID" --help
-expect 2 "unknown command" -- "$LRID" trian
-expect 2 "unrecognised option\|unrecognized option" -- "$LRID" grid "$LRID_SOURCE_DIR/jobs/smoke.yaml" --jsn
+expect 2 "unknown command 'trian' (did you mean 'train'?)" -- "$LRID" trian
+expect 2 "unrecognised option '--jsn' (did you mean '--json'?)" -- "$LRID" grid "$LRID_SOURCE_DIR/jobs/smoke.yaml" --jsn
+expect 2 "unrecognised option '--outt' (did you mean '--out'?)" -- "$LRID" train "$LRID_SOURCE_DIR/jobs/smoke.yaml" --outt x.h5
 printf 'name: t\ngrid: [\n' > "$T/bad.yaml"
 expect 2 "bad.yaml:3:1: malformed YAML" -- "$LRID" grid "$T/bad.yaml"
 expect 2 "missing.yaml: cannot open" -- "$LRID" grid "$T/missing.yaml"
@@ -49,5 +50,17 @@ if "$LRID" grid "$LRID_SOURCE_DIR/jobs/smoke.yaml" training.defaults.steps=3 --p
   echo "ok   grid --print-job shows the override"
 else echo "FAIL: grid --print-job does not show training.defaults.steps=3"; fail=1; fi
 expect 2 "analysis" -- "$LRID" analyze "$T/none.h5" --out "$T/r" training.defaults.steps=3
+# Under mpirun a user error is printed once (by rank 0) and every rank exits 2.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+out=$(mpirun -q --oversubscribe -np 3 "$LRID" train "$T/bad.yaml" --out "$T/y.h5" 2>&1); rc=$?
+n=$(grep -c "malformed YAML" <<<"$out")
+if [[ $rc == 2 && $n == 1 && $(grep -c . <<<"$out") == 1 ]]; then echo "ok   one message under mpirun -np 3, exit 2"
+else echo "FAIL: under mpirun -np 3: rc $rc, $n messages:"; echo "$out"; fail=1; fi
+# lrid status of a 'lrid run' directory (its campaign.h5), and of a directory that is neither.
+mkdir -p "$T/rundir" "$T/empty"
+OMP_NUM_THREADS=1 "$LRID" train "$LRID_SOURCE_DIR/jobs/smoke.yaml" training.defaults.steps=2 --run 0 --out "$T/rundir/campaign.h5" -q >/dev/null 2>&1
+if "$LRID" status "$T/rundir" | grep -q "not yet analyzed"; then echo "ok   status of a run directory"
+else echo "FAIL: lrid status of a lrid run directory"; "$LRID" status "$T/rundir"; fail=1; fi
+expect 2 "not an lrid directory" -- "$LRID" status "$T/empty"
 [[ $fail == 0 ]] && echo "all checks passed"
 exit $fail

@@ -29,4 +29,7 @@ void add_job_args(po::options_description& hidden, po::positional_options_descri
 /// Splits them; BadInput for a second job file (an override needs '=').
 JobArgs job_args(const po::variables_map& vm);
 
+/// "a,b,,c" -> {"a", "b", "c"} (empty parts dropped): the comma-separated option values.
+std::vector<std::string> split_list(const std::string& s);
+
 }  // namespace lrid::cli
