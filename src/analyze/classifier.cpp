@@ -306,6 +306,8 @@ std::unique_ptr<Classifier> make_classifier(const std::string& name, const json&
                  "; known: " + util::join(classifier_names()));
 }
 
+ForestParams parse_forest_params(const json& params) { return forest_params(params); }
+
 const RandomForest* as_forest(const Classifier& c) {
   const auto* f = dynamic_cast<const ForestClassifier*>(&c);
   return f ? &f->forest() : nullptr;

@@ -119,8 +119,12 @@ FeatureSet build_features(const CampaignData& c, const FeatureSpec& spec) {
 
   // Samples: every layer of every done run.
   std::vector<std::pair<int64_t, int32_t>> samples;
+  auto excluded = [&](int64_t r) {
+    return std::find(spec.exclude_runs.begin(), spec.exclude_runs.end(), c.run_id[static_cast<size_t>(r)]) !=
+           spec.exclude_runs.end();
+  };
   for (int64_t r = 0; r < c.runs; ++r)
-    if (c.status[static_cast<size_t>(r)] == store::kDone)
+    if (c.status[static_cast<size_t>(r)] == store::kDone && !excluded(r))
       for (int32_t l = 0; l < c.layer_count[static_cast<size_t>(r)]; ++l) samples.emplace_back(r, l);
 
   // Statistics with a non-finite value in any sample are dropped whole.

@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <algorithm>
+
+#include "lrid/analyze/model.hpp"
+#include "lrid/build_info.hpp"
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
 #include "lrid/config/job.hpp"
@@ -15,6 +19,8 @@
 #include "lrid/train/signals.hpp"
 #include "lrid/train/trainer.hpp"
 #include "lrid/dist/mpi.hpp"
+#include "lrid/observe/conditions.hpp"
+#include "lrid/util/text.hpp"
 
 namespace lrid::cli {
 
@@ -76,6 +82,14 @@ int cmd_train(int argc, char** argv) {
       ("force", "replace an existing campaign file (with --run: retrain a run already done)")
       ("shard", po::value<std::string>(), "I/N: train only shard I of N (the job's runs split into N shards of about equal estimated cost; 'lrid submit --dry-run --json' lists them)")
       ("run", po::value<int64_t>(), "train only this run id, in this process (see 'lrid grid')")
+      ("record-activations", po::value<std::string>(),
+       "with --run: also write the activations the recorder saw (observation batch, every trajectory point) "
+       "to this HDF5 file in the recording layout of 'lrid classify' (docs/recordings.md)")
+      ("layers", po::value<std::string>(), "with --record-activations: comma-separated layer names (default: every plastic layer)")
+      ("units", po::value<uint64_t>(), "with --record-activations: keep N random units of each layer (the condition n<N>_s0)")
+      ("condition", po::value<std::string>(),
+       "with --record-activations: measure under this condition (e.g. f0.25_s0.5): the units and noise the campaign's "
+       "recorder uses for it")
       ("threads", po::value<int>()->default_value(0),
        "intra-op threads (0: the job's distributed.threads_per_rank, else all cores)")
       ("quiet,q", "print only the summary line");
@@ -138,6 +152,66 @@ int cmd_train(int argc, char** argv) {
     std::printf("run %lld: %s (hash %s), %d thread(s)\n", static_cast<long long>(id),
                 run.key().c_str(), run.hash.c_str(), threads);
   train::TrainOptions options;
+  // Virtual electrodes: the act tensors at every point, measured under the condition asked for
+  // exactly as the recorder measures it (the same units, the same noise stream).
+  const bool electrodes = vm->count("record-activations") > 0;
+  if (!electrodes && (vm->count("layers") || vm->count("units") || vm->count("condition")))
+    throw BadInput("--layers, --units and --condition go with --record-activations FILE.h5");
+  const std::vector<store::LayerMeta> layer_meta = train::run_layers(job, run);
+  std::vector<int> chosen(layer_meta.size(), 1);
+  observe::Condition cond;
+  analyze::Recording recording;
+  std::vector<int64_t> point_count(layer_meta.size(), 0);
+  const int64_t points = job.observables.trajectory_points;
+  if (electrodes) {
+    if (vm->count("condition")) cond = observe::parse_condition((*vm)["condition"].as<std::string>());
+    if (vm->count("units")) {
+      if (vm->count("condition")) throw BadInput("--units and --condition: give one of them");
+      cond.units = (*vm)["units"].as<uint64_t>();
+      if (cond.units < 1) throw BadInput("--units: expected a number of units >= 1");
+    }
+    cond.validate("--condition");
+    if (vm->count("layers")) {
+      std::vector<std::string> names;
+      for (const auto& m : layer_meta) names.push_back(m.name);
+      std::fill(chosen.begin(), chosen.end(), 0);
+      for (const auto& name : split_list((*vm)["layers"].as<std::string>())) {
+        const auto it = std::find(names.begin(), names.end(), name);
+        if (it == names.end())
+          throw BadInput("--layers: run " + std::to_string(id) + " has no plastic layer '" + name + "'" +
+                         util::did_you_mean(name, names) + "; its layers: " + util::join(names));
+        chosen[static_cast<size_t>(it - names.begin())] = 1;
+      }
+    }
+    recording.attributes = {{"source", "lrid train --record-activations"}, {"job_name", job.name}, {"job_hash", job.hash},
+                            {"run", std::to_string(id)}, {"run_key", run.key()}, {"rule", run.rule},
+                            {"condition", cond.name()}, {"lrid_version", kVersion}};
+    for (size_t l = 0; l < layer_meta.size(); ++l) {
+      analyze::Population p;
+      p.name = layer_meta[l].name;
+      p.depth = analyze::depth_categories().at(static_cast<size_t>(layer_meta[l].depth));
+      for (int64_t t = 0; t < points; ++t)
+        p.positions.push_back(points > 1 ? static_cast<double>(t) / static_cast<double>(points - 1) : 1.0);
+      p.points = static_cast<size_t>(points);
+      recording.populations.push_back(std::move(p));
+    }
+    options.on_activations = [&](int64_t point, size_t l, const float* act, int64_t examples, int64_t units) {
+      if (l >= chosen.size() || !chosen[l]) return;
+      analyze::Population& p = recording.populations[l];
+      const auto kept_units = observe::act_units(static_cast<size_t>(units), cond);
+      std::vector<float> kept;
+      observe::observe_act(act, static_cast<size_t>(examples), static_cast<size_t>(units), kept_units, cond,
+                           observe::noise_seed(cond, l, static_cast<uint64_t>(point), observe::Measure::act), kept);
+      if (p.activity.empty()) {
+        p.examples = static_cast<size_t>(examples);
+        p.units = kept_units.size();
+        p.activity.assign(p.points * p.examples * p.units, 0.0f);
+        for (int64_t e = 0; e < examples; ++e) p.stimuli.push_back(e);
+      }
+      std::copy(kept.begin(), kept.end(), p.activity.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(point) * p.examples * p.units));
+      ++point_count[l];
+    };
+  }
   if (!quiet)
     options.on_point = [](const train::Progress& p) {
       auto mean = [](const std::vector<float>& v) {
@@ -168,6 +242,23 @@ int cmd_train(int argc, char** argv) {
     throw;
   }
   if (campaign) campaign->write_run(result);
+  if (electrodes) {
+    analyze::Recording out;
+    out.attributes = recording.attributes;
+    for (size_t l = 0; l < recording.populations.size(); ++l) {
+      if (!chosen[l]) continue;
+      if (point_count[l] != points)
+        throw BadInput("--record-activations: layer " + recording.populations[l].name + " was observed at " +
+                       std::to_string(point_count[l]) + " of " + std::to_string(points) +
+                       " points (the run continued from a checkpoint); retrain it with --force");
+      out.populations.push_back(std::move(recording.populations[l]));
+    }
+    const std::string path = (*vm)["record-activations"].as<std::string>();
+    analyze::write_recording(out, path);
+    if (!quiet)
+      std::printf("  activations of %zu layer(s) at %lld points, condition %s -> %s\n", out.populations.size(),
+                  static_cast<long long>(points), cond.name().c_str(), path.c_str());
+  }
   if (!quiet && result.layer_count > 0) {
     // The learning-rule diagnostics per layer at the first and last point.
     const auto layers = train::run_layers(job, run);

@@ -13,6 +13,8 @@ const std::vector<Command>& commands() {
       {"submit", "run a job on a Slurm cluster: sbatch array of shards + chained merge/analyze", cmd_submit},
       {"resume", "resubmit the failed/cancelled shards of a Slurm campaign directory", cmd_resume},
       {"stats", "statistics of one HDF5 dataset under a condition, as JSON", cmd_stats},
+      {"fit", "fit a learning-rule model for one measurement setting (for classify)", cmd_fit},
+      {"classify", "which learning rule a recording looks like, with probabilities", cmd_classify},
   };
   return list;
 }

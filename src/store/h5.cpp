@@ -148,6 +148,9 @@ void write_floats(hid_t loc, const std::string& path, const std::vector<float>& 
 void write_int64s(hid_t loc, const std::string& path, const std::vector<int64_t>& v, std::vector<hsize_t> dims) {
   write_numbers(loc, path, v, std::move(dims), H5T_STD_I64LE, H5T_NATIVE_INT64);
 }
+void write_bytes(hid_t loc, const std::string& path, const std::vector<uint8_t>& v) {
+  write_numbers(loc, path, v, {}, H5T_STD_U8LE, H5T_NATIVE_UINT8);
+}
 
 void write_strings(hid_t loc, const std::string& path, const std::vector<std::string>& v,
                    std::vector<hsize_t> dims) {
@@ -184,6 +187,9 @@ std::vector<float> read_floats(hid_t loc, const std::string& path) {
 }
 std::vector<int64_t> read_int64s(hid_t loc, const std::string& path) {
   return read_numbers<int64_t>(loc, path, H5T_NATIVE_INT64);
+}
+std::vector<uint8_t> read_bytes(hid_t loc, const std::string& path) {
+  return read_numbers<uint8_t>(loc, path, H5T_NATIVE_UINT8);
 }
 
 std::vector<std::string> read_strings(hid_t loc, const std::string& path) {

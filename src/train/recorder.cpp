@@ -162,6 +162,7 @@ void Recorder::record(int64_t point) {
     prepare(l, w.numel(), act_units, in_units);
     act_units_[l] = act_units;
     weight_entries_[l] = w.numel();
+    if (sink_) sink_(point, l, out.data_ptr<float>(), N, act_units);
     const LayerUnits& u = units_[l];
 
     // gradavg: per example, d(sum of kept outputs)/d(input). The op is linear in its input: its

@@ -456,6 +456,7 @@ class RunTrainer {
     }
     recorder_ = std::make_unique<Recorder>(*model_, images, job_conditions(job_),
                                            observe::resolve_statistics(job_.observables.statistics), K_, loss);
+    if (o_.on_activations) recorder_->set_activation_sink(o_.on_activations);
   }
 
   // One step's loss (and backward when training) on this rank's share of the batch.

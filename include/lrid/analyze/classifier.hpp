@@ -62,6 +62,9 @@ inline std::unique_ptr<Classifier> make_classifier(const ClassifierSpec& spec) {
 }
 
 class RandomForest;
+struct ForestParams;
+/// A random_forest's hyperparameters (the names above) as ForestParams; BadInput as the factory.
+ForestParams parse_forest_params(const nlohmann::json& params);
 /// The forest inside a random_forest classifier (to save it, or to score a prefix of its
 /// trees), else nullptr.
 const RandomForest* as_forest(const Classifier& c);

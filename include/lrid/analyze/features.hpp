@@ -50,6 +50,8 @@ struct FeatureSpec {
   /// runs' labels; all layers of a run share it), so no feature carries the rule.
   bool permute_labels = false;
   uint64_t permutation_seed = 0;
+  /// Job run ids left out (e.g. held out of a model by `lrid fit --exclude-runs`).
+  std::vector<int64_t> exclude_runs;
 };
 
 struct FeatureSet {

@@ -24,6 +24,8 @@ int cmd_analyze(int argc, char** argv);
 int cmd_stats(int argc, char** argv);
 int cmd_submit(int argc, char** argv);
 int cmd_resume(int argc, char** argv);
+int cmd_fit(int argc, char** argv);
+int cmd_classify(int argc, char** argv);
 
 }  // namespace lrid::cli
 

@@ -60,6 +60,8 @@ void write_floats(hid_t loc, const std::string& path, const std::vector<float>& 
                   std::vector<hsize_t> dims = {});
 void write_int64s(hid_t loc, const std::string& path, const std::vector<int64_t>& v,
                   std::vector<hsize_t> dims = {});
+/// Opaque bytes as uint8 [n] (e.g. a serialised model).
+void write_bytes(hid_t loc, const std::string& path, const std::vector<uint8_t>& v);
 /// Variable-length UTF-8 strings, 1-D (or dims, row-major).
 void write_strings(hid_t loc, const std::string& path, const std::vector<std::string>& v,
                    std::vector<hsize_t> dims = {});
@@ -72,6 +74,7 @@ std::vector<hsize_t> dataset_dims(hid_t loc, const std::string& path);
 std::vector<double> read_doubles(hid_t loc, const std::string& path);
 std::vector<float> read_floats(hid_t loc, const std::string& path);
 std::vector<int64_t> read_int64s(hid_t loc, const std::string& path);
+std::vector<uint8_t> read_bytes(hid_t loc, const std::string& path);
 /// Fixed- or variable-length strings, row-major.
 std::vector<std::string> read_strings(hid_t loc, const std::string& path);
 /// Whether loc/path is a dataset.

@@ -51,6 +51,12 @@ class Recorder {
            std::vector<observe::Condition> conditions, std::vector<int> statistics, int64_t points,
            DiagnosticLoss diagnostic_loss = {});
 
+  /// Receives, at each recorded point, every plastic layer's act tensor as the statistics see it
+  /// (float32 row-major [examples, units], after the ReLU where act is taken after one).
+  using ActivationSink = std::function<void(int64_t point, size_t layer, const float* act, int64_t examples,
+                                            int64_t units)>;
+  void set_activation_sink(ActivationSink sink) { sink_ = std::move(sink); }
+
   /// Records trajectory point `point` (0..K-1) of the model's current state.
   void record(int64_t point);
 
@@ -90,6 +96,7 @@ class Recorder {
   std::vector<float> wb_angle_, grad_angle_;
   std::vector<int64_t> act_units_, weight_entries_;
   observe::StatsScratch scratch_;
+  ActivationSink sink_;
 };
 
 }  // namespace lrid::train

@@ -66,6 +66,9 @@ struct TrainOptions {
   std::function<bool()> stop_requested;
   /// Called on the group leader after every training step: step, total steps, loss, steps/s.
   std::function<void(int64_t, int64_t, double, double)> on_step;
+  /// Virtual electrodes: every plastic layer's act tensor at each recorded point
+  /// (Recorder::ActivationSink; `lrid train --run --record-activations`).
+  std::function<void(int64_t point, size_t layer, const float* act, int64_t examples, int64_t units)> on_activations;
   /// One-line notes on the leader: "resumed from step S of T", "checkpoint refused (...)".
   std::function<void(const std::string&)> on_note;
 };

@@ -1,0 +1,61 @@
+// lrid classify MODEL.h5 RECORDING.h5 [--json]: which learning rule a recording looks like.
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "lrid/analyze/features.hpp"
+#include "lrid/analyze/model.hpp"
+#include "lrid/cli/commands.hpp"
+#include "lrid/cli/options.hpp"
+#include "lrid/error.hpp"
+
+namespace lrid::cli {
+
+int cmd_classify(int argc, char** argv) {
+  po::options_description opts("options");
+  opts.add_options()
+      ("json", "print the report as JSON")
+      ("campaign-run", po::value<int64_t>(),
+       "instead of a recording: classify this run of the campaign given as the second argument, from the "
+       "statistics the campaign stored (the reference a recording of that run reproduces)")
+      ("any-version", "accept a model made by another lrid version");
+  po::options_description hidden;
+  hidden.add_options()("model", po::value<std::string>(), "model file")("recording", po::value<std::string>(),
+                                                                          "recording file");
+  po::positional_options_description pos;
+  pos.add("model", 1).add("recording", 1);
+  auto vm = parse_options(
+      argc, argv, "classify", "classify MODEL.h5 RECORDING.h5 [--json]",
+      "Reads a recording (docs/recordings.md: per population, activity [points, examples, units] at "
+      "time points along learning, their positions, the stimuli and the depth), computes the "
+      "model's statistics with the campaign's kernels and prints, per population, the predicted "
+      "learning rule with class probabilities, and the combined verdict. Warns when the "
+      "recording's features fall outside the range the model was fitted on.\n"
+      "Example: lrid classify act.model.h5 recording.h5 --json",
+      opts, pos, hidden);
+  if (!vm) return 0;
+  if (!vm->count("model") || !vm->count("recording"))
+    throw BadInput("expected MODEL.h5 and RECORDING.h5 (see 'lrid classify --help')");
+  const std::string model_path = (*vm)["model"].as<std::string>();
+  const std::string data_path = (*vm)["recording"].as<std::string>();
+  const analyze::RuleModel m = analyze::load_model(model_path, vm->count("any-version") > 0);
+  analyze::ClassifyReport rep;
+  if (vm->count("campaign-run")) {
+    const analyze::CampaignData c = analyze::read_campaign(data_path);
+    rep = analyze::classify_campaign_run(m, c, (*vm)["campaign-run"].as<int64_t>());
+  } else {
+    const analyze::Recording r = analyze::read_recording(data_path);
+    try {
+      rep = analyze::classify_recording(m, r);
+    } catch (const BadInput& e) {
+      throw BadInput(data_path + ": " + e.what());
+    }
+  }
+  if (vm->count("json"))
+    std::cout << rep.to_json(m).dump(1) << "\n";
+  else
+    std::cout << rep.to_text(m);
+  return 0;
+}
+
+}  // namespace lrid::cli
