@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "lrid/data/batches.hpp"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include "lrid/error.hpp"
 
 namespace lrid::data {
@@ -144,6 +147,13 @@ void BatchStream::start_prefetch(int rank, int world, int depth) {
 }
 
 void BatchStream::prefetch_loop(int64_t from) {
+  // One intra-op thread here: the training step owns the cores (a new thread would otherwise
+  // get a full OpenMP team and compete with it). ATen's per-thread set-up first, so that it does
+  // not reset the count at the first parallel op. Elementwise conversion and augmentation give
+  // the same values for any thread count.
+  at::internal::lazy_init_num_threads();
+  using SetThreads = void (*)(int);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) f(1);
   int64_t cached_epoch = -1;
   torch::Tensor cached_perm;
   for (int64_t s = from;; ++s) {
