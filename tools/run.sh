@@ -9,6 +9,8 @@ BUILD=$(realpath -m "${LRID_BUILD_DIR:-$ROOT/build}")
 (cd "$ROOT" && LRID_BUILD_DIR="$BUILD" tools/setup.sh)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 NP=${LRID_RANKS:-2}
+# In a terminal, rank 0 shows a live progress line (under mpirun it cannot tell by itself).
+[[ -t 1 && -z "${LRID_PROGRESS:-}" ]] && export LRID_PROGRESS=live
 start=$(date +%s)
 # -q: lrid prints a user error once and every rank exits 2; mpirun's own banner about a non-zero
 # exit would only repeat it. A crash (any other code) is reported below instead.

@@ -3,7 +3,9 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 extern char** environ;
 
 #include "lrid/analyze/pipeline.hpp"
+#include "lrid/analyze/results.hpp"
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
 #include "lrid/config/job.hpp"
@@ -43,29 +46,72 @@ int run_program(const std::vector<std::string>& argv, bool quiet) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+namespace {
+
+// `analyze --json`: the main table and the findings, read back from the results file written.
+nlohmann::ordered_json summary_json(const analyze::AnalysisSummary& s) {
+  const analyze::Results r = analyze::read_results(s.results_path);
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); };
+  nlohmann::ordered_json j;
+  j["results"] = s.results_path;
+  j["report"] = s.report_path;
+  j["lrid_version"] = r.lrid_version;
+  j["job_name"] = r.job_name;
+  j["job_hash"] = r.job_hash;
+  j["classes"] = r.classes;
+  j["samples"] = r.samples;
+  j["main"] = nlohmann::ordered_json::array();
+  for (const auto& m : r.main)
+    j["main"].push_back({{"observable_class", m.observable_class},
+                         {"classifier", m.classifier},
+                         {"accuracy_mean", num(m.accuracy.mean)},
+                         {"accuracy_sem", num(m.accuracy.sem)},
+                         {"balanced_accuracy_mean", num(m.balanced_accuracy.mean)},
+                         {"splits", m.accuracy.count}});
+  if (r.permutation_run) j["permutation"] = {{"accuracy_mean", num(r.permutation.mean)}, {"accuracy_sem", num(r.permutation.sem)}};
+  j["findings"] = nlohmann::ordered_json::array();
+  for (const auto& f : r.findings)
+    j["findings"].push_back({{"number", f.number},
+                             {"title", f.title},
+                             {"verdict", analyze::verdict_name(f.verdict)},
+                             {"evidence", f.evidence},
+                             {"criterion", f.criterion}});
+  j["fits"] = s.fits;
+  j["seconds"] = s.seconds;
+  return j;
+}
+
+}  // namespace
+
 /// Runs the analysis (MPI initialised by the caller) and, on rank 0, the plots.
-int analyze_campaign(analyze::AnalysisOptions o, bool plots) {
+int analyze_campaign(analyze::AnalysisOptions o, bool plots, bool json) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (json) o.quiet = true;
   const auto s = analyze::run_analysis(o);
   if (rank != 0) return 0;
-  std::printf("\nMain table: test accuracy (mean ± s.e.m. over splits)\n%s\nFindings:\n%s\n", s.main_table.c_str(),
-              s.findings.c_str());
-  std::printf("lrid analyze: %lld fits in %.1f s -> %s, %s\n", static_cast<long long>(s.fits), s.seconds,
-              s.results_path.c_str(), s.report_path.c_str());
+  if (json) {
+    std::printf("%s\n", summary_json(s).dump(1).c_str());
+  } else {
+    std::printf("\nMain table: test accuracy (mean ± s.e.m. over splits)\n%s\nFindings:\n%s\n", s.main_table.c_str(),
+                s.findings.c_str());
+    std::printf("lrid analyze: %lld fits in %.1f s -> %s, %s\n", static_cast<long long>(s.fits), s.seconds,
+                s.results_path.c_str(), s.report_path.c_str());
+  }
   if (!plots) return 0;
   // Plots need Debian's python3 with matplotlib and h5py; say so when they are missing. The
   // script runs without a shell (any path is passed as is).
   const std::string py = "/usr/bin/python3";
   if (run_program({py, "-c", "import matplotlib, h5py"}, true) != 0) {
-    std::printf("lrid analyze: plots skipped: %s with matplotlib and h5py not found "
+    if (!json)
+      std::printf("lrid analyze: plots skipped: %s with matplotlib and h5py not found "
                 "(apt-get install python3-matplotlib python3-h5py)\n", py.c_str());
     return 0;
   }
   const char* src = std::getenv("LRID_PLOT_SCRIPT");
   const std::string script = src ? src : std::string(LRID_INSTALL_TOOLS_DIR) + "/plot_results.py";
-  if (run_program({py, script, s.results_path, o.out_dir}, false) != 0)
-    std::printf("lrid analyze: plotting failed (%s %s %s %s)\n", py.c_str(), script.c_str(), s.results_path.c_str(),
+  if (run_program({py, script, s.results_path, o.out_dir}, json) != 0)
+    std::fprintf(stderr, "lrid analyze: plotting failed (%s %s %s %s)\n", py.c_str(), script.c_str(), s.results_path.c_str(),
                 o.out_dir.c_str());
   return 0;
 }
@@ -83,6 +129,7 @@ int cmd_analyze(int argc, char** argv) {
       ("require-complete", "refuse a campaign with runs not done (default: warn and leave them out)")
       ("export-features", po::value<std::string>(), "also write the main dataset (X, y, names, metadata) to this HDF5 file")
       ("no-plots", "do not run tools/plot_results.py")
+      ("json", "print the main table and the findings as one JSON object (no progress lines)")
       ("quiet,q", "no progress lines");
   po::options_description hidden;
   po::positional_options_description pos;
@@ -136,7 +183,7 @@ int cmd_analyze(int argc, char** argv) {
   if (vm->count("export-features")) o.export_features = (*vm)["export-features"].as<std::string>();
   o.quiet = vm->count("quiet") > 0;
   dist::init_mpi(nullptr, nullptr);
-  return analyze_campaign(o, !vm->count("no-plots"));
+  return analyze_campaign(o, !vm->count("no-plots"), vm->count("json") > 0);
 }
 
 }  // namespace lrid::cli

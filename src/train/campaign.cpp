@@ -10,6 +10,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -154,6 +155,21 @@ json running_runs(const std::string& campaign, const std::map<int64_t, std::stri
     }
   }
   return out;
+}
+
+// The live progress line: LRID_PROGRESS=live or plain; unset (auto): when stdout is a
+// terminal, except under an MPI launcher, whose forwarding gives every rank a terminal for
+// stdout whatever mpirun's own output is (tools/run.sh sets live when its output is one).
+bool live_progress() {
+  const char* v = std::getenv("LRID_PROGRESS");
+  const std::string mode = v ? v : "auto";
+  if (mode == "live") return true;
+  if (mode == "plain") return false;
+  // (a single process started without a launcher is an MPI singleton: world size 1)
+  for (const char* size : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
+    if (const char* n = std::getenv(size))
+      if (std::atoi(n) > 1) return false;
+  return isatty(1) != 0;
 }
 
 }  // namespace
@@ -313,6 +329,16 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   std::map<int64_t, std::string> assigned;  // run -> device, for the heartbeat
   std::mutex assigned_mu;
   const size_t todo = order.size();
+  // The running runs' share done (from the last heartbeat): the ETA counts their partial cost,
+  // and in a terminal a live line shows them between the done lines.
+  std::map<int64_t, double> running_share;
+  const bool live = !o.quiet && live_progress();
+  auto eta_seconds = [&]() {
+    double partial = 0;
+    for (const auto& [id, share] : running_share) partial += share * config::run_cost(job, job.runs[static_cast<size_t>(id)]);
+    const double done = tally.cost_done + partial, el = util::wall_seconds() - t0;
+    return done > 0 ? el / done * std::max(0.0, tally.cost_todo - done) : std::nan("");
+  };
   dist::QueueOptions qo;
   qo.on_event = [&](const dist::TaskEvent& e) {
     if (!log) return;
@@ -345,11 +371,12 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
       if (status == "failed") ++tally.failed;
       if (status == "interrupted") ++tally.interrupted;
       tally.cost_done += config::run_cost(job, run);
+      running_share.erase(e.task);
       if (o.quiet) return;
       // ETA from the measured throughput, weighted by the cost model.
-      const double el = util::wall_seconds() - t0;
-      const double eta = tally.cost_done > 0 ? el / tally.cost_done * (tally.cost_todo - tally.cost_done) : 0;
+      const double eta = eta_seconds();
       const int64_t finished = tally.done + tally.failed + tally.interrupted;
+      if (live) std::printf("\r\033[K");  // the live line gives way
       if (status == "done")
         std::printf("[%lld/%zu] run %lld %s done in %.1f s (loss %.4f, metric %.4f)%s, ETA %.0f s\n",
                     static_cast<long long>(finished), todo, static_cast<long long>(e.task), run.key().c_str(), e.seconds,
@@ -357,7 +384,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
                     r.value("resumed_from", int64_t{-1}) >= 0
                         ? (" resumed from step " + std::to_string(r["resumed_from"].get<int64_t>())).c_str()
                         : "",
-                    eta);
+                    std::isfinite(eta) ? eta : 0.0);
       else if (status == "interrupted")
         std::printf("[%lld/%zu] run %lld %s interrupted at step %lld (checkpointed)\n", static_cast<long long>(finished),
                     todo, static_cast<long long>(e.task), run.key().c_str(), static_cast<long long>(r["step"].get<int64_t>()));
@@ -371,15 +398,37 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
         std::lock_guard<std::mutex> l(assigned_mu);
         now = assigned;
       }
+      const json rr = running_runs(o.out, now);
+      for (const auto& x : rr)
+        if (x.value("steps", int64_t{0}) > 0)
+          running_share[x.value("run", int64_t{-1})] =
+              static_cast<double>(x.value("step", int64_t{0})) / static_cast<double>(x["steps"].get<int64_t>());
       log->write({{"event", "heartbeat"},
                   {"done", tally.done},
                   {"failed", tally.failed},
                   {"running", tally.assigned - tally.done - tally.failed - tally.interrupted - tally.skipped},
                   {"pending", static_cast<int64_t>(todo) - tally.assigned},
-                  {"running_runs", running_runs(o.out, now)}});
+                  {"running_runs", rr}});
+      if (live) {
+        // One line, rewritten in place: runs finished, each running run's step and rate, ETA.
+        std::string line = "[" + std::to_string(tally.done + tally.failed + tally.interrupted) + "/" +
+                           std::to_string(todo) + "] running:";
+        for (const auto& x : rr)
+          line += " run " + std::to_string(x.value("run", int64_t{-1})) + " " + std::to_string(x.value("step", int64_t{0})) +
+                  "/" + std::to_string(x.value("steps", int64_t{0})) + " (" +
+                  util::fixed(x.value("steps_per_second", 0.0), 1) + "/s)";
+        const double eta = eta_seconds();
+        line += std::isfinite(eta) ? ", ETA " + util::fixed(eta, 0) + " s" : "";
+        std::printf("\r\033[K%s", line.substr(0, 200).c_str());
+        std::fflush(stdout);
+      }
     }
   };
   dist::run_queue(world, groups, order, work, qo);
+  if (live && log) {
+    std::printf("\r\033[K");
+    std::fflush(stdout);
+  }
   dist::quiet_barrier(world);
 
   Counts end;

@@ -34,7 +34,7 @@ struct AnalysisOptions;
 }
 namespace lrid::cli {
 /// The analysis of `lrid analyze` and `lrid run` (MPI initialised by the caller).
-int analyze_campaign(analyze::AnalysisOptions options, bool plots);
+int analyze_campaign(analyze::AnalysisOptions options, bool plots, bool json = false);
 /// Runs a program (argv[0] an absolute path) without a shell and waits; its exit code, or -1 when
 /// it could not start or died of a signal. quiet: its stdout and stderr go to /dev/null.
 int run_program(const std::vector<std::string>& argv, bool quiet);

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Read lrid's campaign files and results in Python (numpy + h5py; pandas when installed).
+
+    import sys; sys.path.insert(0, "tools")        # or copy this one file next to your notebook
+    import lrid_read
+
+    t = lrid_read.campaign_table("lrid-quickstart/campaign.h5",
+                                 statistics=["actraw_mean", "weightsq_mean"], conditions=["ideal"])
+    # t: a tidy table, one row per (run, layer, condition, point, statistic): columns run, rule,
+    # task, architecture, batch_size, model_seed, dataset_seed, layer, layer_name, depth,
+    # condition, point, step, statistic, value; a pandas DataFrame when pandas is installed,
+    # else a dict of equal-length numpy arrays (lrid_read.as_frame(t) converts later).
+
+    r = lrid_read.results("lrid-quickstart/results/results.h5")
+    r["main"]        # label, observable_class, classifier, accuracy_mean, accuracy_sem, ...
+    r["findings"]    # number, title, verdict, evidence, criterion
+    r["predictions"]["all/random_forest"]   # split, run, layer, true, predicted, probability
+    r["attrs"]       # lrid_version, settings (the analysis settings, JSON), job_hash, ...
+
+Command line:
+    python3 tools/lrid_read.py CAMPAIGN.h5 [--statistics a,b] [--conditions ideal] [--csv OUT.csv]
+    python3 tools/lrid_read.py RESULTS.h5            (the main table and the findings)
+
+Only done runs are in the campaign table (done=False adds the others; their values are NaN).
+Values are the float32 numbers the recorder stored, widened to float64. Layout of both files:
+README "The campaign file" and "The analysis and its results".
+"""
+import argparse
+import json
+import sys
+
+import h5py
+import numpy as np
+
+DEPTHS = {0: "early", 1: "middle", 2: "deep", -1: ""}
+
+
+def _strings(a):
+    return np.array([x.decode() if isinstance(x, bytes) else str(x) for x in np.asarray(a).ravel()],
+                    dtype=object).reshape(np.shape(a))
+
+
+def _check(f, prefix, path):
+    fmt = f.attrs.get("format", "")
+    fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
+    if not fmt.startswith(prefix):
+        raise ValueError(f"{path}: not an lrid {prefix.split('-')[1]} file (format attribute {fmt!r})")
+    return fmt
+
+
+def as_frame(table):
+    """A pandas DataFrame of a dict of columns (ImportError when pandas is missing)."""
+    import pandas as pd
+    return pd.DataFrame(table)
+
+
+def _maybe_frame(table):
+    try:
+        return as_frame(table)
+    except ImportError:
+        return table
+
+
+def campaign_table(path, statistics=None, conditions=None, points=None, done=True, frame=True):
+    """The campaign's observables as a tidy table (see the module's docstring).
+
+    statistics / conditions: names to keep (None: all recorded); points: indices (None: all).
+    """
+    with h5py.File(path, "r") as f:
+        _check(f, "lrid-campaign", path)
+        spec = f["runs/spec"][:]
+        status = f["runs/status"][:]
+        stat_names = list(_strings(f["observables/statistic"][:]))
+        cond_names = list(_strings(f["observables/condition"][:]))
+        n_layers = f["layers/count"][:]
+        layer_names = _strings(f["layers/name"][:])
+        depth = f["layers/depth"][:]
+        steps = f["runs/steps"][:]
+        T = steps.shape[1]
+        s_idx = list(range(len(stat_names))) if statistics is None else [stat_names.index(s) for s in statistics]
+        c_idx = list(range(len(cond_names))) if conditions is None else [cond_names.index(c) for c in conditions]
+        t_idx = list(range(T)) if points is None else list(points)
+        rows = [r for r in range(len(status)) if status[r] == 2 or not done]
+        cols = {k: [] for k in ("run", "rule", "task", "architecture", "batch_size", "model_seed", "dataset_seed",
+                                "layer", "layer_name", "depth", "condition", "point", "step", "statistic", "value")}
+        values = f["observables/values"]
+        S, C, P = len(s_idx), len(c_idx), len(t_idx)
+        for r in rows:
+            L = int(n_layers[r])
+            block = values[r, :L][:, c_idx][:, :, t_idx][:, :, :, s_idx].astype(np.float64)  # [L, C, P, S]
+            n = L * C * P * S
+            sp = spec[r]
+            for k, field in (("rule", "rule"), ("task", "task"), ("architecture", "architecture")):
+                v = sp[field]
+                cols[k].append(np.full(n, v.decode() if isinstance(v, bytes) else v, dtype=object))
+            cols["run"].append(np.full(n, int(sp["id"])))
+            cols["batch_size"].append(np.full(n, int(sp["batch_size"])))
+            cols["model_seed"].append(np.full(n, int(sp["model_seed_value"]), dtype=np.uint64))
+            cols["dataset_seed"].append(np.full(n, int(sp["dataset_seed_value"]), dtype=np.uint64))
+            li, ci, pi, si = np.meshgrid(np.arange(L), np.arange(C), np.arange(P), np.arange(S), indexing="ij")
+            li, ci, pi, si = li.ravel(), ci.ravel(), pi.ravel(), si.ravel()
+            cols["layer"].append(li)
+            cols["layer_name"].append(layer_names[r][li])
+            cols["depth"].append(np.array([DEPTHS.get(int(d), "") for d in depth[r][li]], dtype=object))
+            cols["condition"].append(np.array(cond_names, dtype=object)[np.array(c_idx)[ci]])
+            cols["point"].append(np.array(t_idx)[pi])
+            cols["step"].append(steps[r][np.array(t_idx)[pi]])
+            cols["statistic"].append(np.array(stat_names, dtype=object)[np.array(s_idx)[si]])
+            cols["value"].append(block.ravel())
+        table = {k: (np.concatenate(v) if v else np.array([])) for k, v in cols.items()}
+    return _maybe_frame(table) if frame else table
+
+
+def results(path, frame=True):
+    """results.h5 as tables: main, findings, holdout_architecture, holdout_task, measurement,
+    trajectory (per kind), permutation, predictions (per evaluation), importance, attrs."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        _check(f, "lrid-results", path)
+        attrs = {}
+        for k, v in f.attrs.items():
+            v = v.decode() if isinstance(v, bytes) else v
+            if isinstance(v, np.ndarray) and v.dtype == object:
+                v = list(_strings(v))
+            attrs[k] = v
+        if isinstance(attrs.get("settings"), str):
+            attrs["settings"] = json.loads(attrs["settings"])
+        out["attrs"] = attrs
+        out["classes"] = list(_strings(f["classes"][:]))
+
+        def table(group, names):
+            t = {}
+            for n in names:
+                if n in group and isinstance(group[n], h5py.Dataset) and group[n].ndim == 1:
+                    a = group[n][:]
+                    t[n] = _strings(a) if a.dtype == object or a.dtype.kind == "S" else a
+            return _maybe_frame(t) if frame else t
+
+        m = f["main"]
+        out["main"] = table(m, ["label", "observable_class", "classifier", "accuracy_mean", "accuracy_sem",
+                                "balanced_accuracy_mean", "balanced_accuracy_sem", "chosen_params"])
+        out["predictions"] = {}
+        for key in m:
+            g = m[key]
+            if isinstance(g, h5py.Group) and "predictions" in g:
+                p = g["predictions"]
+                t = {k: p[k][:] for k in ("split", "run", "layer", "true", "predicted")}
+                t["true"] = np.array(out["classes"], dtype=object)[t["true"]]
+                t["predicted"] = np.array(out["classes"], dtype=object)[t["predicted"]]
+                for j, c in enumerate(out["classes"]):
+                    t[f"p_{c}"] = p["probability"][:, j]
+                cls, _, clf = key.partition("_")
+                out["predictions"][f"{cls}/{clf}"] = _maybe_frame(t) if frame else t
+        if "findings" in f:
+            out["findings"] = table(f["findings"], ["number", "title", "verdict", "evidence", "criterion"])
+        for name in ("architecture", "task"):
+            if f"holdout/{name}" in f:
+                out[f"holdout_{name}"] = table(f[f"holdout/{name}"], ["held_out", "accuracy_mean", "accuracy_sem"])
+        if "measurement" in f:
+            g = f["measurement"]
+            t = {k: (_strings(g[k][:]) if g[k].dtype == object else g[k][:])
+                 for k in ("condition", "fraction", "noise", "units") if k in g}
+            classes = list(_strings(g["observable_class"][:])) if "observable_class" in g else []
+            for j, c in enumerate(classes):
+                t[f"{c}_accuracy_mean"] = g["accuracy_mean"][:, j]
+                if "accuracy_sem" in g:
+                    t[f"{c}_accuracy_sem"] = g["accuracy_sem"][:, j]
+            out["measurement"] = _maybe_frame(t) if frame else t
+        if "trajectory" in f:
+            out["trajectory"] = {k: table(f["trajectory"][k], ["k", "position", "accuracy_mean", "accuracy_sem"])
+                                 for k in f["trajectory"]}
+        if "importance" in f:
+            out["importance"] = table(f["importance"], ["feature", "importance"])
+        if "permutation/accuracy_per_split" in f:
+            out["permutation"] = f["permutation/accuracy_per_split"][:]
+    return out
+
+
+def _print_table(t):
+    keys = list(t.keys())
+    n = len(t[keys[0]]) if keys else 0
+    print("\t".join(keys))
+    for i in range(n):
+        print("\t".join(f"{t[k][i]:.4f}" if isinstance(t[k][i], float) else str(t[k][i]) for k in keys))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Read an lrid campaign file (a tidy table) or results.h5 (tables).")
+    ap.add_argument("file", help="campaign.h5 or results.h5")
+    ap.add_argument("--statistics", help="comma-separated statistics to keep (campaign)")
+    ap.add_argument("--conditions", help="comma-separated conditions to keep (campaign)")
+    ap.add_argument("--csv", help="write the campaign table to this CSV file instead of printing its size")
+    a = ap.parse_args(argv)
+    try:
+        with h5py.File(a.file, "r") as f:
+            fmt = f.attrs.get("format", b"")
+            fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
+    except OSError as e:
+        print(f"lrid_read: {a.file}: cannot open as HDF5 ({e})", file=sys.stderr)
+        return 2
+    try:
+        if fmt.startswith("lrid-campaign"):
+            t = campaign_table(a.file, a.statistics.split(",") if a.statistics else None,
+                               a.conditions.split(",") if a.conditions else None, frame=False)
+            if a.csv:
+                import csv
+                with open(a.csv, "w", newline="") as out:
+                    w = csv.writer(out)
+                    w.writerow(list(t))
+                    w.writerows(zip(*t.values()))
+                print(f"lrid_read: {len(t['value'])} rows -> {a.csv}")
+            else:
+                print(f"lrid_read: {len(t['value'])} rows ({len(set(t['run']))} runs); columns: {', '.join(t)}")
+        elif fmt.startswith("lrid-results"):
+            r = results(a.file, frame=False)
+            _print_table({k: r["main"][k] for k in ("label", "accuracy_mean", "accuracy_sem")})
+            print()
+            if "findings" in r:
+                _print_table({k: r["findings"][k] for k in ("number", "verdict", "title")})
+        else:
+            print(f"lrid_read: {a.file}: not an lrid campaign or results file (format {fmt!r})", file=sys.stderr)
+            return 2
+    except (KeyError, ValueError) as e:
+        print(f"lrid_read: {a.file}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
