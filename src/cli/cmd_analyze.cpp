@@ -135,7 +135,8 @@ int cmd_analyze(int argc, char** argv) {
   po::positional_options_description pos;
   add_job_args(hidden, pos);
   auto vm = parse_options(
-      argc, argv, "analyze", "analyze campaign.h5 [analysis.key=value ...] --out results/ [options]   (under mpirun/srun)",
+      argc, argv, "analyze",
+      "analyze campaign.h5 [analysis.key=value ...] --out results/ [options]   (under mpirun/srun)",
       "Identify the learning rule from the recorded observables: random forests, linear SVMs and "
       "Conv1D models under the paper's protocol (balanced 75/25 splits, z-scoring, stratified CV "
       "over the grids), per observable class; held-out architectures and tasks, task-to-task "
@@ -145,13 +146,9 @@ int cmd_analyze(int argc, char** argv) {
       "plots (tools/plot_results.py, when matplotlib is present).",
       opts, pos, hidden);
   if (!vm) return 0;
-  const JobArgs args = job_args(*vm);
-  if (args.job.empty()) throw BadInput("missing campaign file (see 'lrid analyze --help')");
+  const JobArgs args = required_job_args(*vm, "analyze", "campaign file");
   if (!vm->count("out")) throw BadInput("missing --out DIR (see 'lrid analyze --help')");
-  for (size_t i = 0; i < args.overrides.size(); ++i)
-    if (args.overrides[i].rfind("analysis.", 0) != 0)
-      throw BadInput("override " + std::to_string(i + 1) + " (" + args.overrides[i] +
-                     "): only analysis.* settings can change for a campaign already trained");
+  require_analysis_overrides(args);
   analyze::AnalysisOptions o;
   o.campaign = args.job;
   o.out_dir = (*vm)["out"].as<std::string>();

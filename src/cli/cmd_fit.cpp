@@ -72,14 +72,10 @@ int cmd_fit(int argc, char** argv) {
       "Example: mpirun -np 2 lrid fit lrid-quickstart/campaign.h5 --condition f0.25_s0.5 --spread 5 --out act.model.h5",
       opts, pos, hidden);
   if (!vm) return 0;
-  const JobArgs args = job_args(*vm);
-  if (args.job.empty()) throw BadInput("missing campaign file (see 'lrid fit --help')");
+  const JobArgs args = required_job_args(*vm, "fit", "campaign file");
   if (!vm->count("out")) throw BadInput("missing --out MODEL.h5 (see 'lrid fit --help')");
   const std::string out = (*vm)["out"].as<std::string>();
-  for (size_t i = 0; i < args.overrides.size(); ++i)
-    if (args.overrides[i].rfind("analysis.", 0) != 0)
-      throw BadInput("override " + std::to_string(i + 1) + " (" + args.overrides[i] +
-                     "): only analysis.* settings apply to a campaign already trained");
+  require_analysis_overrides(args);
   if (!vm->count("force")) {
     if (std::FILE* f = std::fopen(out.c_str(), "r")) {
       std::fclose(f);

@@ -85,14 +85,15 @@ int cmd_grid(int argc, char** argv) {
   po::options_description hidden;
   po::positional_options_description pos;
   add_job_args(hidden, pos);
-  auto vm = parse_options(argc, argv, "grid", "grid JOB.yaml [key.path=value ...] [--json] [--print-job]",
-                          "Validate a job file, expand its grid and list the runs: id (index in the "
-                          "canonical order), factors, resolved seeds and the content hash that a "
-                          "campaign file binds to.",
-                          opts, pos, hidden);
+  auto vm = parse_options(
+      argc, argv, "grid",
+      "grid JOB.yaml [key.path=value ...] [--json] [--print-job]",
+      "Validate a job file, expand its grid and list the runs: id (index in the "
+      "canonical order), factors, resolved seeds and the content hash that a "
+      "campaign file binds to.",
+      opts, pos, hidden);
   if (!vm) return 0;
-  const JobArgs args = job_args(*vm);
-  if (args.job.empty()) throw BadInput("missing JOB.yaml (see 'lrid grid --help')");
+  const JobArgs args = required_job_args(*vm, "grid", "JOB.yaml");
   const config::JobSpec job = config::load_job_file(args.job, args.overrides);
   if (vm->count("print-job")) {
     std::cout << job.yaml_text;

@@ -29,7 +29,8 @@ int cmd_run(int argc, char** argv) {
   po::positional_options_description pos;
   add_job_args(hidden, pos);
   auto vm = parse_options(
-      argc, argv, "run", "run [JOB.yaml] [key.path=value ...] [--dir DIR] [--fresh]   (under mpirun/srun)",
+      argc, argv, "run",
+      "run [JOB.yaml] [key.path=value ...] [--dir DIR] [--fresh]   (under mpirun/srun)",
       "The main job: train every run of the job across the MPI ranks into DIR/campaign.h5 "
       "(continuing an earlier, interrupted campaign of the same job in DIR), then analyze it into "
       "DIR/results (results.h5, report.md, PNG plots). "

@@ -138,8 +138,7 @@ int cmd_submit(int argc, char** argv) {
       "'lrid resume CAMPAIGN_DIR' (resubmits the shards that failed, were cancelled, timed out...).",
       opts, pos, hidden);
   if (!vm) return 0;
-  const JobArgs args = job_args(*vm);
-  if (args.job.empty()) throw BadInput("missing JOB.yaml (see 'lrid submit --help')");
+  const JobArgs args = required_job_args(*vm, "submit", "JOB.yaml");
   for (const char* k : {"cluster", "shards", "dir"})
     if (!vm->count(k)) throw BadInput(std::string("missing --") + k + " (see 'lrid submit --help')");
   const bool dry = vm->count("dry-run") > 0;

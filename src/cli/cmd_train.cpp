@@ -109,8 +109,7 @@ int cmd_train(int argc, char** argv) {
       "metric (with --out, also record it into the file, created if absent).",
       opts, pos, hidden);
   if (!vm) return 0;
-  const JobArgs args = job_args(*vm);
-  if (args.job.empty()) throw BadInput("missing JOB.yaml (see 'lrid train --help')");
+  const JobArgs args = required_job_args(*vm, "train", "JOB.yaml");
   const config::JobSpec job = config::load_job_file(args.job, args.overrides);
   if (!vm->count("run")) return train_campaign(job, *vm);
   if (vm->count("resume") || vm->count("shard"))

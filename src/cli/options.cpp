@@ -58,6 +58,19 @@ JobArgs job_args(const po::variables_map& vm) {
   return a;
 }
 
+JobArgs required_job_args(const po::variables_map& vm, const std::string& command, const std::string& what) {
+  JobArgs a = job_args(vm);
+  if (a.job.empty()) throw BadInput("missing " + what + " (see 'lrid " + command + " --help')");
+  return a;
+}
+
+void require_analysis_overrides(const JobArgs& args) {
+  for (size_t i = 0; i < args.overrides.size(); ++i)
+    if (args.overrides[i].rfind("analysis.", 0) != 0)
+      throw BadInput("override " + std::to_string(i + 1) + " (" + args.overrides[i] +
+                     "): only analysis.* settings can change for a campaign already trained");
+}
+
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;

@@ -23,17 +23,12 @@
 # the median over all runs of a configuration is reported. Timings depend on the machine's load
 # (uptime is printed before and after).
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-LRID="${LRID:-}"
-if [[ -z "$LRID" ]]; then
-  for c in "$root/build-dist/lrid" "$root/build/lrid"; do [[ -x "$c" ]] && LRID="$c" && break; done
-fi
-[[ -x "$LRID" ]] || { echo "data_parallel.sh: no lrid binary (set LRID=...)" >&2; exit 2; }
-PYTHON="${PYTHON:-/usr/bin/python3}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+here="$root/tools/bench"
+LRID="$(bench_binary lrid "${LRID:-}")"
 STEPS="${STEPS:-80}"
 REPS="${REPS:-3}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1
 
 work="$(mktemp -d /tmp/lrid-bench-dp.XXXXXX)"
 trap 'rm -rf "$work"' EXIT

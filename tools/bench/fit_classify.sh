@@ -4,6 +4,7 @@
 # statistics. See fit_classify.py. Usage: tools/bench/fit_classify.sh [CAMPAIGN.h5] (default:
 # lrid-quickstart/campaign.h5, made by tools/run.sh).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-exec "${PYTHON:-/usr/bin/python3}" tools/bench/fit_classify.py "$@"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+export LRID="$(bench_binary lrid "${LRID:-}")"
+cd "$root"
+exec "$PYTHON" tools/bench/fit_classify.py "$@"

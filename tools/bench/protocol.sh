@@ -14,9 +14,7 @@
 # env: LRID (default build/lrid), PYTHON (default /usr/bin/python3 with
 #   numpy, h5py, PyYAML, scikit-learn). Details: tools/bench/protocol_bench.py.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-lrid="${LRID:-$root/build/lrid}"
-[[ -x "$lrid" ]] || { echo "protocol.sh: no lrid binary (ninja -C build lrid_cli, or set LRID)" >&2; exit 2; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+lrid="$(bench_binary lrid "${LRID:-}")"
 command -v mpirun >/dev/null || { echo "protocol.sh: mpirun not found" >&2; exit 2; }
-PYTHON="${PYTHON:-/usr/bin/python3}"
 exec "$PYTHON" "$root/tools/bench/protocol_bench.py" --lrid "$lrid" --root "$root" "$@"

@@ -15,17 +15,12 @@
 # Ibarrier+Test+sleep loop, in a 20-line C program waiting 5 s for a sleeping peer.
 # Sampling: tools/bench/rank0_cpu.py, every 0.1 s, in the background.
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-LRID="${LRID:-}"
-if [[ -z "$LRID" ]]; then
-  for c in "$root/build-dist/lrid" "$root/build/lrid"; do [[ -x "$c" ]] && LRID="$c" && break; done
-fi
-[[ -x "$LRID" ]] || { echo "rank0_cpu.sh: no lrid binary (set LRID=...)" >&2; exit 2; }
-PYTHON="${PYTHON:-/usr/bin/python3}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+here="$root/tools/bench"
+LRID="$(bench_binary lrid "${LRID:-}")"
 IDLE_STEPS="${IDLE_STEPS:-400}"
 GRID_STEPS="${GRID_STEPS:-1500}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1
 # Marks this benchmark's ranks: the sampler ignores other jobs' lrid processes.
 export LRID_BENCH_TAG="rank0-cpu-$$-$RANDOM"
 

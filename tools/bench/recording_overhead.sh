@@ -8,16 +8,10 @@
 # usage: tools/bench/recording_overhead.sh [LRID binary] [--job JOB.yaml] [--stride N] [--offset K]
 #        (env: PYTHON, default /usr/bin/python3; LRID)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lrid="${LRID:-}"
 if [[ $# -gt 0 && "$1" != --* ]]; then lrid="$1"; shift; fi
-if [[ -z "$lrid" ]]; then
-  for cand in "$root/build/lrid" "$root/build-bench/lrid"; do
-    [[ -x "$cand" ]] && { lrid="$cand"; break; }
-  done
-fi
-[[ -x "$lrid" ]] || { echo "recording_overhead.sh: no lrid binary (pass it or set LRID)" >&2; exit 2; }
-PYTHON="${PYTHON:-/usr/bin/python3}"
+lrid="$(bench_binary lrid "$lrid")"
 job="$root/jobs/quickstart.yaml"
 args=()
 while [[ $# -gt 0 ]]; do

@@ -12,17 +12,12 @@
 # (see tools/bench/scheduling.py). SERIAL=1 (default) also runs -np 1 as the baseline the
 # speed-up is measured against. Not a test: timings depend on the machine's load (printed).
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-LRID="${LRID:-}"
-if [[ -z "$LRID" ]]; then
-  for c in "$root/build-dist/lrid" "$root/build/lrid"; do [[ -x "$c" ]] && LRID="$c" && break; done
-fi
-[[ -x "$LRID" ]] || { echo "scheduling.sh: no lrid binary (set LRID=...)" >&2; exit 2; }
-PYTHON="${PYTHON:-/usr/bin/python3}"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+here="$root/tools/bench"
+LRID="$(bench_binary lrid "${LRID:-}")"
 NPS="${NPS:-2 3}"
 SERIAL="${SERIAL:-1}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1
 
 work="$(mktemp -d /tmp/lrid-bench-sched.XXXXXX)"
 trap 'rm -rf "$work"' EXIT

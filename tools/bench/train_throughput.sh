@@ -11,16 +11,10 @@
 #        e.g. --models KNet4 --rules sgdm,ia --reps 3 --knet-steps 200 --resnet-steps 12]
 #        (env: PYTHON, default /usr/bin/python3; LRID)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lrid="${LRID:-}"
 if [[ $# -gt 0 && "$1" != --* ]]; then lrid="$1"; shift; fi
-if [[ -z "$lrid" ]]; then
-  for cand in "$root/build/lrid" "$root/build-bench/lrid"; do
-    [[ -x "$cand" ]] && { lrid="$cand"; break; }
-  done
-fi
-[[ -x "$lrid" ]] || { echo "train_throughput.sh: no lrid binary (pass it or set LRID)" >&2; exit 2; }
-PYTHON="${PYTHON:-/usr/bin/python3}"
+lrid="$(bench_binary lrid "$lrid")"
 if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
   echo "train_throughput.sh: installing Debian's python3-torch" >&2
   if [[ $(id -u) -eq 0 ]]; then SUDO=; else SUDO=sudo; fi

@@ -28,6 +28,10 @@ struct JobArgs {
 void add_job_args(po::options_description& hidden, po::positional_options_description& pos);
 /// Splits them; BadInput for a second job file (an override needs '=').
 JobArgs job_args(const po::variables_map& vm);
+/// job_args, with the first argument required: BadInput "missing WHAT (see 'lrid COMMAND --help')".
+JobArgs required_job_args(const po::variables_map& vm, const std::string& command, const std::string& what);
+/// For commands on a campaign already trained: BadInput unless every override is analysis.*.
+void require_analysis_overrides(const JobArgs& args);
 
 /// "a,b,,c" -> {"a", "b", "c"} (empty parts dropped): the comma-separated option values.
 std::vector<std::string> split_list(const std::string& s);

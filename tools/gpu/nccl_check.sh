@@ -3,7 +3,7 @@
 # It cannot run on a machine without a GPU; there, tests/unit/dist_nccl_torch_test.cpp only
 # checks that selecting nccl fails with exit code 2 and a clear message.
 #
-#   tools/bench/nccl_check.sh        # from the repository root
+#   tools/gpu/nccl_check.sh          # from the repository root (a correctness check, not a benchmark)
 #
 # Binaries: $LRID and $LRID_TESTS (lrid and tests/lrid_torch_tests), else the first build of
 # build-dist/, build-nccl/, build/ whose lrid links libnccl; else it builds build-nccl/
