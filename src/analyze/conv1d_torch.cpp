@@ -133,13 +133,11 @@ void Conv1dClassifier::fit(const double* X, const int32_t* y, size_t n, size_t d
                          torch::optim::AdamOptions(p.lr).weight_decay(p.weight_decay));
   std::vector<int64_t> perm(n);
   const size_t bs = static_cast<size_t>(p.batch_size);
-  double last = 0;
   for (int epoch = 0; epoch < p.epochs; ++epoch) {
     std::iota(perm.begin(), perm.end(), 0);
     rng::Xoshiro256ss r(rng::hash_combine(rng::hash_combine(p.seed, 0x5348554646ULL),
                                           static_cast<uint64_t>(epoch)));
     for (size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[r.below(i)]);
-    double total = 0;
     for (size_t b = 0; b < n; b += bs) {
       const size_t e = std::min(n, b + bs);
       torch::Tensor idx =
@@ -151,11 +149,8 @@ void Conv1dClassifier::fit(const double* X, const int32_t* y, size_t n, size_t d
       torch::Tensor loss = torch::nn::functional::cross_entropy(m.forward(xb, eb), yb);
       loss.backward();
       opt.step();
-      total += loss.item<double>() * static_cast<double>(e - b);
     }
-    last = total / static_cast<double>(n);
   }
-  final_loss_ = last;
   for (torch::Tensor* t : {&m.wc, &m.bc, &m.wl, &m.bl}) *t = t->detach();
   impl_ = std::move(impl);
   n_classes_ = n_classes;

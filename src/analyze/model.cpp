@@ -148,12 +148,10 @@ void finish_report(const RuleModel& m, ClassifyReport& r) {
 
 // --- fit ----------------------------------------------------------------------------------
 
-FitOutcome fit_model(const CampaignData& c, const FitOptions& o) {
-  const double t0 = steady_now();
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  FitOutcome out;
-  RuleModel& m = out.model;
+namespace {
+
+// The dataset and protocol of a fit: the statistics, condition and points asked for (checked).
+Evaluation fit_evaluation(const CampaignData& c, const FitOptions& o, std::vector<std::string>& notes) {
   const auto& cls = o.observable_class;
   if (cls != "act" && cls != "weight" && cls != "gradavg" && cls != "all")
     throw BadInput("--observable: expected act, weight, gradavg or all, got '" + cls + "'");
@@ -173,7 +171,7 @@ FitOutcome fit_model(const CampaignData& c, const FitOptions& o) {
   e.label = "fit/" + cls;
   e.observable_class = cls;
   e.features.statistics = stats;
-  e.features.condition = nearest_condition(c, o.condition, out.notes);
+  e.features.condition = nearest_condition(c, o.condition, notes);
   e.features.exclude_runs = o.exclude_runs;
   if (!o.points.empty()) {
     for (auto t : o.points) {
@@ -199,52 +197,13 @@ FitOutcome fit_model(const CampaignData& c, const FitOptions& o) {
   e.options.folds = static_cast<int>(o.analysis.cv_folds);
   e.options.seed = static_cast<uint64_t>(o.analysis.seed);
 
-  const FeatureSet f = evaluation_features(e, c);
-  if (f.n == 0) throw BadInput(c.path + ": no done run is left to fit on");
-  if (f.classes.size() < 2)
-    throw BadInput(c.path + ": the runs fitted on cover one learning rule (" + util::join(f.classes) +
-                   "); a model needs at least two");
+  return e;
+}
 
-  // 2. The cross-validated accuracy of this setting (and the grid point each split chose).
-  ExecuteOptions xo;
-  xo.quiet = o.quiet;
-  xo.start = t0;
-  const Execution ex = execute_plan({e}, c, xo);
-  out.fits = ex.fits;
-  int chosen = 0;
-  double acc[3] = {0, 0, 0};
-  if (rank == 0) {
-    const ProtocolResult& r = ex.results.at(0);
-    std::map<int, int> votes;
-    for (const auto& s : r.splits) ++votes[s.grid_point];
-    int best = -1;
-    for (const auto& [g, n] : votes)
-      if (n > best) best = n, chosen = g;  // map order: ties go to the first grid point
-    acc[0] = r.summary.accuracy.mean;
-    acc[1] = r.summary.accuracy.sem;
-    acc[2] = static_cast<double>(r.summary.accuracy.count);
-  }
-  MPI_Bcast(&chosen, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  MPI_Bcast(acc, 3, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-  m.cv_accuracy.mean = acc[0];
-  m.cv_accuracy.sem = acc[1];
-  m.cv_accuracy.count = static_cast<size_t>(acc[2]);
-
-  // 3. The final forest on every sample.
-  json params = e.classifier.params;
-  if (!e.grid.empty())
-    for (const auto& [k, v] : e.grid[static_cast<size_t>(chosen)].items()) params[k] = v;
-  if (!params.contains("seed")) params["seed"] = o.analysis.seed;
-  ForestParams fp = parse_forest_params(params);
-  fp.threads = 1;
-  std::vector<uint32_t> all(f.n);
-  for (uint32_t i = 0; i < f.n; ++i) all[i] = i;
-  ZScore z;
-  z.fit(f.X.data(), f.d, all);
-  const auto Xz = z.transform(f.X.data(), f.d, all);
-  m.forest = RandomForest(fp);
-  m.forest.fit_distributed(MPI_COMM_WORLD, Xz.data(), f.y.data(), f.n, f.d, static_cast<int>(f.classes.size()));
-
+// Everything the model file says besides the forest: where it came from and what it expects.
+void describe_model(RuleModel& m, const CampaignData& c, const FeatureSet& f, const Evaluation& e,
+                    const FitOptions& o, const json& params, const ZScore& z) {
+  const auto& cls = o.observable_class;
   m.lrid_version = kVersion;
   m.created = util::iso_now();
   m.campaign = c.path;
@@ -299,6 +258,64 @@ FitOutcome fit_model(const CampaignData& c, const FitOptions& o) {
   m.samples_per_class.assign(f.classes.size(), 0);
   for (auto y : f.y) ++m.samples_per_class[static_cast<size_t>(y)];
   m.excluded_runs = o.exclude_runs;
+}
+
+}  // namespace
+
+FitOutcome fit_model(const CampaignData& c, const FitOptions& o) {
+  const double t0 = steady_now();
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  FitOutcome out;
+  RuleModel& m = out.model;
+  const Evaluation e = fit_evaluation(c, o, out.notes);
+  const FeatureSet f = evaluation_features(e, c);
+  if (f.n == 0) throw BadInput(c.path + ": no done run is left to fit on");
+  if (f.classes.size() < 2)
+    throw BadInput(c.path + ": the runs fitted on cover one learning rule (" + util::join(f.classes) +
+                   "); a model needs at least two");
+
+  // 2. The cross-validated accuracy of this setting (and the grid point each split chose).
+  ExecuteOptions xo;
+  xo.quiet = o.quiet;
+  xo.start = t0;
+  const Execution ex = execute_plan({e}, c, xo);
+  out.fits = ex.fits;
+  int chosen = 0;
+  double acc[3] = {0, 0, 0};
+  if (rank == 0) {
+    const ProtocolResult& r = ex.results.at(0);
+    std::map<int, int> votes;
+    for (const auto& s : r.splits) ++votes[s.grid_point];
+    int best = -1;
+    for (const auto& [g, n] : votes)
+      if (n > best) best = n, chosen = g;  // map order: ties go to the first grid point
+    acc[0] = r.summary.accuracy.mean;
+    acc[1] = r.summary.accuracy.sem;
+    acc[2] = static_cast<double>(r.summary.accuracy.count);
+  }
+  MPI_Bcast(&chosen, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_Bcast(acc, 3, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  m.cv_accuracy.mean = acc[0];
+  m.cv_accuracy.sem = acc[1];
+  m.cv_accuracy.count = static_cast<size_t>(acc[2]);
+
+  // 3. The final forest on every sample.
+  json params = e.classifier.params;
+  if (!e.grid.empty())
+    for (const auto& [k, v] : e.grid[static_cast<size_t>(chosen)].items()) params[k] = v;
+  if (!params.contains("seed")) params["seed"] = o.analysis.seed;
+  ForestParams fp = parse_forest_params(params);
+  fp.threads = 1;
+  std::vector<uint32_t> all(f.n);
+  for (uint32_t i = 0; i < f.n; ++i) all[i] = i;
+  ZScore z;
+  z.fit(f.X.data(), f.d, all);
+  const auto Xz = z.transform(f.X.data(), f.d, all);
+  m.forest = RandomForest(fp);
+  m.forest.fit_distributed(MPI_COMM_WORLD, Xz.data(), f.y.data(), f.n, f.d, static_cast<int>(f.classes.size()));
+
+  describe_model(m, c, f, e, o, params, z);
   if (!f.dropped_statistics.empty())
     out.notes.push_back("left out for a non-finite value in some sample: " + util::join(f.dropped_statistics));
   out.seconds = steady_now() - t0;

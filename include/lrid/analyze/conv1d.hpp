@@ -57,8 +57,6 @@ class Conv1dClassifier {
   /// The kernel size used (resolved from kernel_fraction when kernel_size is 0).
   int resolved_kernel_size() const;
   bool fitted() const { return impl_ != nullptr; }
-  /// Mean training loss of the last epoch (for tests and diagnostics).
-  double final_loss() const { return final_loss_; }
 
  private:
   struct Impl;
@@ -66,7 +64,6 @@ class Conv1dClassifier {
   std::unique_ptr<Impl> impl_;
   int n_classes_ = 0;
   size_t d_ = 0;
-  double final_loss_ = 0;
 };
 
 }  // namespace lrid::analyze
