@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 
 #include <algorithm>
 
@@ -16,6 +17,7 @@
 #include "lrid/store/lock.hpp"
 #include "lrid/train/threads.hpp"
 #include "lrid/train/campaign.hpp"
+#include "lrid/train/device.hpp"
 #include "lrid/train/signals.hpp"
 #include "lrid/train/trainer.hpp"
 #include "lrid/dist/mpi.hpp"
@@ -71,6 +73,99 @@ int train_campaign(const config::JobSpec& job, const po::variables_map& vm) {
   }
   return 0;
 }
+
+// `--record-activations FILE.h5`: the act tensors the recorder sees at every point, measured
+// under the condition asked for exactly as the recorder measures it (the same units, the same
+// noise stream), in the recording layout of `lrid classify` (docs/recordings.md).
+class Electrodes {
+ public:
+  Electrodes(const po::variables_map& vm, const config::JobSpec& job, const config::RunSpec& run, int64_t id,
+             train::TrainOptions& options)
+      : path_(vm["record-activations"].as<std::string>()), points_(job.observables.trajectory_points) {
+    const std::vector<store::LayerMeta> layers = train::run_layers(job, run);
+    chosen_.assign(layers.size(), 1);
+    seen_.assign(layers.size(), 0);
+    if (vm.count("condition")) cond_ = observe::parse_condition(vm["condition"].as<std::string>());
+    if (vm.count("units")) {
+      if (vm.count("condition")) throw BadInput("--units and --condition: give one of them");
+      cond_.units = vm["units"].as<uint64_t>();
+      if (cond_.units < 1) throw BadInput("--units: expected a number of units >= 1");
+    }
+    cond_.validate("--condition");
+    if (vm.count("layers")) choose(split_list(vm["layers"].as<std::string>()), layers, id);
+    rec_.attributes = {{"source", "lrid train --record-activations"}, {"job_name", job.name}, {"job_hash", job.hash},
+                       {"run", std::to_string(id)}, {"run_key", run.key()}, {"rule", run.rule},
+                       {"condition", cond_.name()}, {"lrid_version", kVersion}};
+    for (const auto& layer : layers) {
+      analyze::Population p;
+      p.name = layer.name;
+      p.depth = analyze::depth_categories().at(static_cast<size_t>(layer.depth));
+      for (int64_t t = 0; t < points_; ++t)
+        p.positions.push_back(points_ > 1 ? static_cast<double>(t) / static_cast<double>(points_ - 1) : 1.0);
+      p.points = static_cast<size_t>(points_);
+      rec_.populations.push_back(std::move(p));
+    }
+    options.on_activations = [this](int64_t point, size_t l, const float* act, int64_t examples, int64_t units) {
+      take(point, l, act, examples, units);
+    };
+  }
+
+  void write(bool quiet) {
+    analyze::Recording out;
+    out.attributes = rec_.attributes;
+    for (size_t l = 0; l < rec_.populations.size(); ++l) {
+      if (!chosen_[l]) continue;
+      if (seen_[l] != points_)
+        throw BadInput("--record-activations: layer " + rec_.populations[l].name + " was observed at " +
+                       std::to_string(seen_[l]) + " of " + std::to_string(points_) +
+                       " points (the run continued from a checkpoint); retrain it with --force");
+      out.populations.push_back(std::move(rec_.populations[l]));
+    }
+    analyze::write_recording(out, path_);
+    if (!quiet)
+      std::printf("  activations of %zu layer(s) at %lld points, condition %s -> %s\n", out.populations.size(),
+                  static_cast<long long>(points_), cond_.name().c_str(), path_.c_str());
+  }
+
+ private:
+  void choose(const std::vector<std::string>& wanted, const std::vector<store::LayerMeta>& layers, int64_t id) {
+    std::vector<std::string> names;
+    for (const auto& m : layers) names.push_back(m.name);
+    std::fill(chosen_.begin(), chosen_.end(), 0);
+    for (const auto& name : wanted) {
+      const auto it = std::find(names.begin(), names.end(), name);
+      if (it == names.end())
+        throw BadInput("--layers: run " + std::to_string(id) + " has no plastic layer '" + name + "'" +
+                       util::did_you_mean(name, names) + "; its layers: " + util::join(names));
+      chosen_[static_cast<size_t>(it - names.begin())] = 1;
+    }
+  }
+
+  void take(int64_t point, size_t l, const float* act, int64_t examples, int64_t units) {
+    if (l >= chosen_.size() || !chosen_[l]) return;
+    analyze::Population& p = rec_.populations[l];
+    const auto kept_units = observe::act_units(static_cast<size_t>(units), cond_);
+    std::vector<float> kept;
+    observe::observe_act(act, static_cast<size_t>(examples), static_cast<size_t>(units), kept_units, cond_,
+                         observe::noise_seed(cond_, l, static_cast<uint64_t>(point), observe::Measure::act), kept);
+    if (p.activity.empty()) {
+      p.examples = static_cast<size_t>(examples);
+      p.units = kept_units.size();
+      p.activity.assign(p.points * p.examples * p.units, 0.0f);
+      for (int64_t e = 0; e < examples; ++e) p.stimuli.push_back(e);
+    }
+    std::copy(kept.begin(), kept.end(),
+              p.activity.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(point) * p.examples * p.units));
+    ++seen_[l];
+  }
+
+  std::string path_;
+  int64_t points_;
+  observe::Condition cond_;
+  analyze::Recording rec_;
+  std::vector<int> chosen_;
+  std::vector<int64_t> seen_;
+};
 
 }  // namespace
 
@@ -134,6 +229,8 @@ int cmd_train(int argc, char** argv) {
   if (threads == 0) threads = static_cast<int>(job.distributed.threads_per_rank);
   threads = train::configure_threads(threads, 1);
 
+  // distributed.device holds for --run too (cuda without CUDA: exit 2 before anything is written).
+  const std::string device = train::resolve_device(job.distributed.device, 0);
   std::unique_ptr<store::Campaign> campaign;
   std::unique_ptr<store::CampaignLock> lock;
   if (vm->count("out")) {
@@ -147,70 +244,17 @@ int cmd_train(int argc, char** argv) {
                      " is already done; use --force to retrain it and replace its data");
   }
 
-  if (!quiet)
-    std::printf("run %lld: %s (hash %s), %d thread(s)\n", static_cast<long long>(id),
-                run.key().c_str(), run.hash.c_str(), threads);
   train::TrainOptions options;
-  // Virtual electrodes: the act tensors at every point, measured under the condition asked for
-  // exactly as the recorder measures it (the same units, the same noise stream).
-  const bool electrodes = vm->count("record-activations") > 0;
-  if (!electrodes && (vm->count("layers") || vm->count("units") || vm->count("condition")))
+  options.device = device;
+  if (!quiet)
+    std::printf("run %lld: %s (hash %s), %d thread(s), %s\n", static_cast<long long>(id),
+                run.key().c_str(), run.hash.c_str(), threads, options.device.c_str());
+  // Virtual electrodes (--record-activations): checked before training, written after.
+  std::unique_ptr<Electrodes> electrodes;
+  if (vm->count("record-activations"))
+    electrodes = std::make_unique<Electrodes>(*vm, job, run, id, options);
+  else if (vm->count("layers") || vm->count("units") || vm->count("condition"))
     throw BadInput("--layers, --units and --condition go with --record-activations FILE.h5");
-  const std::vector<store::LayerMeta> layer_meta = train::run_layers(job, run);
-  std::vector<int> chosen(layer_meta.size(), 1);
-  observe::Condition cond;
-  analyze::Recording recording;
-  std::vector<int64_t> point_count(layer_meta.size(), 0);
-  const int64_t points = job.observables.trajectory_points;
-  if (electrodes) {
-    if (vm->count("condition")) cond = observe::parse_condition((*vm)["condition"].as<std::string>());
-    if (vm->count("units")) {
-      if (vm->count("condition")) throw BadInput("--units and --condition: give one of them");
-      cond.units = (*vm)["units"].as<uint64_t>();
-      if (cond.units < 1) throw BadInput("--units: expected a number of units >= 1");
-    }
-    cond.validate("--condition");
-    if (vm->count("layers")) {
-      std::vector<std::string> names;
-      for (const auto& m : layer_meta) names.push_back(m.name);
-      std::fill(chosen.begin(), chosen.end(), 0);
-      for (const auto& name : split_list((*vm)["layers"].as<std::string>())) {
-        const auto it = std::find(names.begin(), names.end(), name);
-        if (it == names.end())
-          throw BadInput("--layers: run " + std::to_string(id) + " has no plastic layer '" + name + "'" +
-                         util::did_you_mean(name, names) + "; its layers: " + util::join(names));
-        chosen[static_cast<size_t>(it - names.begin())] = 1;
-      }
-    }
-    recording.attributes = {{"source", "lrid train --record-activations"}, {"job_name", job.name}, {"job_hash", job.hash},
-                            {"run", std::to_string(id)}, {"run_key", run.key()}, {"rule", run.rule},
-                            {"condition", cond.name()}, {"lrid_version", kVersion}};
-    for (size_t l = 0; l < layer_meta.size(); ++l) {
-      analyze::Population p;
-      p.name = layer_meta[l].name;
-      p.depth = analyze::depth_categories().at(static_cast<size_t>(layer_meta[l].depth));
-      for (int64_t t = 0; t < points; ++t)
-        p.positions.push_back(points > 1 ? static_cast<double>(t) / static_cast<double>(points - 1) : 1.0);
-      p.points = static_cast<size_t>(points);
-      recording.populations.push_back(std::move(p));
-    }
-    options.on_activations = [&](int64_t point, size_t l, const float* act, int64_t examples, int64_t units) {
-      if (l >= chosen.size() || !chosen[l]) return;
-      analyze::Population& p = recording.populations[l];
-      const auto kept_units = observe::act_units(static_cast<size_t>(units), cond);
-      std::vector<float> kept;
-      observe::observe_act(act, static_cast<size_t>(examples), static_cast<size_t>(units), kept_units, cond,
-                           observe::noise_seed(cond, l, static_cast<uint64_t>(point), observe::Measure::act), kept);
-      if (p.activity.empty()) {
-        p.examples = static_cast<size_t>(examples);
-        p.units = kept_units.size();
-        p.activity.assign(p.points * p.examples * p.units, 0.0f);
-        for (int64_t e = 0; e < examples; ++e) p.stimuli.push_back(e);
-      }
-      std::copy(kept.begin(), kept.end(), p.activity.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(point) * p.examples * p.units));
-      ++point_count[l];
-    };
-  }
   if (!quiet)
     options.on_point = [](const train::Progress& p) {
       auto mean = [](const std::vector<float>& v) {
@@ -241,23 +285,7 @@ int cmd_train(int argc, char** argv) {
     throw;
   }
   if (campaign) campaign->write_run(result);
-  if (electrodes) {
-    analyze::Recording out;
-    out.attributes = recording.attributes;
-    for (size_t l = 0; l < recording.populations.size(); ++l) {
-      if (!chosen[l]) continue;
-      if (point_count[l] != points)
-        throw BadInput("--record-activations: layer " + recording.populations[l].name + " was observed at " +
-                       std::to_string(point_count[l]) + " of " + std::to_string(points) +
-                       " points (the run continued from a checkpoint); retrain it with --force");
-      out.populations.push_back(std::move(recording.populations[l]));
-    }
-    const std::string path = (*vm)["record-activations"].as<std::string>();
-    analyze::write_recording(out, path);
-    if (!quiet)
-      std::printf("  activations of %zu layer(s) at %lld points, condition %s -> %s\n", out.populations.size(),
-                  static_cast<long long>(points), cond.name().c_str(), path.c_str());
-  }
+  if (electrodes) electrodes->write(quiet);
   if (!quiet && result.layer_count > 0) {
     // The learning-rule diagnostics per layer at the first and last point.
     const auto layers = train::run_layers(job, run);

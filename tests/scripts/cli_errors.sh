@@ -37,6 +37,12 @@ training: {defaults: {steps: 2}}
 YAML
 expect 2 "/nonexistent/fashion" -- "$LRID" train "$T/nodata.yaml" --run 0
 expect 2 "out of range" -- "$LRID" train "$LRID_SOURCE_DIR/jobs/smoke.yaml" --run 99
+# distributed.device: cuda on a LibTorch without CUDA (this machine's): exit 2, one line, nothing
+# written, for --run as for a campaign.
+if ! ldd "$LRID" | grep -q libtorch_cuda; then
+  expect 2 "LibTorch without CUDA" -- "$LRID" train "$LRID_SOURCE_DIR/jobs/smoke.yaml" distributed.device=cuda --run 0 --out "$T/cu.h5"
+  [[ -e "$T/cu.h5" ]] && { echo "FAIL: a refused --run on cuda wrote $T/cu.h5"; fail=1; }
+fi
 expect 2 "--shard" -- "$LRID" train "$LRID_SOURCE_DIR/jobs/smoke.yaml" --out "$T/x.h5" --shard 3/2
 [[ -e "$T/x.h5" ]] && { echo "FAIL: a refused train wrote $T/x.h5"; fail=1; }
 expect 2 "not an HDF5 file\|no such campaign" -- "$LRID" status "$T/bad.yaml"
