@@ -257,7 +257,7 @@ check("sbatch: not found in PATH" in e, "resume without sbatch in PATH: refused"
 out = run(["resume", c1]).stdout
 check("nothing to resubmit" in out and len(record(c1)["submissions"]) == 1, "resume of a finished campaign: nothing to do")
 e = run(["status", WORK], expect=2).stderr
-check("not a campaign directory" in e, "status of a directory without campaign.json: refused")
+check("not an lrid directory (expected campaign.json" in e, "status of a directory without campaign.json: refused")
 
 # ---------------------------------------------------------------------------------------------
 print("--- 4. scontrol requeue of a finished task: it reruns and resumes its shard (trains nothing)", flush=True)

@@ -140,7 +140,7 @@ bad(["submit", SMOKE, "--cluster", LOCAL, "--shards", "2", "--dir", camp], "sbat
     env=nopath)
 check(not os.path.exists(camp), "refused submits write nothing")
 bad(["resume", TMP], "not a campaign directory (no campaign.json)", "resume of a plain directory")
-bad(["status", TMP], "not a campaign directory (no campaign.json)", "status of a plain directory")
+bad(["status", TMP], "not an lrid directory (expected campaign.json from 'lrid submit'", "status of a plain directory")
 bad(["status", SMOKE, "--require-complete"], "--require-complete applies to a campaign directory", "status --require-complete of a file")
 
 if failures:
