@@ -101,7 +101,7 @@ class Electrodes {
       p.name = layer.name;
       p.depth = analyze::depth_categories().at(static_cast<size_t>(layer.depth));
       for (int64_t t = 0; t < points_; ++t)
-        p.positions.push_back(points_ > 1 ? static_cast<double>(t) / static_cast<double>(points_ - 1) : 1.0);
+        p.positions.push_back(analyze::point_position(t, points_));
       p.points = static_cast<size_t>(points_);
       rec_.populations.push_back(std::move(p));
     }
@@ -212,8 +212,7 @@ int cmd_train(int argc, char** argv) {
   {
     int init = 0, ranks = 1;
     MPI_Initialized(&init);
-    if (!init && std::getenv("OMPI_COMM_WORLD_SIZE")) ranks = std::atoi(std::getenv("OMPI_COMM_WORLD_SIZE"));
-    if (!init && std::getenv("PMI_SIZE")) ranks = std::atoi(std::getenv("PMI_SIZE"));
+    if (!init) ranks = dist::launcher_size_from_env();
     if (ranks > 1)
       throw BadInput("--run trains one run in this one process, but it was started as " + std::to_string(ranks) +
                      " MPI ranks; run it without mpirun/srun, or train the campaign without --run");

@@ -31,16 +31,8 @@ void print_usage(std::FILE* out) {
 // Under MPI only rank 0 reports a user error (every rank finds the same one). Most user errors
 // (a bad job file, a bad option) are found before MPI starts, so the rank the launcher gave the
 // process in its environment counts too (OpenMPI, PMIx, MPICH/Intel MPI's PMI, srun).
-int launcher_rank() {
-  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
-    const char* v = std::getenv(var);
-    if (v && *v) return std::atoi(v);
-  }
-  return 0;
-}
-
 bool quiet_rank() {
-  int init = 0, fin = 0, rank = launcher_rank();
+  int init = 0, fin = 0, rank = lrid::dist::launcher_rank_from_env();
   MPI_Initialized(&init);
   MPI_Finalized(&fin);
   if (init && !fin) MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -105,6 +105,18 @@ int local_rank_from_env() {
   return ompi >= 0 ? ompi : env_int("SLURM_LOCALID");
 }
 
+int launcher_rank_from_env() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const int r = env_int(var); r >= 0) return r;
+  return 0;
+}
+
+int launcher_size_from_env() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const int n = env_int(var); n >= 1) return n;
+  return 1;
+}
+
 namespace {
 // This rank's rank among, and the number of, the ranks of `comm` on its node.
 std::pair<int, int> on_node(MPI_Comm comm) {

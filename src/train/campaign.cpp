@@ -165,11 +165,7 @@ bool live_progress() {
   const std::string mode = v ? v : "auto";
   if (mode == "live") return true;
   if (mode == "plain") return false;
-  // (a single process started without a launcher is an MPI singleton: world size 1)
-  for (const char* size : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
-    if (const char* n = std::getenv(size))
-      if (std::atoi(n) > 1) return false;
-  return isatty(1) != 0;
+  return dist::launcher_size_from_env() == 1 && isatty(1) != 0;
 }
 
 }  // namespace

@@ -37,6 +37,12 @@ void free_groups(Groups& g);
 /// The rank's node-local rank: OMPI_COMM_WORLD_LOCAL_RANK (mpirun), else SLURM_LOCALID (srun),
 /// else -1.
 int local_rank_from_env();
+/// What the launcher put in this process's environment before MPI starts (user errors are
+/// mostly found then): the world rank (OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK, SLURM_PROCID;
+/// 0 when none is set) and the world size (OMPI_COMM_WORLD_SIZE, PMI_SIZE; 1 when none is set,
+/// as for an MPI singleton started without a launcher).
+int launcher_rank_from_env();
+int launcher_size_from_env();
 /// The rank among the ranks of `comm` that share this node (collective over comm).
 int node_rank(MPI_Comm comm);
 /// The number of ranks of `comm` on this node (collective over comm).
