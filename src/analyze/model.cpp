@@ -36,16 +36,23 @@ const std::vector<std::string>& depth_categories() {
   return d;
 }
 
+double point_position(int64_t point, int64_t points) {
+  return points > 1 ? static_cast<double>(point) / static_cast<double>(points - 1) : 1.0;
+}
+
 namespace {
+
+// A condition from its stored parts (the campaign's columns, the model's attributes).
+observe::Condition condition_of(double fraction, double noise, int64_t units) {
+  observe::Condition c;
+  c.fraction = fraction;
+  c.noise = noise;
+  c.units = static_cast<uint64_t>(units);
+  return c;
+}
 
 double steady_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-std::string measure_of_name(const std::string& name) {
-  for (const char* m : {"weight", "act", "gradavg"})
-    if (name.rfind(m, 0) == 0) return m;
-  return "";
 }
 
 // The campaign's condition nearest to `wanted` (exact name first): log-distance of the unit
@@ -159,9 +166,10 @@ Evaluation fit_evaluation(const CampaignData& c, const FitOptions& o, std::vecto
   // Statistics: the admissible ones of the class unless named; only those of the class.
   std::vector<std::string> names = o.statistics;
   if (names.empty()) names = {cls == "all" ? std::string("admissible") : "admissible_" + cls};
-  std::vector<int> stats;
-  for (int s : select_statistics(c, names))
-    if (cls == "all" || measure_of_name(c.statistic_names[static_cast<size_t>(s)]) == cls) stats.push_back(s);
+  const std::vector<int> selected = select_statistics(c, names);
+  std::vector<int> stats = cls == "all" ? selected : std::vector<int>{};
+  for (const auto& [measure, of_measure] : statistics_by_class(c, selected))
+    if (measure == cls) stats = of_measure;
   if (stats.empty())
     throw BadInput(c.path + ": the statistics asked for (" + util::join(names) + ") hold no " + cls +
                    " statistic recorded in the campaign");
@@ -192,10 +200,7 @@ Evaluation fit_evaluation(const CampaignData& c, const FitOptions& o, std::vecto
   }
   e.classifier = {"random_forest", o.fixed_params.empty() ? json::object() : o.fixed_params};
   if (o.fixed_params.empty()) e.grid = classifier_grid(o.analysis, "random_forest");
-  e.options.splits = static_cast<int>(o.analysis.splits);
-  e.options.train_fraction = 1.0 - o.analysis.test_fraction;
-  e.options.folds = static_cast<int>(o.analysis.cv_folds);
-  e.options.seed = static_cast<uint64_t>(o.analysis.seed);
+  e.options = protocol_options(o.analysis, static_cast<int>(o.analysis.splits));
 
   return e;
 }
@@ -226,7 +231,7 @@ void describe_model(RuleModel& m, const CampaignData& c, const FeatureSet& f, co
   m.campaign_points = c.points;
   for (int t : e.features.points) {
     m.points.push_back(t);
-    m.positions.push_back(c.points > 1 ? static_cast<double>(t) / static_cast<double>(c.points - 1) : 1.0);
+    m.positions.push_back(point_position(t, c.points));
   }
   m.zscore_mean = z.mean;
   m.zscore_scale = z.scale;
@@ -240,10 +245,7 @@ void describe_model(RuleModel& m, const CampaignData& c, const FeatureSet& f, co
   std::map<int64_t, size_t> row_of;
   for (size_t r = 0; r < c.run_id.size(); ++r) row_of[c.run_id[r]] = r;
   // Units per example as measured under the condition (a recording holds only what it measured).
-  observe::Condition cond;
-  cond.fraction = c.condition_fraction[ci];
-  cond.noise = c.condition_noise[ci];
-  cond.units = static_cast<uint64_t>(c.condition_units[ci]);
+  const observe::Condition cond = condition_of(c.condition_fraction[ci], c.condition_noise[ci], c.condition_units[ci]);
   m.act_units_min = std::numeric_limits<int64_t>::max();
   m.act_units_max = 0;
   for (size_t i = 0; i < f.n; ++i) {
@@ -613,6 +615,7 @@ ClassifyReport classify_campaign_run(const RuleModel& m, const CampaignData& c, 
   }
   for (auto t : m.points)
     if (t >= c.points) throw BadInput(c.path + ": the model's point " + std::to_string(t) + " was not recorded");
+  const observe::Condition cond = condition_of(m.condition_fraction, m.condition_noise, m.condition_units);
   ClassifyReport rep;
   for (int32_t l = 0; l < c.layer_count[r]; ++l) {
     std::vector<double> x;
@@ -623,10 +626,6 @@ ClassifyReport classify_campaign_run(const RuleModel& m, const CampaignData& c, 
     auto v = population_verdict(m, c.layer_name[r][static_cast<size_t>(l)],
                                 depth >= 0 && depth < 3 ? depth_categories()[static_cast<size_t>(depth)] : "unknown", x);
     v.used_positions = m.positions;
-    observe::Condition cond;
-    cond.fraction = m.condition_fraction;
-    cond.noise = m.condition_noise;
-    cond.units = static_cast<uint64_t>(m.condition_units);
     const int64_t all_units = c.act_units[r][static_cast<size_t>(l)];
     v.units = all_units > 0 ? cond.kept(static_cast<size_t>(all_units)) : 0;
     rep.populations.push_back(std::move(v));

@@ -112,7 +112,7 @@ AnalysisSummary run_analysis(const AnalysisOptions& o) {
   summary.main_table = main_table_markdown(r);
   for (const auto& f : r.findings)
     summary.findings += std::to_string(f.number) + " " + verdict_name(f.verdict) + ": " + f.evidence + "\n";
-  if (!o.export_features.empty()) export_features(build_features(c, FeatureSpec{selected, 0, {}, true}), o.export_features);
+  if (!o.export_features.empty()) export_features(build_features(c, main_features(selected)), o.export_features);
   summary.seconds = now() - t0;
   dist::quiet_barrier(MPI_COMM_WORLD);
   return summary;

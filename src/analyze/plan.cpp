@@ -22,14 +22,6 @@ std::string stat_class(const std::string& name) {
   return "";
 }
 
-ProtocolOptions protocol_options(const config::AnalysisSpec& a, int splits) {
-  ProtocolOptions o;
-  o.splits = splits;
-  o.train_fraction = 1.0 - a.test_fraction;
-  o.folds = static_cast<int>(a.cv_folds);
-  o.seed = static_cast<uint64_t>(a.seed);
-  return o;
-}
 
 ClassifierSpec sweep_forest(const config::AnalysisSpec& a) {
   return {"random_forest", {{"n_estimators", a.sweep_n_estimators}, {"max_features", a.sweep_max_features}}};
@@ -52,6 +44,15 @@ std::vector<std::pair<std::string, std::vector<int>>> with_all(const CampaignDat
 }
 
 }  // namespace
+
+ProtocolOptions protocol_options(const config::AnalysisSpec& a, int splits) {
+  ProtocolOptions o;
+  o.splits = splits;
+  o.train_fraction = 1.0 - a.test_fraction;
+  o.folds = static_cast<int>(a.cv_folds);
+  o.seed = static_cast<uint64_t>(a.seed);
+  return o;
+}
 
 std::vector<std::pair<std::string, std::vector<int>>> statistics_by_class(const CampaignData& c,
                                                                             const std::vector<int>& selected) {

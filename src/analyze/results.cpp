@@ -292,7 +292,7 @@ Results collect_results(const std::vector<Evaluation>& plan, const std::vector<P
   out.runs = c.runs;
   for (auto s : c.status) out.done_runs += s == store::kDone;
   for (int s : selected) out.statistics.push_back(c.statistic_names[static_cast<size_t>(s)]);
-  const FeatureSet meta = build_features(c, FeatureSpec{selected, 0, {}, true});
+  const FeatureSet meta = build_features(c, main_features(selected));
   out.samples = static_cast<int64_t>(meta.n);
   out.dropped_statistics = meta.dropped_statistics;
   try {

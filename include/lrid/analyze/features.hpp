@@ -54,6 +54,13 @@ struct FeatureSpec {
   std::vector<int64_t> exclude_runs;
 };
 
+/// The main dataset's spec: these statistics, the ideal condition, every point, the depth.
+inline FeatureSpec main_features(std::vector<int> statistics) {
+  FeatureSpec s;
+  s.statistics = std::move(statistics);
+  return s;
+}
+
 struct FeatureSet {
   std::vector<double> X;            ///< n x d row-major
   std::vector<int32_t> y;           ///< learning rule index in `classes`

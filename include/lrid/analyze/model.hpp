@@ -41,6 +41,9 @@ inline constexpr const char* kRecordingFormat = "lrid-recording-1";
 
 /// Depth categories of the features' one-hot, in order.
 const std::vector<std::string>& depth_categories();
+/// Trajectory point t of `points` as a position along training, t / (points - 1) (1 for a
+/// single point): how models and recordings name their time points.
+double point_position(int64_t point, int64_t points);
 
 struct RuleModel {
   std::string lrid_version, created, campaign, job_name, job_hash;

@@ -56,6 +56,9 @@ struct Evaluation {
 std::vector<std::pair<std::string, std::vector<int>>> statistics_by_class(const CampaignData& c,
                                                                             const std::vector<int>& selected);
 
+/// The protocol's settings (train fraction, folds, seed) from the analysis settings, with `splits`.
+ProtocolOptions protocol_options(const config::AnalysisSpec& a, int splits);
+
 /// The model-selection grid of a classifier from the analysis settings. Unknown name: BadInput.
 std::vector<nlohmann::json> classifier_grid(const config::AnalysisSpec& a, const std::string& classifier);
 /// The paper's grids (config::AnalysisSpec's defaults): random_forest max_features {sqrt, log2,
