@@ -143,7 +143,8 @@ int cmd_analyze(int argc, char** argv) {
       "transfer, trajectory undersampling, unit subsampling and noise, feature importances. Every "
       "fit is a task on the rank-0 work queue. Settings come from the job's `analysis` section "
       "stored in the campaign file; options override them. Writes results.h5, report.md and PNG "
-      "plots (tools/plot_results.py, when matplotlib is present).",
+      "plots (tools/plot_results.py, when matplotlib is present)."
+      "\n\nExamples (run from the repository root):\n  mpirun -np 2 lrid analyze smoke.h5 --out smoke-results\n  lrid analyze smoke.h5 analysis.splits=2 --sweeps holdout --no-plots --out smoke-holdout --json",
       opts, pos, hidden);
   if (!vm) return 0;
   const JobArgs args = required_job_args(*vm, "analyze", "campaign file");

@@ -30,8 +30,8 @@ int cmd_classify(int argc, char** argv) {
       "time points along learning, their positions, the stimuli and the depth), computes the "
       "model's statistics with the campaign's kernels and prints, per population, the predicted "
       "learning rule with class probabilities, and the combined verdict. Warns when the "
-      "recording's features fall outside the range the model was fitted on.\n"
-      "Example: lrid classify act.model.h5 recording.h5 --json",
+      "recording's features fall outside the range the model was fitted on."
+      "\n\nExamples (run from the repository root):\n  lrid classify act.model.h5 recording.h5\n  lrid classify act.model.h5 recording.h5 --json",
       opts, pos, hidden);
   if (!vm) return 0;
   if (!vm->count("model") || !vm->count("recording"))

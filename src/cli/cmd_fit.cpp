@@ -68,8 +68,9 @@ int cmd_fit(int argc, char** argv) {
       "the cross-validated accuracy of that setting (the paper's protocol: balanced splits, "
       "z-scoring, CV over the forest grid of the job's analysis section), then fits the final "
       "random forest on every sample and writes a self-describing HDF5 model file for "
-      "'lrid classify'.\n"
-      "Example: mpirun -np 2 lrid fit lrid-quickstart/campaign.h5 --condition f0.25_s0.5 --spread 5 --out act.model.h5",
+      "'lrid classify'. On the quickstart's campaign, for instance: mpirun -np 2 lrid fit "
+      "lrid-quickstart/campaign.h5 --condition f0.25_s0.5 --spread 5 --out act.model.h5"
+      "\n\nExamples (run from the repository root):\n  mpirun -np 2 lrid fit smoke.h5 --out act.model.h5\n  lrid fit smoke.h5 --observable weight --condition f0.5_s0.1 --spread 3 --out weight.model.h5",
       opts, pos, hidden);
   if (!vm) return 0;
   const JobArgs args = required_job_args(*vm, "fit", "campaign file");

@@ -90,7 +90,8 @@ int cmd_grid(int argc, char** argv) {
       "grid JOB.yaml [key.path=value ...] [--json] [--print-job]",
       "Validate a job file, expand its grid and list the runs: id (index in the "
       "canonical order), factors, resolved seeds and the content hash that a "
-      "campaign file binds to.",
+      "campaign file binds to."
+      "\n\nExamples (run from the repository root):\n  lrid grid jobs/smoke.yaml\n  lrid grid jobs/smoke.yaml training.defaults.steps=50 --json\n  lrid grid jobs/smoke.yaml 'grid.0.model_seeds=[0,1,2]' --print-job",
       opts, pos, hidden);
   if (!vm) return 0;
   const JobArgs args = required_job_args(*vm, "grid", "JOB.yaml");

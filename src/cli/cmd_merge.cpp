@@ -26,7 +26,8 @@ int cmd_merge(int argc, char** argv) {
       "Combine the shard files of one job (made by 'lrid train --shard I/N') into one campaign "
       "file, as if the job had run unsharded. Refuses files of other jobs, of another shard "
       "count, or two files of the same shard. Missing shards are allowed (their runs stay "
-      "pending) and reported.",
+      "pending) and reported."
+      "\n\nExamples (run from the repository root):\n  lrid merge shard-0.h5 shard-1.h5 --out merged.h5",
       opts, pos, hidden);
   if (!vm) return 0;
   if (!vm->count("shards")) throw BadInput("no shard files given (see 'lrid merge --help')");

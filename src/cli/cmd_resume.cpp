@@ -50,7 +50,8 @@ int cmd_resume(int argc, char** argv) {
       "are resubmitted with 'sbatch --array=I,J,... shards.sbatch' (each task resumes its shard: "
       "runs already done are not trained again), and a new reduction is chained after them. A "
       "shard still pending or running is never submitted twice. A directory whose job file or "
-      "shard files belong to another job is refused.",
+      "shard files belong to another job is refused."
+      "\n\nExamples (run from the repository root):\n  lrid resume smoke-slurm --dry-run\n  lrid resume smoke-slurm --job jobs/smoke.yaml",
       opts, pos, hidden);
   if (!vm) return 0;
   if (!vm->count("dir")) throw BadInput("missing CAMPAIGN_DIR (see 'lrid resume --help')");
@@ -72,6 +73,7 @@ int cmd_resume(int argc, char** argv) {
   }
   if (!dry) cluster::require_program("sbatch", "resume");
   cluster::require_program("squeue", "resume");
+  cluster::require_slurm("resume");  // which shards failed is Slurm's answer: it must be reachable
 
   std::unique_ptr<cluster::DirLock> lock;
   if (!dry) lock = std::make_unique<cluster::DirLock>(dir);

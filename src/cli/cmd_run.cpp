@@ -35,7 +35,8 @@ int cmd_run(int argc, char** argv) {
       "(continuing an earlier, interrupted campaign of the same job in DIR), then analyze it into "
       "DIR/results (results.h5, report.md, PNG plots). "
       "Without JOB.yaml it runs the embedded default, jobs/quickstart.yaml (Fashion-MNIST, all "
-      "four learning rules). Example: mpirun -np 2 lrid run",
+      "four learning rules; about 10 minutes on 2 cores: mpirun -np 2 lrid run)."
+      "\n\nExamples (run from the repository root):\n  mpirun -np 2 lrid run jobs/smoke.yaml\n  mpirun -np 2 lrid run jobs/smoke.yaml training.defaults.steps=30 --dir smoke-30 --no-plots",
       opts, pos, hidden);
   if (!vm) return 0;
   const JobArgs args = job_args(*vm);

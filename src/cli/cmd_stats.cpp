@@ -313,7 +313,11 @@ int cmd_stats(int argc, char** argv) {
       "           [examples, units]: the per-example value is the sum over the kept units;\n"
       "           gradavg<raw|sq|abs>_id = batch mean of v, v^2, |v|.\n"
       "Noise N(0, sigma^2) is added to every entry, then ceil(f * units) units (at least 1)\n"
-      "are kept (a fixed random subset for the seed).";
+      "are kept (a fixed random subset for the seed).\n\n"
+      "Examples (run from the repository root):\n"
+      "  /usr/bin/python3 -c \"import h5py, numpy; h5py.File('acts.h5', 'w')['x'] = numpy.random.rand(64, 100)\"\n"
+      "  lrid stats acts.h5:/x\n"
+      "  lrid stats acts.h5:/x --fraction 0.5 --noise 0.1 --seed 3 --statistics actsq_mean,actabs_norm";
   const auto vm = parse_options(argc, argv, "stats",
                                 "stats FILE.h5:/path/to/dataset [--measure act|weight|gradavg] "
                                 "[--fraction f] [--noise sigma] [--seed s] [--statistics NAMES]",

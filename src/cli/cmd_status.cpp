@@ -58,7 +58,11 @@ int cmd_status(int argc, char** argv) {
       "or cancelled shard's Slurm output, the reduction job, and which shards 'lrid resume' would "
       "resubmit. Works while jobs run, after they finish, and after a crash (without Slurm it "
       "shows the files only).\n"
-      "Exit codes: 0, 2 bad input, 3 with --require-complete when a shard is not complete.",
+      "Exit codes: 0, 2 bad input, 3 with --require-complete when a shard is not complete."
+      "\n\nExamples (run from the repository root):\n"
+      "  lrid status smoke.h5\n"
+      "  lrid status smoke.h5 --json\n"
+      "  lrid status lrid-smoke",
       opts, pos, hidden);
   if (!vm) return 0;
   if (!vm->count("campaign")) throw BadInput("missing campaign file or directory (see 'lrid status --help')");

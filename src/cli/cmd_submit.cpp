@@ -135,7 +135,9 @@ int cmd_submit(int argc, char** argv) {
       "the shards into CAMPAIGN_DIR/campaign.h5 and runs 'lrid analyze' on it. Submits both with "
       "sbatch and records the job ids, the shard layout and the job hash in "
       "CAMPAIGN_DIR/campaign.json. Then: 'lrid status CAMPAIGN_DIR [--watch]' and "
-      "'lrid resume CAMPAIGN_DIR' (resubmits the shards that failed, were cancelled, timed out...).",
+      "'lrid resume CAMPAIGN_DIR' (resubmits the shards that failed, were cancelled, timed out...). "
+      "The examples need a Slurm cluster; a local one: cluster/local/start.sh DIR, then 'source DIR/env.sh'."
+      "\n\nExamples (run from the repository root):\n  lrid submit jobs/smoke.yaml --cluster cluster/local.yaml --shards 2 --dir smoke-slurm --dry-run\n  lrid submit jobs/smoke.yaml --cluster cluster/local.yaml --shards 2 --dir smoke-slurm\n  lrid status smoke-slurm --watch --interval 2",
       opts, pos, hidden);
   if (!vm) return 0;
   const JobArgs args = required_job_args(*vm, "submit", "JOB.yaml");
@@ -219,6 +221,7 @@ int cmd_submit(int argc, char** argv) {
   }
 
   cluster::require_program("sbatch", "submit");
+  cluster::require_slurm("submit");  // before anything is written
   check_partitions(profile);
 
   // The directory: new, or holding nothing of another job.

@@ -201,7 +201,8 @@ int cmd_train(int argc, char** argv) {
       "file is never overwritten without --force; --resume refuses a file made from another "
       "job and trains only the runs not done.\n"
       "With --run, train that one run in this process and print its loss curve and final "
-      "metric (with --out, also record it into the file, created if absent).",
+      "metric (with --out, also record it into the file, created if absent)."
+      "\n\nExamples (run from the repository root):\n  mpirun -np 2 lrid train jobs/smoke.yaml --out smoke.h5\n  lrid train jobs/smoke.yaml --run 3\n  mpirun -np 2 lrid train jobs/smoke.yaml --shard 0/2 --out shard-0.h5\n  mpirun -np 2 lrid train jobs/smoke.yaml --shard 1/2 --out shard-1.h5\n  lrid train jobs/smoke.yaml --run 3 --record-activations recording.h5",
       opts, pos, hidden);
   if (!vm) return 0;
   const JobArgs args = required_job_args(*vm, "train", "JOB.yaml");

@@ -15,6 +15,7 @@ const std::vector<Command>& commands() {
       {"stats", "statistics of one HDF5 dataset under a condition, as JSON", cmd_stats},
       {"fit", "fit a learning-rule model for one measurement setting (for classify)", cmd_fit},
       {"classify", "which learning rule a recording looks like, with probabilities", cmd_classify},
+      {"completion", "print the bash completion script: source <(lrid completion bash)", cmd_completion},
   };
   return list;
 }

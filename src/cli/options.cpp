@@ -8,12 +8,36 @@
 
 namespace lrid::cli {
 
+namespace {
+std::vector<OptionInfo>* listing = nullptr;  // set while list_options runs a command
+}
+
+std::vector<OptionInfo> list_options(int (*command)(int, char**), const char* name) {
+  std::vector<OptionInfo> out;
+  std::string arg0 = name;
+  char* argv[] = {arg0.data(), nullptr};
+  listing = &out;
+  try {
+    command(1, argv);
+  } catch (...) {
+    listing = nullptr;
+    throw;
+  }
+  listing = nullptr;
+  return out;
+}
+
 std::optional<po::variables_map> parse_options(int argc, char** argv, const std::string& name,
                                                const std::string& usage, const std::string& about,
                                                po::options_description options,
                                                const po::positional_options_description& positional,
                                                const po::options_description& hidden) {
   options.add_options()("help,h", "show this help and exit");
+  if (listing) {
+    for (const auto& o : options.options())
+      listing->push_back({o->long_name(), o->semantic()->max_tokens() > 0});
+    return std::nullopt;
+  }
   po::options_description all;
   all.add(options).add(hidden);
   po::variables_map vm;

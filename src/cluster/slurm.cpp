@@ -75,6 +75,31 @@ void require_program(const std::string& program, const std::string& command) {
                  "(tools/setup.sh) and start cluster/local/start.sh");
 }
 
+void require_slurm(const std::string& command) {
+  require_program("sinfo", command);
+  const std::string local_hint =
+      "on a cluster, run it on a login node; for the local cluster: cluster/local/start.sh DIR, then "
+      "'source DIR/env.sh'";
+  const char* conf = std::getenv("SLURM_CONF");
+  if (conf && *conf) {
+    if (access(conf, R_OK) != 0)
+      throw BadInput(std::string("Slurm is not reachable: SLURM_CONF=") + conf +
+                     " is not a readable file; 'lrid " + command + "' needs SLURM_CONF to name the cluster's " +
+                     "slurm.conf (" + local_hint + ")");
+  }
+  const CommandResult r = run_command({"sinfo", "-h", "-o", "%P"});
+  if (r.status == 0) return;
+  std::string why = first_line(r.err);
+  for (const auto& line : split_lines(r.err))  // Slurm's last line is the summary ("fatal: ...")
+    if (line.find("fatal") != std::string::npos) why = line;
+  const bool no_conf = !(conf && *conf) && access("/etc/slurm/slurm.conf", R_OK) != 0;
+  throw BadInput("Slurm is not reachable (" + (why.empty() ? "sinfo exit code " + std::to_string(r.status) : why) +
+                 "): " +
+                 (no_conf ? std::string("SLURM_CONF is not set and /etc/slurm/slurm.conf does not exist; ")
+                          : std::string("is slurmctld running? ")) +
+                 "'lrid " + command + "' needs a Slurm controller (" + local_hint + ")");
+}
+
 CommandResult run_command(const std::vector<std::string>& argv) {
   CommandResult r;
   if (argv.empty() || find_in_path(argv[0]).empty()) {

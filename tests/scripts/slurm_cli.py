@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tempfile
 
 LRID = os.environ["LRID"]
@@ -138,6 +139,17 @@ bad(["submit", write("badjob.yaml", "name: x\ngird: []\n"), "--cluster", LOCAL, 
 nopath = dict(os.environ, PATH="/nonexistent")
 bad(["submit", SMOKE, "--cluster", LOCAL, "--shards", "2", "--dir", camp], "sbatch: not found in PATH", "sbatch missing from PATH",
     env=nopath)
+# No reachable Slurm: one line naming the environment to set, at once (Slurm's own client retries
+# a missing SLURM_CONF for 60 s), and nothing written.
+t0 = time.time()
+noconf = dict(os.environ, SLURM_CONF=os.path.join(TMP, "no-slurm.conf"))
+bad(["submit", SMOKE, "--cluster", LOCAL, "--shards", "2", "--dir", camp], "Slurm is not reachable: SLURM_CONF=",
+    "SLURM_CONF naming a missing file", env=noconf)
+check(time.time() - t0 < 10, f"... said within 10 s ({time.time() - t0:.1f} s)")
+if not os.path.exists("/etc/slurm/slurm.conf"):
+    unset = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
+    bad(["submit", SMOKE, "--cluster", LOCAL, "--shards", "2", "--dir", camp],
+        "SLURM_CONF is not set and /etc/slurm/slurm.conf does not exist", "no SLURM_CONF, no slurm.conf", env=unset)
 check(not os.path.exists(camp), "refused submits write nothing")
 bad(["resume", TMP], "not a campaign directory (no campaign.json)", "resume of a plain directory")
 bad(["status", TMP], "not an lrid directory (expected campaign.json from 'lrid submit'", "status of a plain directory")

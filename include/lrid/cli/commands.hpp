@@ -26,6 +26,7 @@ int cmd_submit(int argc, char** argv);
 int cmd_resume(int argc, char** argv);
 int cmd_fit(int argc, char** argv);
 int cmd_classify(int argc, char** argv);
+int cmd_completion(int argc, char** argv);
 
 }  // namespace lrid::cli
 

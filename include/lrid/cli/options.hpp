@@ -18,6 +18,16 @@ std::optional<po::variables_map> parse_options(int argc, char** argv, const std:
                                                const po::positional_options_description& positional,
                                                const po::options_description& hidden = {});
 
+/// One option as a command's table declares it (what `lrid completion` is generated from).
+struct OptionInfo {
+  std::string name;  ///< long name, without "--"
+  bool takes_value;  ///< --name VALUE
+};
+/// Runs `command` (a cmd_* function) in listing mode: its parse_options call records the
+/// options of its table (with --help) and returns nullopt, so the command returns 0 having done
+/// nothing. Every command parses its options before it does anything else.
+std::vector<OptionInfo> list_options(int (*command)(int, char**), const char* name);
+
 /// A job file and its command-line overrides (config::load_job_file): the positional "args" of
 /// grid, train, run and submit. The first argument that is not key=value is the job file.
 struct JobArgs {

@@ -21,6 +21,12 @@ std::string find_in_path(const std::string& program);
 /// Throws BadInput when `program` is not in PATH (naming what needs it and how to get it).
 void require_program(const std::string& program, const std::string& command);
 
+/// Throws BadInput unless a Slurm controller answers (`sinfo` runs): a missing or unreadable
+/// SLURM_CONF, no slurm.conf at all, or a controller that does not answer each get one line
+/// naming the environment to set (SLURM_CONF, the local cluster's env.sh) before anything is
+/// written. Slurm's own client would retry a missing SLURM_CONF for 60 s; this checks first.
+void require_slurm(const std::string& command);
+
 /// Runs `sbatch --parsable ARGS...` and returns the job id. A refusal by sbatch (bad partition,
 /// account, time limit...) throws BadInput with sbatch's message and `blame` (e.g. the profile).
 std::string sbatch(const std::vector<std::string>& args, const std::string& blame);
