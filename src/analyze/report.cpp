@@ -15,7 +15,7 @@ namespace {
 using V = Finding::Verdict;
 
 std::string f3(double v) { return util::fixed(v, 3); }
-std::string pm(const MeanSem& m) { return f3(m.mean) + " ± " + f3(m.sem); }
+std::string plus_minus_sem(const MeanSem& m) { return f3(m.mean) + " ± " + f3(m.sem); }
 bool ok(double v) { return std::isfinite(v); }
 
 double main_acc(const Results& r, const std::string& cls, const std::string& clf) {
@@ -191,17 +191,18 @@ std::string main_table_markdown(const Results& r) {
     t << "| " << row << " |";
     for (const auto& clf : clfs) {
       const MainRow* m = r.main_row(row, clf);
-      t << " " << (m ? pm(m->accuracy) : "") << " |";
+      t << " " << (m ? plus_minus_sem(m->accuracy) : "") << " |";
     }
     t << "\n";
   }
   return t.str();
 }
 
-std::string report_markdown(const Results& r) {
-  std::ostringstream o;
+namespace {
+
+// The title, what was analysed, dropped statistics and the learning-rate policy warning.
+void report_header(std::ostream& o, const Results& r) {
   const double chance = r.classes.empty() ? std::nan("") : 1.0 / static_cast<double>(r.classes.size());
-  const int splits = r.settings.value("splits", 0), sweep_splits = r.settings.value("sweep_splits", 0);
   o << "# lrid analysis: " << r.job_name << "\n\n"
     << "Campaign `" << r.campaign << "` (job hash " << r.job_hash << ", lrid " << r.lrid_version << "): " << r.samples
     << " samples (run x layer) from " << r.done_runs << " done runs of " << r.runs << "; classes "
@@ -214,7 +215,11 @@ std::string report_markdown(const Results& r) {
          "them apart by the size of their steps, not only by their direction:\n\n";
     for (const auto& d : r.policy_differences) o << "- " << d << "\n";
   }
+}
 
+// The findings with their criteria and verdicts, the thresholds, and the permutation control.
+void report_findings(std::ostream& o, const Results& r) {
+  const double chance = r.classes.empty() ? std::nan("") : 1.0 / static_cast<double>(r.classes.size());
   // Findings first: what a reader came for.
   o << "\n## Findings\n\n| # | finding | criterion | measured | verdict |\n|---|---|---|---|---|\n";
   for (const auto& f : r.findings)
@@ -226,11 +231,15 @@ std::string report_markdown(const Results& r) {
 
   if (r.permutation_run)
     o << "\n**Control**: the sweep forest on rule labels permuted across runs (a new permutation for each of the splits; all layers of a run keep one label): "
-      << pm(r.permutation) << " vs chance " << f3(chance)
+      << plus_minus_sem(r.permutation) << " vs chance " << f3(chance)
       << (std::fabs(r.permutation.mean - chance) <= 0.05 ? " (at chance: the features carry no label by themselves)"
                                                           : " (NOT at chance: the splits leak something other than the rule)")
       << ".\n";
+}
 
+// The main table and the confusion matrix of all/random_forest.
+void report_main_table(std::ostream& o, const Results& r) {
+  const int splits = r.settings.value("splits", 0);
   if (!r.main.empty()) {
     o << "\n## Main table: test accuracy (mean ± s.e.m. over " << splits << " splits)\n\n" << main_table_markdown(r);
     const MainRow* m = r.main_row("all", "random_forest");
@@ -247,12 +256,16 @@ std::string report_markdown(const Results& r) {
       o << "\n";
     }
   }
+}
 
+// Held-out architectures and tasks, and the task-to-task transfer matrix.
+void report_holdout(std::ostream& o, const Results& r) {
+  const int sweep_splits = r.settings.value("sweep_splits", 0);
   for (const auto& [kind, h] : r.holdout) {
     o << "\nHeld-out " << kind << "s (forest trained on the others, mean ± s.e.m. over " << sweep_splits
       << " forest seeds): ";
-    for (size_t k = 0; k < h.held_out.size(); ++k) o << (k ? ", " : "") << h.held_out[k] << " " << pm(h.accuracy[k]);
-    o << "; mean " << pm(h.overall) << ".\n";
+    for (size_t k = 0; k < h.held_out.size(); ++k) o << (k ? ", " : "") << h.held_out[k] << " " << plus_minus_sem(h.accuracy[k]);
+    o << "; mean " << plus_minus_sem(h.overall) << ".\n";
   }
   if (!r.transfer.tasks.empty()) {
     const size_t n = r.transfer.tasks.size();
@@ -267,7 +280,11 @@ std::string report_markdown(const Results& r) {
       o << "\n";
     }
   }
+}
 
+// Accuracy per measurement condition, and the top feature importances.
+void report_measurement(std::ostream& o, const Results& r) {
+  const int sweep_splits = r.settings.value("sweep_splits", 0);
   if (!r.measurement.classes.empty()) {
     const auto& m = r.measurement;
     o << "\nAccuracy per measurement condition (forest, " << sweep_splits << " splits; units: the median over layers "
@@ -289,7 +306,10 @@ std::string report_markdown(const Results& r) {
          "trajectory point p of 0.." << r.points - 1 << ", `depth_*` the layer's depth category):\n\n| feature | importance |\n|---|---|\n";
     for (size_t k = 0; k < r.importance.size(); ++k) o << "| " << r.importance_feature[k] << " | " << util::fixed(r.importance[k], 4) << " |\n";
   }
+}
 
+// Did the rules train (the sanity table, failed runs), and the learning-rule diagnostics.
+void report_training(std::ostream& o, const Results& r) {
   // The learning rules themselves: did they train, did IA align?
   o << "\n## Training sanity\n\nFinal training loss and metric per rule x task x architecture (mean ± sd over done runs; "
        "near chance: metric below chance + " << f3(kNearChanceShare) << " of the way to 1):\n\n"
@@ -316,6 +336,18 @@ std::string report_markdown(const Results& r) {
       o << " |\n";
     }
   }
+}
+
+}  // namespace
+
+std::string report_markdown(const Results& r) {
+  std::ostringstream o;
+  report_header(o, r);
+  report_findings(o, r);
+  report_main_table(o, r);
+  report_holdout(o, r);
+  report_measurement(o, r);
+  report_training(o, r);
   o << "\n" << r.fits << " fits on " << r.ranks << " rank(s) in " << util::fixed(r.seconds, 1) << " s.\n";
   return o.str();
 }

@@ -368,10 +368,8 @@ double read_double_attr(hid_t loc, const std::string& path, const std::string& n
   return v.empty() ? std::nan("") : v[0];
 }
 
-}  // namespace
-
-void write_results(const Results& r, const std::string& path) {
-  h5::Id f = h5::create_file(path, "results file");
+// Root attributes (format, version, campaign, settings, counts) and /classes.
+void write_attributes(hid_t f, const Results& r) {
   h5::write_string_attr(f, "format", kResultsFormat);
   h5::write_string_attr(f, "lrid_version", r.lrid_version);
   h5::write_string_attr(f, "campaign", r.campaign);
@@ -390,8 +388,12 @@ void write_results(const Results& r, const std::string& path) {
   h5::write_strings_attr(f, "dropped_statistics", r.dropped_statistics);
   h5::write_strings_attr(f, "policy_differences", r.policy_differences);
   h5::write_strings(f, "/classes", r.classes);
-  const hsize_t C = r.classes.size();
+}
 
+// /main: per observable class x classifier the accuracy, confusion, d', per-split accuracy and
+// per-sample predictions (with the rules as dimension scales).
+void write_main(hid_t f, const Results& r) {
+  const hsize_t C = r.classes.size();
   if (!r.main.empty()) {
     std::vector<std::string> label, cls, clf, params;
     std::vector<MeanSem> acc, bal;
@@ -432,6 +434,10 @@ void write_results(const Results& r, const std::string& path) {
     h5::write_doubles(f, "/main/balanced_accuracy_mean", means(bal));
     h5::write_doubles(f, "/main/balanced_accuracy_sem", sems(bal));
   }
+}
+
+// /holdout: held-out architectures and tasks, and the task-to-task transfer matrix.
+void write_holdout(hid_t f, const Results& r) {
   for (const auto& [kind, h] : r.holdout) {
     const std::string g = "/holdout/" + kind;
     h5::write_strings(f, g + "/held_out", h.held_out);
@@ -446,6 +452,10 @@ void write_results(const Results& r, const std::string& path) {
     h5::write_doubles(f, "/holdout/transfer/accuracy_mean", means(r.transfer.accuracy), {n, n});
     h5::write_doubles(f, "/holdout/transfer/accuracy_sem", sems(r.transfer.accuracy), {n, n});
   }
+}
+
+// /trajectory: accuracy with k trajectory points, per sampling kind (window, spread, random).
+void write_trajectory(hid_t f, const Results& r) {
   for (const char* kind : {"window", "spread", "random"}) {
     std::vector<int64_t> k, pos;
     std::vector<MeanSem> acc;
@@ -458,6 +468,10 @@ void write_results(const Results& r, const std::string& path) {
     h5::write_doubles(f, g + "/accuracy_mean", means(acc));
     h5::write_doubles(f, g + "/accuracy_sem", sems(acc));
   }
+}
+
+// /measurement: accuracy per measurement condition x observable class.
+void write_measurement(hid_t f, const Results& r) {
   if (!r.measurement.classes.empty()) {
     const auto& m = r.measurement;
     h5::write_strings(f, "/measurement/condition", m.conditions);
@@ -475,6 +489,10 @@ void write_results(const Results& r, const std::string& path) {
       h5::attach_scale(f, d, "/measurement/observable_class", 1, "observable_class");
     }
   }
+}
+
+// /importance (the forest's top features) and /permutation (the shuffled-label control).
+void write_importance_and_permutation(hid_t f, const Results& r) {
   if (!r.importance.empty()) {
     h5::write_strings(f, "/importance/feature", r.importance_feature);
     h5::write_doubles(f, "/importance/importance", r.importance);
@@ -485,6 +503,10 @@ void write_results(const Results& r, const std::string& path) {
     write_double_attr(f, "/permutation", "accuracy_sem", r.permutation.sem);
     write_double_attr(f, "/permutation", "chance", r.classes.empty() ? std::nan("") : 1.0 / static_cast<double>(r.classes.size()));
   }
+}
+
+// /sanity: final loss and metric per rule x task x architecture; the failed runs.
+void write_sanity(hid_t f, const Results& r) {
   {
     std::vector<std::string> rule, task, arch;
     std::vector<int64_t> done, failed, near;
@@ -513,6 +535,10 @@ void write_results(const Results& r, const std::string& path) {
     h5::write_strings(f, "/sanity/failed_runs/key", key);
     h5::write_strings(f, "/sanity/failed_runs/error", err);
   }
+}
+
+// /curves: the observable trajectories and training curves per rule (Figure 1).
+void write_curves(hid_t f, const Results& r) {
   {
     const auto& k = r.curves;
     const hsize_t R = k.rules.size(), T = static_cast<hsize_t>(k.points), K = k.loss_tasks.size();
@@ -536,6 +562,10 @@ void write_results(const Results& r, const std::string& path) {
       h5::write_doubles(f, std::string("/curves/") + name + "/sd", sd, {R, T});
     }
   }
+}
+
+// /findings: each finding's verdict, evidence and criterion.
+void write_findings(hid_t f, const Results& r) {
   {
     std::vector<int64_t> num;
     std::vector<std::string> title, verdict, evidence, criterion;
@@ -550,12 +580,26 @@ void write_results(const Results& r, const std::string& path) {
   }
 }
 
-Results read_results(const std::string& path) {
-  h5::Id f = h5::open_file(path, "results file");
-  if (!h5::has_attr(f, "format") || h5::read_string_attr(f, "format") != kResultsFormat)
-    throw BadInput(path + ": not an lrid results file of format " + std::string(kResultsFormat) +
-                   (h5::has_attr(f, "format") ? " (it is '" + h5::read_string_attr(f, "format") + "')" : ""));
-  Results r;
+}  // namespace
+
+void write_results(const Results& r, const std::string& path) {
+  h5::Id f = h5::create_file(path, "results file");
+  write_attributes(f, r);
+  write_main(f, r);
+  write_holdout(f, r);
+  write_trajectory(f, r);
+  write_measurement(f, r);
+  write_importance_and_permutation(f, r);
+  write_sanity(f, r);
+  write_curves(f, r);
+  write_findings(f, r);
+}
+
+namespace {
+
+// The readers of the sections write_results writes (the same order, the same paths).
+// Root attributes and /classes.
+void read_attributes(hid_t f, Results& r) {
   r.campaign = h5::read_string_attr(f, "campaign");
   r.job_name = h5::read_string_attr(f, "job_name");
   r.job_hash = h5::read_string_attr(f, "job_hash");
@@ -571,6 +615,9 @@ Results read_results(const std::string& path) {
   r.dropped_statistics = h5::read_strings_attr(f, "dropped_statistics");
   r.policy_differences = h5::read_strings_attr(f, "policy_differences");
   r.classes = h5::read_strings(f, "/classes");
+}
+
+void read_main(hid_t f, Results& r) {
   if (h5::is_dataset(f, "/main/label")) {
     const auto cls = h5::read_strings(f, "/main/observable_class"), clf = h5::read_strings(f, "/main/classifier");
     const auto am = h5::read_doubles(f, "/main/accuracy_mean"), as = h5::read_doubles(f, "/main/accuracy_sem");
@@ -595,6 +642,9 @@ Results read_results(const std::string& path) {
       r.main.push_back(std::move(m));
     }
   }
+}
+
+void read_holdout(hid_t f, Results& r) {
   for (const char* kind : {"architecture", "task"}) {
     const std::string g = std::string("/holdout/") + kind;
     if (!h5::is_dataset(f, g + "/held_out")) continue;
@@ -609,6 +659,9 @@ Results read_results(const std::string& path) {
     r.transfer.accuracy = zip(h5::read_doubles(f, "/holdout/transfer/accuracy_mean"),
                               h5::read_doubles(f, "/holdout/transfer/accuracy_sem"));
   }
+}
+
+void read_trajectory(hid_t f, Results& r) {
   for (const char* kind : {"window", "spread", "random"}) {
     const std::string g = std::string("/trajectory/") + kind;
     if (!h5::is_dataset(f, g + "/k")) continue;
@@ -616,6 +669,9 @@ Results read_results(const std::string& path) {
     const auto m = h5::read_doubles(f, g + "/accuracy_mean"), s = h5::read_doubles(f, g + "/accuracy_sem");
     for (size_t i = 0; i < k.size(); ++i) r.trajectory.push_back({kind, static_cast<int>(k[i]), static_cast<int>(pos[i]), {m[i], s[i], 0}});
   }
+}
+
+void read_measurement(hid_t f, Results& r) {
   if (h5::is_dataset(f, "/measurement/condition")) {
     auto& m = r.measurement;
     m.conditions = h5::read_strings(f, "/measurement/condition");
@@ -627,6 +683,9 @@ Results read_results(const std::string& path) {
     m.classes = h5::read_strings(f, "/measurement/observable_class");
     m.accuracy = zip(h5::read_doubles(f, "/measurement/accuracy_mean"), h5::read_doubles(f, "/measurement/accuracy_sem"));
   }
+}
+
+void read_importance_and_permutation(hid_t f, Results& r) {
   if (h5::is_dataset(f, "/importance/feature")) {
     r.importance_feature = h5::read_strings(f, "/importance/feature");
     r.importance = h5::read_doubles(f, "/importance/importance");
@@ -637,6 +696,9 @@ Results read_results(const std::string& path) {
     r.permutation = {read_double_attr(f, "/permutation", "accuracy_mean"), read_double_attr(f, "/permutation", "accuracy_sem"),
                      r.permutation_per_split.size()};
   }
+}
+
+void read_sanity(hid_t f, Results& r) {
   {
     const auto rule = h5::read_strings(f, "/sanity/rule"), task = h5::read_strings(f, "/sanity/task"),
                arch = h5::read_strings(f, "/sanity/architecture");
@@ -651,6 +713,9 @@ Results read_results(const std::string& path) {
     const auto key = h5::read_strings(f, "/sanity/failed_runs/key"), err = h5::read_strings(f, "/sanity/failed_runs/error");
     for (size_t i = 0; i < run.size(); ++i) r.failed.push_back({run[i], key[i], err[i]});
   }
+}
+
+void read_curves(hid_t f, Results& r) {
   {
     auto& k = r.curves;
     k.rules = h5::read_strings(f, "/curves/rule");
@@ -669,6 +734,9 @@ Results read_results(const std::string& path) {
       for (size_t i = 0; i < sd.size(); ++i) b->low.push_back(b->center[i] - sd[i]), b->high.push_back(b->center[i] + sd[i]);
     }
   }
+}
+
+void read_findings(hid_t f, Results& r) {
   {
     const auto num = h5::read_int64s(f, "/findings/number");
     const auto title = h5::read_strings(f, "/findings/title"), verdict = h5::read_strings(f, "/findings/verdict"),
@@ -685,6 +753,25 @@ Results read_results(const std::string& path) {
       r.findings.push_back(x);
     }
   }
+}
+
+}  // namespace
+
+Results read_results(const std::string& path) {
+  h5::Id f = h5::open_file(path, "results file");
+  if (!h5::has_attr(f, "format") || h5::read_string_attr(f, "format") != kResultsFormat)
+    throw BadInput(path + ": not an lrid results file of format " + std::string(kResultsFormat) +
+                   (h5::has_attr(f, "format") ? " (it is '" + h5::read_string_attr(f, "format") + "')" : ""));
+  Results r;
+  read_attributes(f, r);
+  read_main(f, r);
+  read_holdout(f, r);
+  read_trajectory(f, r);
+  read_measurement(f, r);
+  read_importance_and_permutation(f, r);
+  read_sanity(f, r);
+  read_curves(f, r);
+  read_findings(f, r);
   return r;
 }
 

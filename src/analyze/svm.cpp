@@ -29,12 +29,8 @@ struct ModelDeleter {
   }
 };
 
-}  // namespace
-
-LinearSvm::LinearSvm(SvmParams params) : params_(std::move(params)) {}
-
-void LinearSvm::fit(const double* X, const int32_t* y, size_t n, size_t d, int n_classes) {
-  const SvmParams& p = params_;
+// BadInput for bad parameters or data (naming the value); returns which classes occur in y.
+std::vector<char> validate(const SvmParams& p, const double* X, const int32_t* y, size_t n, size_t d, int n_classes) {
   if (!(p.C > 0) || !std::isfinite(p.C)) {
     std::ostringstream os;
     os << "linear_svm: C must be a positive number, got " << p.C;
@@ -63,6 +59,16 @@ void LinearSvm::fit(const double* X, const int32_t* y, size_t n, size_t d, int n
     if (!std::isfinite(X[i]))
       throw BadInput("linear_svm: non-finite value in X at sample " + std::to_string(i / d) +
                      ", feature " + std::to_string(i % d));
+  return present;
+}
+
+}  // namespace
+
+LinearSvm::LinearSvm(SvmParams params) : params_(std::move(params)) {}
+
+void LinearSvm::fit(const double* X, const int32_t* y, size_t n, size_t d, int n_classes) {
+  const SvmParams& p = params_;
+  const std::vector<char> present = validate(p, X, y, n, d, n_classes);
 
   d_ = d;
   n_classes_ = n_classes;

@@ -108,6 +108,127 @@ void check_partitions(const cluster::Profile& p) {
                             "'partition: NAME' (sinfo lists " + util::join(parts) + ")");
 }
 
+// --dry-run --json: the layout 'lrid train --shard I/N' uses (config::shard_assignment), with
+// the cost model's estimate per shard (relative units: images x multiply-accumulates x rule factor).
+nlohmann::json layout_json(const config::JobSpec& job, int64_t shards) {
+  const int64_t runs = static_cast<int64_t>(job.runs.size());
+  nlohmann::json out = {{"job", job.name}, {"job_hash", job.hash}, {"runs", runs}, {"shards", shards}};
+  double total = 0, largest = 0, largest_run = 0;
+  nlohmann::json list = nlohmann::json::array();
+  const auto layout = config::shard_assignment(job, shards);
+  for (size_t i = 0; i < layout.size(); ++i) {
+    double cost = 0;
+    for (int64_t id : layout[i]) {
+      const double c = config::run_cost(job, job.runs[static_cast<size_t>(id)]);
+      cost += c;
+      largest_run = std::max(largest_run, c);
+    }
+    total += cost;
+    largest = std::max(largest, cost);
+    list.push_back({{"shard", i}, {"runs", layout[i]}, {"cost", cost}});
+  }
+  const double mean = total / static_cast<double>(shards);
+  out["layout"] = list;
+  out["cost_total"] = total;
+  out["cost_max"] = largest;
+  out["cost_mean"] = mean;
+  out["max_over_mean"] = mean > 0 ? largest / mean : 0.0;
+  out["largest_run_cost"] = largest_run;
+  nlohmann::json per_run = nlohmann::json::array();
+  for (const auto& r : job.runs) per_run.push_back(config::run_cost(job, r));
+  out["run_cost"] = per_run;
+  return out;
+}
+
+// The campaign directory: new, or holding nothing of another job (its campaign.json, the shard
+// files of another job or shard count).
+void check_campaign_dir(const cluster::ScriptPlan& plan, const config::JobSpec& job, int64_t shards) {
+  if (path_exists(plan.dir + "/campaign.json")) {
+    const cluster::CampaignRecord old = cluster::read_record(plan.dir);
+    if (old.job_hash != job.hash)
+      throw BadInput(plan.dir + ": campaign directory of another job: '" + old.job_name + "' (hash " +
+                     old.job_hash + "), not '" + job.name + "' (hash " + job.hash +
+                     "); choose another --dir");
+    throw BadInput(plan.dir + ": job '" + job.name + "' was already submitted here; 'lrid status " + plan.dir +
+                   "' shows it, 'lrid resume " + plan.dir + "' resubmits what is incomplete");
+  }
+  for (int64_t i = 0; i < shards; ++i) {
+    const std::string f = plan.dir + "/shards/shard-" + std::to_string(i) + ".h5";
+    if (!path_exists(f)) continue;
+    std::unique_ptr<store::Campaign> c;
+    try {
+      c = store::Campaign::open_read(f);
+    } catch (const std::exception&) {
+      continue;  // not a campaign file: its array task will report it
+    }
+    if (c->job_hash() != job.hash || c->shard().count != shards || c->shard().index != i)
+      throw BadInput(f + ": holds shard " + std::to_string(c->shard().index) + "/" + std::to_string(c->shard().count) +
+                     " of job '" + c->job_name() + "' (hash " + c->job_hash() + "), not shard " + std::to_string(i) +
+                     "/" + std::to_string(shards) + " of '" + job.name + "' (hash " + job.hash +
+                     "): campaign directory of another job; choose another --dir");
+  }
+}
+
+// Writes the campaign directory (job.yaml, the two scripts, campaign.json), submits the array
+// and the chained reduction, and records their job ids.
+void submit_campaign(const config::JobSpec& job, const cluster::Profile& profile, const cluster::ScriptPlan& plan,
+                     const std::string& shard_script, const std::string& reduce_script) {
+  const int64_t runs = plan.runs, shards = plan.shards, max_concurrent = plan.max_concurrent;
+  const std::string shard_path = plan.dir + "/shards.sbatch", reduce_path = plan.dir + "/reduce.sbatch";
+  mkdirs(plan.dir + "/shards");
+  mkdirs(plan.dir + "/logs");
+  cluster::DirLock lock(plan.dir);
+  write_file(plan.dir + "/job.yaml", job.yaml_text, false);
+  if (config::load_job_file(plan.dir + "/job.yaml").hash != job.hash)
+    throw std::runtime_error(plan.dir + "/job.yaml does not reproduce the job hash");
+  write_file(shard_path, shard_script, true);
+  write_file(reduce_path, reduce_script, true);
+
+  cluster::CampaignRecord rec;
+  rec.dir = plan.dir;
+  rec.job_name = job.name;
+  rec.job_hash = job.hash;
+  rec.job_file = absolute(job.path);
+  rec.profile = absolute(profile.path);
+  rec.profile_name = profile.name;
+  rec.lrid = plan.lrid;
+  rec.workdir = plan.workdir;
+  rec.runs = runs;
+  rec.layout = config::shard_assignment(job, shards);
+  rec.shards = shards;
+  rec.max_concurrent = max_concurrent;
+  rec.max_attempts = job.distributed.max_attempts;
+  rec.analyze = plan.analyze;
+  cluster::Submission sub;
+  sub.kind = "submit";
+  sub.time = cluster::utc_now();
+  for (int64_t i = 0; i < shards; ++i) sub.shards.push_back(i);
+  sub.array = cluster::array_spec(sub.shards, max_concurrent);
+  write_record(rec);  // before sbatch: a dir with a record is never submitted twice
+
+  try {
+    sub.array_job = cluster::sbatch({shard_path}, profile.path);
+  } catch (...) {
+    std::remove(rec.path().c_str());  // nothing was submitted: fix the profile and submit again
+    throw;
+  }
+  rec.submissions.push_back(sub);
+  write_record(rec);
+  std::printf("lrid submit: job '%s' (hash %s), %lld runs in %lld shards -> %s\n", job.name.c_str(),
+              job.hash.c_str(), static_cast<long long>(runs), static_cast<long long>(shards), plan.dir.c_str());
+  std::printf("  shards:    sbatch %s  -> array job %s (--array=%s)\n", shard_path.c_str(),
+              sub.array_job.c_str(), sub.array.c_str());
+  std::fflush(stdout);
+  rec.submissions.back().dependency = {sub.array_job};
+  rec.submissions.back().reduce_job =
+      cluster::sbatch({"--dependency=afterany:" + sub.array_job, reduce_path}, profile.path);
+  write_record(rec);
+  std::printf("  reduction: sbatch --dependency=afterany:%s %s  -> job %s (merge%s)\n", sub.array_job.c_str(),
+              reduce_path.c_str(), rec.submissions.back().reduce_job.c_str(), plan.analyze ? " + analyze" : " only");
+  std::printf("  recorded in %s/campaign.json; watch: lrid status %s --watch; after failures: lrid resume %s\n",
+              plan.dir.c_str(), plan.dir.c_str(), plan.dir.c_str());
+}
+
 }  // namespace
 
 int cmd_submit(int argc, char** argv) {
@@ -178,34 +299,7 @@ int cmd_submit(int argc, char** argv) {
   const std::string shard_path = plan.dir + "/shards.sbatch", reduce_path = plan.dir + "/reduce.sbatch";
 
   if (dry && vm->count("json")) {
-    // The layout 'lrid train --shard I/N' uses (config::shard_assignment), with the cost model's
-    // estimate per shard (relative units: images x multiply-accumulates x rule factor).
-    nlohmann::json out = {{"job", job.name}, {"job_hash", job.hash}, {"runs", runs}, {"shards", shards}};
-    double total = 0, largest = 0, largest_run = 0;
-    nlohmann::json list = nlohmann::json::array();
-    const auto layout = config::shard_assignment(job, shards);
-    for (size_t i = 0; i < layout.size(); ++i) {
-      double cost = 0;
-      for (int64_t id : layout[i]) {
-        const double c = config::run_cost(job, job.runs[static_cast<size_t>(id)]);
-        cost += c;
-        largest_run = std::max(largest_run, c);
-      }
-      total += cost;
-      largest = std::max(largest, cost);
-      list.push_back({{"shard", i}, {"runs", layout[i]}, {"cost", cost}});
-    }
-    const double mean = total / static_cast<double>(shards);
-    out["layout"] = list;
-    out["cost_total"] = total;
-    out["cost_max"] = largest;
-    out["cost_mean"] = mean;
-    out["max_over_mean"] = mean > 0 ? largest / mean : 0.0;
-    out["largest_run_cost"] = largest_run;
-    nlohmann::json per_run = nlohmann::json::array();
-    for (const auto& r : job.runs) per_run.push_back(config::run_cost(job, r));
-    out["run_cost"] = per_run;
-    std::cout << out.dump(2) << "\n";
+    std::cout << layout_json(job, shards).dump(2) << "\n";
     return 0;
   }
   if (dry) {
@@ -224,84 +318,9 @@ int cmd_submit(int argc, char** argv) {
   cluster::require_slurm("submit");  // before anything is written
   check_partitions(profile);
 
-  // The directory: new, or holding nothing of another job.
-  if (path_exists(plan.dir + "/campaign.json")) {
-    const cluster::CampaignRecord old = cluster::read_record(plan.dir);
-    if (old.job_hash != job.hash)
-      throw BadInput(plan.dir + ": campaign directory of another job: '" + old.job_name + "' (hash " +
-                     old.job_hash + "), not '" + job.name + "' (hash " + job.hash +
-                     "); choose another --dir");
-    throw BadInput(plan.dir + ": job '" + job.name + "' was already submitted here; 'lrid status " + plan.dir +
-                   "' shows it, 'lrid resume " + plan.dir + "' resubmits what is incomplete");
-  }
-  for (int64_t i = 0; i < shards; ++i) {
-    const std::string f = plan.dir + "/shards/shard-" + std::to_string(i) + ".h5";
-    if (!path_exists(f)) continue;
-    std::unique_ptr<store::Campaign> c;
-    try {
-      c = store::Campaign::open_read(f);
-    } catch (const std::exception&) {
-      continue;  // not a campaign file: its array task will report it
-    }
-    if (c->job_hash() != job.hash || c->shard().count != shards || c->shard().index != i)
-      throw BadInput(f + ": holds shard " + std::to_string(c->shard().index) + "/" + std::to_string(c->shard().count) +
-                     " of job '" + c->job_name() + "' (hash " + c->job_hash() + "), not shard " + std::to_string(i) +
-                     "/" + std::to_string(shards) + " of '" + job.name + "' (hash " + job.hash +
-                     "): campaign directory of another job; choose another --dir");
-  }
+  check_campaign_dir(plan, job, shards);
 
-  mkdirs(plan.dir + "/shards");
-  mkdirs(plan.dir + "/logs");
-  cluster::DirLock lock(plan.dir);
-  write_file(plan.dir + "/job.yaml", job.yaml_text, false);
-  if (config::load_job_file(plan.dir + "/job.yaml").hash != job.hash)
-    throw std::runtime_error(plan.dir + "/job.yaml does not reproduce the job hash");
-  write_file(shard_path, shard_script, true);
-  write_file(reduce_path, reduce_script, true);
-
-  cluster::CampaignRecord rec;
-  rec.dir = plan.dir;
-  rec.job_name = job.name;
-  rec.job_hash = job.hash;
-  rec.job_file = absolute(job.path);
-  rec.profile = absolute(profile.path);
-  rec.profile_name = profile.name;
-  rec.lrid = plan.lrid;
-  rec.workdir = plan.workdir;
-  rec.runs = runs;
-  rec.layout = config::shard_assignment(job, shards);
-  rec.shards = shards;
-  rec.max_concurrent = max_concurrent;
-  rec.max_attempts = job.distributed.max_attempts;
-  rec.analyze = plan.analyze;
-  cluster::Submission sub;
-  sub.kind = "submit";
-  sub.time = cluster::utc_now();
-  for (int64_t i = 0; i < shards; ++i) sub.shards.push_back(i);
-  sub.array = cluster::array_spec(sub.shards, max_concurrent);
-  write_record(rec);  // before sbatch: a dir with a record is never submitted twice
-
-  try {
-    sub.array_job = cluster::sbatch({shard_path}, profile.path);
-  } catch (...) {
-    std::remove(rec.path().c_str());  // nothing was submitted: fix the profile and submit again
-    throw;
-  }
-  rec.submissions.push_back(sub);
-  write_record(rec);
-  std::printf("lrid submit: job '%s' (hash %s), %lld runs in %lld shards -> %s\n", job.name.c_str(),
-              job.hash.c_str(), static_cast<long long>(runs), static_cast<long long>(shards), plan.dir.c_str());
-  std::printf("  shards:    sbatch %s  -> array job %s (--array=%s)\n", shard_path.c_str(),
-              sub.array_job.c_str(), sub.array.c_str());
-  std::fflush(stdout);
-  rec.submissions.back().dependency = {sub.array_job};
-  rec.submissions.back().reduce_job =
-      cluster::sbatch({"--dependency=afterany:" + sub.array_job, reduce_path}, profile.path);
-  write_record(rec);
-  std::printf("  reduction: sbatch --dependency=afterany:%s %s  -> job %s (merge%s)\n", sub.array_job.c_str(),
-              reduce_path.c_str(), rec.submissions.back().reduce_job.c_str(), plan.analyze ? " + analyze" : " only");
-  std::printf("  recorded in %s/campaign.json; watch: lrid status %s --watch; after failures: lrid resume %s\n",
-              plan.dir.c_str(), plan.dir.c_str(), plan.dir.c_str());
+  submit_campaign(job, profile, plan, shard_script, reduce_script);
   return 0;
 }
 

@@ -167,6 +167,109 @@ class Electrodes {
   std::vector<int64_t> seen_;
 };
 
+// --run: one line per trajectory point (step, loss, the mean W-B and update angles).
+void print_point(const train::Progress& p) {
+  auto mean = [](const std::vector<float>& v) {
+    double s = 0;
+    for (float x : v) s += x;
+    return v.empty() ? std::nan("") : s / static_cast<double>(v.size());
+  };
+  std::printf("  point %2lld/%lld  step %6lld/%lld  loss %.5f  W-B %5.1f deg  update %5.1f deg  (%.1f s)\n",
+              static_cast<long long>(p.point), static_cast<long long>(p.points), static_cast<long long>(p.step),
+              static_cast<long long>(p.total_steps), p.loss, mean(p.wb_angle), mean(p.grad_angle), p.seconds);
+  std::fflush(stdout);
+}
+
+// --run: the learning-rule diagnostics per layer at the first and the last point.
+void print_rule_diagnostics(const config::JobSpec& job, const config::RunSpec& run, const store::RunResult& result) {
+  // The learning-rule diagnostics per layer at the first and last point.
+  const auto layers = train::run_layers(job, run);
+  const size_t T = result.steps.size();
+  std::printf("  %-22s %12s %12s %14s %14s\n", "layer", "W-B start", "W-B end", "update start", "update end");
+  for (size_t l = 0; l < static_cast<size_t>(result.layer_count) && l < layers.size(); ++l)
+    std::printf("  %-22s %10.1f deg %8.1f deg %10.1f deg %10.1f deg\n", layers[l].name.c_str(),
+                result.wb_angle[l * T], result.wb_angle[l * T + T - 1], result.grad_angle[l * T],
+                result.grad_angle[l * T + T - 1]);
+}
+
+// lrid train JOB --run ID: one run in this process (recorded into --out when given).
+int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
+  if (vm.count("resume") || vm.count("shard"))
+    throw BadInput("--resume and --shard apply to a whole campaign, not to --run");
+  {
+    int init = 0, ranks = 1;
+    MPI_Initialized(&init);
+    if (!init) ranks = dist::launcher_size_from_env();
+    if (ranks > 1)
+      throw BadInput("--run trains one run in this one process, but it was started as " + std::to_string(ranks) +
+                     " MPI ranks; run it without mpirun/srun, or train the campaign without --run");
+  }
+  const int64_t id = vm["run"].as<int64_t>();
+  if (id < 0 || id >= static_cast<int64_t>(job.runs.size()))
+    throw BadInput(job.path + ": --run " + std::to_string(id) + " is out of range (the job has " +
+                   std::to_string(job.runs.size()) + " runs, ids 0.." +
+                   std::to_string(job.runs.size() - 1) + ")");
+  const config::RunSpec& run = job.runs[static_cast<size_t>(id)];
+  const bool quiet = vm.count("quiet") > 0;
+  int threads = vm["threads"].as<int>();
+  if (threads == 0) threads = static_cast<int>(job.distributed.threads_per_rank);
+  threads = train::configure_threads(threads, 1);
+
+  // distributed.device holds for --run too (cuda without CUDA: exit 2 before anything is written).
+  const std::string device = train::resolve_device(job.distributed.device, 0);
+  std::unique_ptr<store::Campaign> campaign;
+  std::unique_ptr<store::CampaignLock> lock;
+  if (vm.count("out")) {
+    const std::string out = vm["out"].as<std::string>();
+    lock = std::make_unique<store::CampaignLock>(out, "lrid train --run " + std::to_string(id));
+    ensure_campaign(out, job, false);
+    campaign = store::Campaign::open(out, job, MPI_COMM_NULL, true);
+    const auto rec = campaign->record(id);
+    if (rec.status == store::kDone && !vm.count("force"))
+      throw BadInput(out + ": run " + std::to_string(id) +
+                     " is already done; use --force to retrain it and replace its data");
+  }
+
+  train::TrainOptions options;
+  options.device = device;
+  if (!quiet)
+    std::printf("run %lld: %s (hash %s), %d thread(s), %s\n", static_cast<long long>(id),
+                run.key().c_str(), run.hash.c_str(), threads, options.device.c_str());
+  // Virtual electrodes (--record-activations): checked before training, written after.
+  std::unique_ptr<Electrodes> electrodes;
+  if (vm.count("record-activations"))
+    electrodes = std::make_unique<Electrodes>(vm, job, run, id, options);
+  else if (vm.count("layers") || vm.count("units") || vm.count("condition"))
+    throw BadInput("--layers, --units and --condition go with --record-activations FILE.h5");
+  if (!quiet) options.on_point = print_point;
+  int32_t attempts = 0;
+  if (campaign) {
+    attempts = campaign->record(id).attempts + 1;
+    campaign->set_status(id, store::kRunning, attempts);
+  }
+  store::RunResult result;
+  try {
+    result = train::train_run(job, run, options);
+  } catch (const train::RunFailed& e) {
+    if (campaign) campaign->set_status(id, store::kFailed, attempts, e.what());
+    std::fprintf(stderr, "lrid train: run %lld failed: %s\n", static_cast<long long>(id), e.what());
+    return 1;
+  } catch (...) {
+    if (campaign) campaign->set_status(id, store::kFailed, attempts, "interrupted by an error");
+    throw;
+  }
+  if (campaign) campaign->write_run(result);
+  if (electrodes) electrodes->write(quiet);
+  if (!quiet && result.layer_count > 0) print_rule_diagnostics(job, run, result);
+  std::printf("run %lld done: final loss %.5f, %s %.4f, %.1f s (training steps %.2f s, "
+              "recording %.2f s)%s\n",
+              static_cast<long long>(id), result.final_loss,
+              job.task(run.task).objective == "simclr" ? "positive-pair accuracy" : "test accuracy",
+              result.final_metric, result.wall_seconds, result.train_seconds, result.record_seconds,
+              campaign ? (", written to " + campaign->path()).c_str() : "");
+  return 0;
+}
+
 }  // namespace
 
 int cmd_train(int argc, char** argv) {
@@ -208,101 +311,7 @@ int cmd_train(int argc, char** argv) {
   const JobArgs args = required_job_args(*vm, "train", "JOB.yaml");
   const config::JobSpec job = config::load_job_file(args.job, args.overrides);
   if (!vm->count("run")) return train_campaign(job, *vm);
-  if (vm->count("resume") || vm->count("shard"))
-    throw BadInput("--resume and --shard apply to a whole campaign, not to --run");
-  {
-    int init = 0, ranks = 1;
-    MPI_Initialized(&init);
-    if (!init) ranks = dist::launcher_size_from_env();
-    if (ranks > 1)
-      throw BadInput("--run trains one run in this one process, but it was started as " + std::to_string(ranks) +
-                     " MPI ranks; run it without mpirun/srun, or train the campaign without --run");
-  }
-  const int64_t id = (*vm)["run"].as<int64_t>();
-  if (id < 0 || id >= static_cast<int64_t>(job.runs.size()))
-    throw BadInput(job.path + ": --run " + std::to_string(id) + " is out of range (the job has " +
-                   std::to_string(job.runs.size()) + " runs, ids 0.." +
-                   std::to_string(job.runs.size() - 1) + ")");
-  const config::RunSpec& run = job.runs[static_cast<size_t>(id)];
-  const bool quiet = vm->count("quiet") > 0;
-  int threads = (*vm)["threads"].as<int>();
-  if (threads == 0) threads = static_cast<int>(job.distributed.threads_per_rank);
-  threads = train::configure_threads(threads, 1);
-
-  // distributed.device holds for --run too (cuda without CUDA: exit 2 before anything is written).
-  const std::string device = train::resolve_device(job.distributed.device, 0);
-  std::unique_ptr<store::Campaign> campaign;
-  std::unique_ptr<store::CampaignLock> lock;
-  if (vm->count("out")) {
-    const std::string out = (*vm)["out"].as<std::string>();
-    lock = std::make_unique<store::CampaignLock>(out, "lrid train --run " + std::to_string(id));
-    ensure_campaign(out, job, false);
-    campaign = store::Campaign::open(out, job, MPI_COMM_NULL, true);
-    const auto rec = campaign->record(id);
-    if (rec.status == store::kDone && !vm->count("force"))
-      throw BadInput(out + ": run " + std::to_string(id) +
-                     " is already done; use --force to retrain it and replace its data");
-  }
-
-  train::TrainOptions options;
-  options.device = device;
-  if (!quiet)
-    std::printf("run %lld: %s (hash %s), %d thread(s), %s\n", static_cast<long long>(id),
-                run.key().c_str(), run.hash.c_str(), threads, options.device.c_str());
-  // Virtual electrodes (--record-activations): checked before training, written after.
-  std::unique_ptr<Electrodes> electrodes;
-  if (vm->count("record-activations"))
-    electrodes = std::make_unique<Electrodes>(*vm, job, run, id, options);
-  else if (vm->count("layers") || vm->count("units") || vm->count("condition"))
-    throw BadInput("--layers, --units and --condition go with --record-activations FILE.h5");
-  if (!quiet)
-    options.on_point = [](const train::Progress& p) {
-      auto mean = [](const std::vector<float>& v) {
-        double s = 0;
-        for (float x : v) s += x;
-        return v.empty() ? std::nan("") : s / static_cast<double>(v.size());
-      };
-      std::printf("  point %2lld/%lld  step %6lld/%lld  loss %.5f  W-B %5.1f deg  update %5.1f deg  (%.1f s)\n",
-                  static_cast<long long>(p.point), static_cast<long long>(p.points),
-                  static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss,
-                  mean(p.wb_angle), mean(p.grad_angle), p.seconds);
-      std::fflush(stdout);
-    };
-  int32_t attempts = 0;
-  if (campaign) {
-    attempts = campaign->record(id).attempts + 1;
-    campaign->set_status(id, store::kRunning, attempts);
-  }
-  store::RunResult result;
-  try {
-    result = train::train_run(job, run, options);
-  } catch (const train::RunFailed& e) {
-    if (campaign) campaign->set_status(id, store::kFailed, attempts, e.what());
-    std::fprintf(stderr, "lrid train: run %lld failed: %s\n", static_cast<long long>(id), e.what());
-    return 1;
-  } catch (...) {
-    if (campaign) campaign->set_status(id, store::kFailed, attempts, "interrupted by an error");
-    throw;
-  }
-  if (campaign) campaign->write_run(result);
-  if (electrodes) electrodes->write(quiet);
-  if (!quiet && result.layer_count > 0) {
-    // The learning-rule diagnostics per layer at the first and last point.
-    const auto layers = train::run_layers(job, run);
-    const size_t T = result.steps.size();
-    std::printf("  %-22s %12s %12s %14s %14s\n", "layer", "W-B start", "W-B end", "update start", "update end");
-    for (size_t l = 0; l < static_cast<size_t>(result.layer_count) && l < layers.size(); ++l)
-      std::printf("  %-22s %10.1f deg %8.1f deg %10.1f deg %10.1f deg\n", layers[l].name.c_str(),
-                  result.wb_angle[l * T], result.wb_angle[l * T + T - 1], result.grad_angle[l * T],
-                  result.grad_angle[l * T + T - 1]);
-  }
-  std::printf("run %lld done: final loss %.5f, %s %.4f, %.1f s (training steps %.2f s, "
-              "recording %.2f s)%s\n",
-              static_cast<long long>(id), result.final_loss,
-              job.task(run.task).objective == "simclr" ? "positive-pair accuracy" : "test accuracy",
-              result.final_metric, result.wall_seconds, result.train_seconds, result.record_seconds,
-              campaign ? (", written to " + campaign->path()).c_str() : "");
-  return 0;
+  return train_one_run(job, *vm);
 }
 
 }  // namespace lrid::cli

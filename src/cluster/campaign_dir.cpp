@@ -237,6 +237,47 @@ DirStatus read_dir_status(const std::string& dir, double now) {
   return read_dir_status(dir, now, query_jobs(campaign_job_ids(r)));
 }
 
+namespace {
+
+// One shard's file: its counts and failed runs when it belongs to this campaign (returns true),
+// else why not ("missing", "foreign" with the shard it holds, "unreadable" with the error).
+bool read_shard_file(ShardView& v, const CampaignRecord& r, int64_t i, double now) {
+  if (!exists(v.file)) {
+    v.file_state = "missing";
+    return false;
+  }
+  try {
+    const store::CampaignStatus st = store::read_status(v.file, now);
+    if (st.job_hash != r.job_hash || st.shard.index != i || st.shard.count != r.shards) {
+      v.file_state = "foreign";
+      v.file_error = v.file + " holds shard " + std::to_string(st.shard.index) + "/" + std::to_string(st.shard.count) +
+                     " of job '" + st.job_name + "' (hash " + st.job_hash + "), not shard " + std::to_string(i) + "/" +
+                     std::to_string(r.shards) + " of hash " + r.job_hash;
+      return false;
+    }
+    v.file_state = "ok";
+    v.done = st.done;
+    v.failed = st.failed;
+    v.pending = st.pending;
+    v.running = st.running;  // split into running / interrupted by the caller
+    v.log_active = st.active;
+    v.runs_per_hour = st.runs_per_hour;
+    v.last_event = st.last_event;
+    v.last_event_time = st.last_event_time;
+    v.failed_runs = st.failed_runs;
+    for (const auto& f : st.failed_runs)
+      if (f.attempts >= r.max_attempts) ++v.failed_final;
+    v.interrupted_runs = st.interrupted_runs;
+    return true;
+  } catch (const std::exception& e) {
+    v.file_state = "unreadable";
+    v.file_error = e.what();
+    return false;
+  }
+}
+
+}  // namespace
+
 DirStatus read_dir_status(const std::string& dir, double now, const SlurmView& view) {
   DirStatus s;
   s.record = read_record(dir);
@@ -267,39 +308,7 @@ DirStatus read_dir_status(const std::string& dir, double now, const SlurmView& v
         v.slurm_active = state_active(v.slurm_state);
       }
     }
-    bool readable = false;
-    if (!exists(v.file)) {
-      v.file_state = "missing";
-    } else {
-      try {
-        const store::CampaignStatus st = store::read_status(v.file, now);
-        if (st.job_hash != r.job_hash || st.shard.index != i || st.shard.count != r.shards) {
-          v.file_state = "foreign";
-          v.file_error = v.file + " holds shard " + std::to_string(st.shard.index) + "/" +
-                         std::to_string(st.shard.count) + " of job '" + st.job_name + "' (hash " +
-                         st.job_hash + "), not shard " + std::to_string(i) + "/" +
-                         std::to_string(r.shards) + " of hash " + r.job_hash;
-        } else {
-          readable = true;
-          v.file_state = "ok";
-          v.done = st.done;
-          v.failed = st.failed;
-          v.pending = st.pending;
-          v.running = st.running;  // split into running / interrupted below
-          v.log_active = st.active;
-          v.runs_per_hour = st.runs_per_hour;
-          v.last_event = st.last_event;
-          v.last_event_time = st.last_event_time;
-          v.failed_runs = st.failed_runs;
-          for (const auto& f : st.failed_runs)
-            if (f.attempts >= r.max_attempts) ++v.failed_final;
-          v.interrupted_runs = st.interrupted_runs;
-        }
-      } catch (const std::exception& e) {
-        v.file_state = "unreadable";
-        v.file_error = e.what();
-      }
-    }
+    const bool readable = read_shard_file(v, r, i, now);
     if (!readable) v.pending = v.runs;
     // Slurm is the authority on whether the task runs; the log only when Slurm does not know it.
     v.active = v.slurm_state.empty() ? v.log_active : v.slurm_active;

@@ -798,6 +798,57 @@ struct HeavyTracker {
   }
 };
 
+// Pass 2 of radix_path when some target bins are heavy: the light bins are collected while a
+// HeavyTracker takes the min and max key falling in each heavy bin (at most 4 raw + 4 abs),
+// branch-free; pass 3 then collects the heavy bins that hold several distinct keys (they become
+// light: searched in their segment). A heavy bin left with a single key (kmin == kmax) is done.
+// Returns pass 2's central sums. collect / set_marks / clear_marks are radix_path's.
+template <typename T, typename Bin, typename Collect, typename SetMarks, typename ClearMarks>
+Central pass2_heavy(const T* x, std::size_t n, const double mean[3], Bin* rbins, int nrb, Bin* abins, int nab,
+                    const Collect& collect, const SetMarks& set_marks, const ClearMarks& clear_marks) {
+  using Bits = typename Traits<T>::Bits;
+  constexpr int shift = 8 * static_cast<int>(sizeof(Bits)) - kHistBits;
+  int heavy_r[4], heavy_a[4], nhr = 0, nha = 0;
+  for (int i = 0; i < nrb; ++i)
+    if (rbins[i].heavy) heavy_r[nhr++] = i;
+  for (int i = 0; i < nab; ++i)
+    if (abins[i].heavy) heavy_a[nha++] = i;
+  Central c;
+  HeavyBins<Bits> hv;
+  for (int i = 0; i < nhr; ++i) hv.add(rbins[heavy_r[i]].bin, false);
+  for (int i = 0; i < nha; ++i) hv.add(abins[heavy_a[i]].bin, true);
+  auto run = [&](auto tracker) {
+    c = pass2(x, n, mean, [&](std::size_t, T v) {
+      collect(v);
+      tracker.see(bits_of(v), shift);
+    });
+    tracker.store(hv);
+  };
+  if (hv.n == 1 && !hv.abs[0])
+    run(HeavyTracker<Bits, 1, false>(hv));
+  else if (hv.n == 1)
+    run(HeavyTracker<Bits, 1, true>(hv));
+  else
+    run(HeavyTracker<Bits, 8, true>(hv));
+  int j = 0;
+  for (int i = 0; i < nhr; ++i, ++j) rbins[heavy_r[i]].kmin = hv.kmin[j], rbins[heavy_r[i]].kmax = hv.kmax[j];
+  for (int i = 0; i < nha; ++i, ++j) abins[heavy_a[i]].kmin = hv.kmin[j], abins[heavy_a[i]].kmax = hv.kmax[j];
+  // Pass 3.
+  clear_marks();
+  for (int i = 0; i < nrb; ++i) rbins[i].heavy = rbins[i].heavy && rbins[i].kmin != rbins[i].kmax;
+  for (int i = 0; i < nab; ++i) abins[i].heavy = abins[i].heavy && abins[i].kmin != abins[i].kmax;
+  if (set_marks(true))
+    for (std::size_t i = 0; i < n; ++i) collect(x[i]);
+  for (int i = 0; i < nrb; ++i) rbins[i].heavy = rbins[i].kmin == rbins[i].kmax;  // light bins have kmin > kmax
+  for (int i = 0; i < nab; ++i) abins[i].heavy = abins[i].kmin == abins[i].kmax;
+  return c;
+}
+
+// The statistics of one vector by histogram selection (the module comment above describes the
+// passes). Kept as one function of ~130 lines on purpose: the passes share the histogram, the
+// target bins and the mark table through lambdas that the compiler inlines into the hot loops
+// of pass1/pass2; split into functions, that state would go through memory in the innermost
+// loops (tools/bench/stats.sh measures this kernel). pass2_heavy holds the heavy-bin case.
 template <typename T>
 VectorStats radix_path(const T* x, std::size_t n, StatsScratch& scratch) {
   using Bits = typename Traits<T>::Bits;
@@ -915,48 +966,11 @@ VectorStats radix_path(const T* x, std::size_t n, StatsScratch& scratch) {
       if (m >> 4) acp[abins[(m >> 4) - 1].fill++] = b & ~kSign<Bits>;
     }
   };
-  // Heavy bins (at most 4 raw + 4 abs): branch-free min/max of the keys falling in them.
-  int heavy_r[4], heavy_a[4], nhr = 0, nha = 0;
-  for (int i = 0; i < nrb; ++i)
-    if (rbins[i].heavy) heavy_r[nhr++] = i;
-  for (int i = 0; i < nab; ++i)
-    if (abins[i].heavy) heavy_a[nha++] = i;
-  Central c;
-  if (nhr + nha == 0) {
-    c = pass2(x, n, mean, [&collect](std::size_t, T v) { collect(v); });
-  } else {
-    HeavyBins<Bits> hv;
-    for (int i = 0; i < nhr; ++i) hv.add(rbins[heavy_r[i]].bin, false);
-    for (int i = 0; i < nha; ++i) hv.add(abins[heavy_a[i]].bin, true);
-    auto run = [&](auto tracker) {
-      c = pass2(x, n, mean, [&](std::size_t, T v) {
-        collect(v);
-        tracker.see(bits_of(v), shift);
-      });
-      tracker.store(hv);
-    };
-    if (hv.n == 1 && !hv.abs[0])
-      run(HeavyTracker<Bits, 1, false>(hv));
-    else if (hv.n == 1)
-      run(HeavyTracker<Bits, 1, true>(hv));
-    else
-      run(HeavyTracker<Bits, 8, true>(hv));
-    int j = 0;
-    for (int i = 0; i < nhr; ++i, ++j)
-      rbins[heavy_r[i]].kmin = hv.kmin[j], rbins[heavy_r[i]].kmax = hv.kmax[j];
-    for (int i = 0; i < nha; ++i, ++j)
-      abins[heavy_a[i]].kmin = hv.kmin[j], abins[heavy_a[i]].kmax = hv.kmax[j];
-    // Pass 3: heavy bins holding several distinct keys are collected after all and become
-    // light (searched in their segment); single-valued heavy bins are done.
-    clear_marks();
-    for (int i = 0; i < nrb; ++i) rbins[i].heavy = rbins[i].heavy && rbins[i].kmin != rbins[i].kmax;
-    for (int i = 0; i < nab; ++i) abins[i].heavy = abins[i].heavy && abins[i].kmin != abins[i].kmax;
-    if (set_marks(true))
-      for (std::size_t i = 0; i < n; ++i) collect(x[i]);
-    for (int i = 0; i < nrb; ++i)
-      rbins[i].heavy = rbins[i].kmin == rbins[i].kmax;  // light bins have kmin > kmax
-    for (int i = 0; i < nab; ++i) abins[i].heavy = abins[i].kmin == abins[i].kmax;
-  }
+  bool any_heavy = false;
+  for (int i = 0; i < nrb; ++i) any_heavy = any_heavy || rbins[i].heavy;
+  for (int i = 0; i < nab; ++i) any_heavy = any_heavy || abins[i].heavy;
+  const Central c = any_heavy ? pass2_heavy(x, n, mean, rbins, nrb, abins, nab, collect, set_marks, clear_marks)
+                              : pass2(x, n, mean, [&collect](std::size_t, T v) { collect(v); });
   clear_marks();
   OrderStats os;
   select_in_bins(rcp, rs, rbins, rbin_of, os.raw, [](Bits k) { return value_of_key<T>(k); });

@@ -103,6 +103,170 @@ bool file_exists(const std::string& path) { return access(path.c_str(), F_OK) ==
 
 std::string fixed(const std::vector<char>& buf) { return std::string(buf.data(), strnlen(buf.data(), buf.size())); }
 
+// The file's dimensions: runs, trajectory points, layers (at least 1), conditions, statistics.
+struct Dims {
+  hsize_t runs, points, layers, conditions, statistics;
+};
+
+// Root attributes: format and version, the job (name, hash, path, YAML text), the shard.
+void write_file_attributes(hid_t file, const config::JobSpec& job, const Shard& shard) {
+  h5::write_string_attr(file, "format", kCampaignFormat);
+  h5::write_string_attr(file, "lrid_version", kVersion);
+  h5::write_string_attr(file, "job_name", job.name);
+  h5::write_string_attr(file, "job_hash", job.hash);
+  h5::write_string_attr(file, "job_file", job.path);
+  h5::write_string_attr(file, "job_yaml", job.yaml_text);
+  h5::write_string_attr(file, "created", util::iso_now());
+  h5::write_int_attr(file, "shard_index", shard.index);
+  h5::write_int_attr(file, "shard_count", shard.count);
+  h5::write_int_attr(file, "job_runs", static_cast<int64_t>(job.runs.size()));
+}
+
+// /runs: the run table (job ids, specs) and the per-run results, initialised as not trained.
+void write_runs_group(hid_t file, const config::JobSpec& job, const std::vector<int64_t>& ids, const Dims& dims) {
+  const int64_t R = static_cast<int64_t>(ids.size());
+  const hsize_t uR = dims.runs, uT = dims.points;
+  Id runs(check(H5Gcreate2(file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /runs"));
+  h5::write_int64s(file, "/runs/job_id", ids);
+  {
+    std::vector<std::string> keep;  // the strings the rows point into
+    keep.reserve(static_cast<size_t>(R) * 3);
+    std::vector<SpecRow> rows(static_cast<size_t>(R));
+    for (int64_t i = 0; i < R; ++i) {
+      const auto& r = job.runs.at(static_cast<size_t>(ids[static_cast<size_t>(i)]));
+      SpecRow& s = rows[static_cast<size_t>(i)];
+      s.id = r.id;
+      s.rule = r.rule.c_str();
+      s.task = r.task.c_str();
+      s.architecture = r.arch.c_str();
+      s.batch_size = r.batch_size;
+      keep.push_back(r.model_seed.str());
+      keep.push_back(r.dataset_seed.str());
+      s.model_seed_value = r.model_seed_value;
+      s.dataset_seed_value = r.dataset_seed_value;
+      s.hash = r.hash.c_str();
+      s.block = r.block;
+    }
+    for (int64_t i = 0; i < R; ++i) {
+      rows[static_cast<size_t>(i)].model_seed = keep[static_cast<size_t>(2 * i)].c_str();
+      rows[static_cast<size_t>(i)].dataset_seed = keep[static_cast<size_t>(2 * i + 1)].c_str();
+    }
+    Id st = spec_type();
+    Id d = make_dataset(runs, "spec", st, {uR});
+    if (R) write_all(d, st, rows.data());
+  }
+  const uint8_t pending = kPending;
+  {
+    Id d = make_dataset(runs, "status", H5T_STD_U8LE, {uR}, &pending, H5T_NATIVE_UINT8);
+    h5::write_string_attr(d, "legend", "0 pending, 1 running, 2 done, 3 failed");
+  }
+  const int32_t zero = 0;
+  make_dataset(runs, "attempts", H5T_STD_I32LE, {uR}, &zero, H5T_NATIVE_INT32);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  make_dataset(runs, "wall_seconds", H5T_IEEE_F64LE, {uR}, &nan, H5T_NATIVE_DOUBLE);
+  make_dataset(runs, "final_loss", H5T_IEEE_F64LE, {uR}, &nan, H5T_NATIVE_DOUBLE);
+  {
+    Id d = make_dataset(runs, "final_metric", H5T_IEEE_F64LE, {uR}, &nan, H5T_NATIVE_DOUBLE);
+    h5::write_string_attr(d, "metric",
+                          "supervised: test accuracy; simclr: positive-pair top-1 accuracy");
+  }
+  make_dataset(runs, "metric_chance", H5T_IEEE_F64LE, {uR}, &nan, H5T_NATIVE_DOUBLE);
+  {
+    Id dt = h5::string_type(kDeviceLen);
+    make_dataset(runs, "device", dt, {uR});
+    Id et = h5::string_type(kErrorLen);
+    make_dataset(runs, "error", et, {uR});
+  }
+  const int64_t minus1 = -1;
+  make_dataset(runs, "steps", H5T_STD_I64LE, {uR, uT}, &minus1, H5T_NATIVE_INT64);
+  make_dataset(runs, "loss", H5T_IEEE_F64LE, {uR, uT}, &nan, H5T_NATIVE_DOUBLE);
+}
+
+// /layers: per run its layers' count, names and depth class; the unit counts come with the run.
+void write_layers_group(hid_t file, const std::vector<std::vector<LayerMeta>>& layers, const Layout& layout,
+                        const Dims& dims) {
+  const int64_t R = static_cast<int64_t>(dims.runs);
+  const hsize_t uR = dims.runs, uL = dims.layers;
+  const int64_t minus1 = -1;  // not yet known: written with the run
+  Id lg(check(H5Gcreate2(file, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /layers"));
+  std::vector<int32_t> counts(static_cast<size_t>(R));
+  std::vector<std::string> names(static_cast<size_t>(R) * uL);
+  std::vector<int8_t> depths(static_cast<size_t>(R) * uL, -1);
+  for (int64_t r = 0; r < R; ++r) {
+    counts[static_cast<size_t>(r)] = static_cast<int32_t>(layers[static_cast<size_t>(r)].size());
+    if (counts[static_cast<size_t>(r)] > layout.layers) throw std::logic_error("Campaign::create: too many layers");
+    for (size_t l = 0; l < layers[static_cast<size_t>(r)].size(); ++l) {
+      const size_t k = static_cast<size_t>(r) * uL + l;
+      names[k] = layers[static_cast<size_t>(r)][l].name;
+      depths[k] = static_cast<int8_t>(layers[static_cast<size_t>(r)][l].depth);
+    }
+  }
+  {
+    Id d = make_dataset(lg, "count", H5T_STD_I32LE, {uR});
+    if (R) write_all(d, H5T_NATIVE_INT32, counts.data());
+  }
+  h5::write_strings(file, "/layers/name", names, {uR, uL});
+  {
+    Id d = make_dataset(lg, "depth", H5T_STD_I8LE, {uR, uL});
+    if (R) write_all(d, H5T_NATIVE_INT8, depths.data());
+    h5::write_string_attr(d, "legend", "0 early, 1 middle, 2 deep, -1 no layer");
+  }
+  make_dataset(lg, "act_units", H5T_STD_I64LE, {uR, uL}, &minus1, H5T_NATIVE_INT64);
+  make_dataset(lg, "weight_entries", H5T_STD_I64LE, {uR, uL}, &minus1, H5T_NATIVE_INT64);
+}
+
+// /observables (the values and their axes) and /diagnostics (the learning-rule angles), with
+// HDF5 dimension scales so that h5py, xarray and HDFView show labelled axes.
+void write_observables_groups(hid_t file, const Layout& layout, const Dims& dims) {
+  const hsize_t uR = dims.runs, uT = dims.points, uL = dims.layers, uC = dims.conditions, uS = dims.statistics;
+  const int64_t R = static_cast<int64_t>(dims.runs);
+  Id og(check(H5Gcreate2(file, "observables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              "create /observables"));
+  const float fnan = std::numeric_limits<float>::quiet_NaN();
+  {
+    Id v = make_dataset(og, "values", H5T_IEEE_F32LE, {uR, uL, uC, uT, uS}, &fnan, H5T_NATIVE_FLOAT,
+                        {1, uL, uC, uT, uS});
+    h5::write_int_attr(v, "condition_seed", layout.condition_seed);
+  }
+  std::vector<std::string> cn;
+  std::vector<double> cf, cs;
+  std::vector<int64_t> cu, pts(uT), lay(uL);
+  for (const auto& c : layout.conditions_meta) {
+    cn.push_back(c.name);
+    cf.push_back(c.fraction);
+    cs.push_back(c.noise);
+    cu.push_back(c.units);
+  }
+  std::iota(pts.begin(), pts.end(), 0);
+  std::iota(lay.begin(), lay.end(), 0);
+  h5::write_strings(file, "/observables/statistic", layout.statistic_names);
+  h5::write_strings(file, "/observables/condition", cn);
+  h5::write_doubles(file, "/observables/condition_fraction", cf);
+  h5::write_doubles(file, "/observables/condition_noise", cs);
+  h5::write_int64s(file, "/observables/condition_units", cu);
+  h5::write_int64s(file, "/observables/point", pts);
+  h5::write_int64s(file, "/observables/layer", lay);
+  Id dg(check(H5Gcreate2(file, "diagnostics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              "create /diagnostics"));
+  for (const char* name : {"wb_angle", "grad_angle"}) {
+    Id d = make_dataset(dg, name, H5T_IEEE_F32LE, {uR, uL, uT}, &fnan, H5T_NATIVE_FLOAT, {1, uL, uT});
+    h5::write_string_attr(d, "units", "degrees");
+  }
+  if (R > 0) {
+    const char* values = "/observables/values";
+    h5::attach_scale(file, values, "/runs/job_id", 0, "run");
+    h5::attach_scale(file, values, "/observables/layer", 1, "layer");
+    h5::attach_scale(file, values, "/observables/condition", 2, "condition");
+    h5::attach_scale(file, values, "/observables/point", 3, "point");
+    h5::attach_scale(file, values, "/observables/statistic", 4, "statistic");
+    for (const char* d : {"/diagnostics/wb_angle", "/diagnostics/grad_angle"}) {
+      h5::attach_scale(file, d, "/runs/job_id", 0, "run");
+      h5::attach_scale(file, d, "/observables/layer", 1, "layer");
+      h5::attach_scale(file, d, "/observables/point", 2, "point");
+    }
+  }
+}
+
 }  // namespace
 
 struct Campaign::Handles {
@@ -133,146 +297,13 @@ void Campaign::create(const std::string& path, const config::JobSpec& job,
   {
     Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     if (!file.valid()) throw BadInput(path + ": cannot create the campaign file (is the directory writable?)");
-    h5::write_string_attr(file, "format", kCampaignFormat);
-    h5::write_string_attr(file, "lrid_version", kVersion);
-    h5::write_string_attr(file, "job_name", job.name);
-    h5::write_string_attr(file, "job_hash", job.hash);
-    h5::write_string_attr(file, "job_file", job.path);
-    h5::write_string_attr(file, "job_yaml", job.yaml_text);
-    h5::write_string_attr(file, "created", util::iso_now());
-    h5::write_int_attr(file, "shard_index", shard.index);
-    h5::write_int_attr(file, "shard_count", shard.count);
-    h5::write_int_attr(file, "job_runs", static_cast<int64_t>(job.runs.size()));
-
-    const hsize_t uR = static_cast<hsize_t>(R), uT = static_cast<hsize_t>(layout.points),
-                  uL = static_cast<hsize_t>(std::max<int64_t>(layout.layers, 1)),
-                  uC = static_cast<hsize_t>(layout.conditions), uS = static_cast<hsize_t>(layout.statistics);
-    Id runs(check(H5Gcreate2(file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /runs"));
-    h5::write_int64s(file, "/runs/job_id", ids);
-    {
-      std::vector<std::string> keep;  // the strings the rows point into
-      keep.reserve(static_cast<size_t>(R) * 3);
-      std::vector<SpecRow> rows(static_cast<size_t>(R));
-      for (int64_t i = 0; i < R; ++i) {
-        const auto& r = job.runs.at(static_cast<size_t>(ids[static_cast<size_t>(i)]));
-        SpecRow& s = rows[static_cast<size_t>(i)];
-        s.id = r.id;
-        s.rule = r.rule.c_str();
-        s.task = r.task.c_str();
-        s.architecture = r.arch.c_str();
-        s.batch_size = r.batch_size;
-        keep.push_back(r.model_seed.str());
-        keep.push_back(r.dataset_seed.str());
-        s.model_seed_value = r.model_seed_value;
-        s.dataset_seed_value = r.dataset_seed_value;
-        s.hash = r.hash.c_str();
-        s.block = r.block;
-      }
-      for (int64_t i = 0; i < R; ++i) {
-        rows[static_cast<size_t>(i)].model_seed = keep[static_cast<size_t>(2 * i)].c_str();
-        rows[static_cast<size_t>(i)].dataset_seed = keep[static_cast<size_t>(2 * i + 1)].c_str();
-      }
-      Id st = spec_type();
-      Id d = make_dataset(runs, "spec", st, {uR});
-      if (R) write_all(d, st, rows.data());
-    }
-    const uint8_t pending = kPending;
-    {
-      Id d = make_dataset(runs, "status", H5T_STD_U8LE, {uR}, &pending, H5T_NATIVE_UINT8);
-      h5::write_string_attr(d, "legend", "0 pending, 1 running, 2 done, 3 failed");
-    }
-    const int32_t zero = 0;
-    make_dataset(runs, "attempts", H5T_STD_I32LE, {uR}, &zero, H5T_NATIVE_INT32);
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    make_dataset(runs, "wall_seconds", H5T_IEEE_F64LE, {uR}, &nan, H5T_NATIVE_DOUBLE);
-    make_dataset(runs, "final_loss", H5T_IEEE_F64LE, {uR}, &nan, H5T_NATIVE_DOUBLE);
-    {
-      Id d = make_dataset(runs, "final_metric", H5T_IEEE_F64LE, {uR}, &nan, H5T_NATIVE_DOUBLE);
-      h5::write_string_attr(d, "metric",
-                            "supervised: test accuracy; simclr: positive-pair top-1 accuracy");
-    }
-    make_dataset(runs, "metric_chance", H5T_IEEE_F64LE, {uR}, &nan, H5T_NATIVE_DOUBLE);
-    {
-      Id dt = h5::string_type(kDeviceLen);
-      make_dataset(runs, "device", dt, {uR});
-      Id et = h5::string_type(kErrorLen);
-      make_dataset(runs, "error", et, {uR});
-    }
-    const int64_t minus1 = -1;
-    make_dataset(runs, "steps", H5T_STD_I64LE, {uR, uT}, &minus1, H5T_NATIVE_INT64);
-    make_dataset(runs, "loss", H5T_IEEE_F64LE, {uR, uT}, &nan, H5T_NATIVE_DOUBLE);
-
-    Id lg(check(H5Gcreate2(file, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /layers"));
-    std::vector<int32_t> counts(static_cast<size_t>(R));
-    std::vector<std::string> names(static_cast<size_t>(R) * uL);
-    std::vector<int8_t> depths(static_cast<size_t>(R) * uL, -1);
-    for (int64_t r = 0; r < R; ++r) {
-      counts[static_cast<size_t>(r)] = static_cast<int32_t>(layers[static_cast<size_t>(r)].size());
-      if (counts[static_cast<size_t>(r)] > layout.layers) throw std::logic_error("Campaign::create: too many layers");
-      for (size_t l = 0; l < layers[static_cast<size_t>(r)].size(); ++l) {
-        const size_t k = static_cast<size_t>(r) * uL + l;
-        names[k] = layers[static_cast<size_t>(r)][l].name;
-        depths[k] = static_cast<int8_t>(layers[static_cast<size_t>(r)][l].depth);
-      }
-    }
-    {
-      Id d = make_dataset(lg, "count", H5T_STD_I32LE, {uR});
-      if (R) write_all(d, H5T_NATIVE_INT32, counts.data());
-    }
-    h5::write_strings(file, "/layers/name", names, {uR, uL});
-    {
-      Id d = make_dataset(lg, "depth", H5T_STD_I8LE, {uR, uL});
-      if (R) write_all(d, H5T_NATIVE_INT8, depths.data());
-      h5::write_string_attr(d, "legend", "0 early, 1 middle, 2 deep, -1 no layer");
-    }
-    make_dataset(lg, "act_units", H5T_STD_I64LE, {uR, uL}, &minus1, H5T_NATIVE_INT64);
-    make_dataset(lg, "weight_entries", H5T_STD_I64LE, {uR, uL}, &minus1, H5T_NATIVE_INT64);
-
-    Id og(check(H5Gcreate2(file, "observables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                "create /observables"));
-    const float fnan = std::numeric_limits<float>::quiet_NaN();
-    {
-      Id v = make_dataset(og, "values", H5T_IEEE_F32LE, {uR, uL, uC, uT, uS}, &fnan, H5T_NATIVE_FLOAT,
-                          {1, uL, uC, uT, uS});
-      h5::write_int_attr(v, "condition_seed", layout.condition_seed);
-    }
-    std::vector<std::string> cn;
-    std::vector<double> cf, cs;
-    std::vector<int64_t> cu, pts(uT), lay(uL);
-    for (const auto& c : layout.conditions_meta) {
-      cn.push_back(c.name);
-      cf.push_back(c.fraction);
-      cs.push_back(c.noise);
-      cu.push_back(c.units);
-    }
-    std::iota(pts.begin(), pts.end(), 0);
-    std::iota(lay.begin(), lay.end(), 0);
-    h5::write_strings(file, "/observables/statistic", layout.statistic_names);
-    h5::write_strings(file, "/observables/condition", cn);
-    h5::write_doubles(file, "/observables/condition_fraction", cf);
-    h5::write_doubles(file, "/observables/condition_noise", cs);
-    h5::write_int64s(file, "/observables/condition_units", cu);
-    h5::write_int64s(file, "/observables/point", pts);
-    h5::write_int64s(file, "/observables/layer", lay);
-    Id dg(check(H5Gcreate2(file, "diagnostics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                "create /diagnostics"));
-    for (const char* name : {"wb_angle", "grad_angle"}) {
-      Id d = make_dataset(dg, name, H5T_IEEE_F32LE, {uR, uL, uT}, &fnan, H5T_NATIVE_FLOAT, {1, uL, uT});
-      h5::write_string_attr(d, "units", "degrees");
-    }
-    if (R > 0) {
-      const char* values = "/observables/values";
-      h5::attach_scale(file, values, "/runs/job_id", 0, "run");
-      h5::attach_scale(file, values, "/observables/layer", 1, "layer");
-      h5::attach_scale(file, values, "/observables/condition", 2, "condition");
-      h5::attach_scale(file, values, "/observables/point", 3, "point");
-      h5::attach_scale(file, values, "/observables/statistic", 4, "statistic");
-      for (const char* d : {"/diagnostics/wb_angle", "/diagnostics/grad_angle"}) {
-        h5::attach_scale(file, d, "/runs/job_id", 0, "run");
-        h5::attach_scale(file, d, "/observables/layer", 1, "layer");
-        h5::attach_scale(file, d, "/observables/point", 2, "point");
-      }
-    }
+    write_file_attributes(file, job, shard);
+    const Dims dims{static_cast<hsize_t>(R), static_cast<hsize_t>(layout.points),
+                    static_cast<hsize_t>(std::max<int64_t>(layout.layers, 1)),
+                    static_cast<hsize_t>(layout.conditions), static_cast<hsize_t>(layout.statistics)};
+    write_runs_group(file, job, ids, dims);
+    write_layers_group(file, layers, layout, dims);
+    write_observables_groups(file, layout, dims);
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), "H5Fflush");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {

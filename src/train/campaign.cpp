@@ -168,6 +168,265 @@ bool live_progress() {
   return dist::launcher_size_from_env() == 1 && isatty(1) != 0;
 }
 
+// The runs a shard still has to train (not done; failed ones up to max_attempts), the most
+// expensive first (config::run_cost), so that the longest runs do not start last.
+std::vector<int64_t> runs_to_train(const config::JobSpec& job, const store::Campaign& campaign) {
+  std::vector<int64_t> order;
+  for (const auto& rec : campaign.records()) {
+    if (rec.status == store::kDone) continue;
+    if (rec.status == store::kFailed && rec.attempts >= job.distributed.max_attempts) continue;
+    order.push_back(rec.id);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return config::run_cost(job, job.runs[static_cast<size_t>(a)]) > config::run_cost(job, job.runs[static_cast<size_t>(b)]);
+  });
+  return order;
+}
+
+// The final counts of the shard, as the file holds them (rank 0).
+Counts count_records(const store::Campaign& campaign) {
+  Counts c;
+  for (const auto& rec : campaign.records()) {
+    ++c.runs;
+    if (rec.status == store::kDone) ++c.done;
+    else if (rec.status == store::kFailed) ++c.failed;
+    else ++c.pending;
+  }
+  return c;
+}
+
+// One run on this rank's group: its status in the file, train_run, the result recorded. The
+// result (JSON: status, losses, timings, notes) goes back to rank 0's scheduler.
+struct RunWorker {
+  const config::JobSpec& job;
+  const CampaignOptions& options;
+  store::Campaign& campaign;
+  const dist::Groups& groups;
+  dist::GradientAverager* averager;  // null: no data parallelism (groups of one rank)
+  std::string device;
+  std::string checkpoints;  // "" when checkpoints are off
+
+  std::string operator()(int64_t id) const {
+    // After a stop request no run starts; the group agrees (a signal may reach its ranks apart).
+    int stop = stop_requested() ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, groups.group);
+    if (stop) return json{{"run", id}, {"status", "skipped"}}.dump();
+    int32_t attempts = 0;
+    if (groups.leader()) {
+      attempts = campaign.record(id).attempts + 1;
+      campaign.set_status(id, store::kRunning, attempts);
+    }
+    // Every rank of the group needs the attempt number (for the no-progress limit).
+    MPI_Bcast(&attempts, 1, MPI_INT32_T, 0, groups.group);
+    std::vector<std::string> notes;
+    double last_progress = 0;
+    TrainOptions to = train_options(id, attempts, notes, last_progress);
+    json r = {{"run", id}, {"attempts", attempts}, {"device", device}};
+    try {
+      const store::RunResult res = train_run(job, job.runs[static_cast<size_t>(id)], to);
+      if (groups.leader()) {
+        campaign.write_run(res);
+        if (!checkpoints.empty()) remove_checkpoint(checkpoints, id);
+      }
+      r["status"] = "done";
+      r["final_loss"] = res.final_loss;
+      r["final_metric"] = res.final_metric;
+      r["wall_seconds"] = res.wall_seconds;
+      r["record_seconds"] = res.record_seconds;
+      r["train_seconds"] = res.train_seconds;
+      r["resumed_from"] = res.resumed_from;
+      r["checkpoints"] = res.checkpoints;
+      r["checkpoint_seconds"] = res.checkpoint_seconds;
+      r["checkpoint_bytes"] = res.checkpoint_bytes;
+    } catch (const RunInterrupted& e) {
+      // Its checkpoint holds the step; the run is pending again for the next attempt.
+      if (groups.leader()) campaign.set_status(id, store::kPending, attempts);
+      r["status"] = "interrupted";
+      r["step"] = e.step;
+    } catch (const std::exception& e) {
+      // A run's own failure (diverging loss, bad data, a fault on any rank of the group; the
+      // group agreed on it): recorded, the campaign goes on.
+      std::string msg = e.what();
+      msg = msg.substr(0, msg.find('\n'));
+      if (groups.leader()) campaign.set_status(id, store::kFailed, attempts, msg);
+      r["status"] = "failed";
+      r["error"] = msg;
+    }
+    if (groups.leader()) std::remove(progress_file(options.out, id).c_str());
+    r["notes"] = notes;
+    return r.dump();
+  }
+
+  TrainOptions train_options(int64_t id, int32_t attempts, std::vector<std::string>& notes,
+                             double& last_progress) const {
+    TrainOptions to;
+    to.group = groups.group_size > 1 ? averager : nullptr;
+    to.record = groups.leader();
+    to.device = device;
+    to.checkpoint_dir = checkpoints;
+    to.checkpoint_seconds = job.distributed.checkpoint_seconds;
+    to.attempt = attempts;
+    to.max_attempts = static_cast<int32_t>(job.distributed.max_attempts);
+    to.stop_requested = [] { return stop_requested(); };
+    to.on_note = [&notes](const std::string& n) { notes.push_back(n); };
+    if (!groups.leader()) return to;
+    // The leader's progress file, for rank 0's heartbeat (at most every 2 s).
+    const std::string file = progress_file(options.out, id);
+    to.on_step = [file, id, &last_progress](int64_t step, int64_t steps, double loss, double sps) {
+      const double now = util::wall_seconds();
+      if (now - last_progress < 2.0) return;
+      last_progress = now;
+      try {
+        write_file_atomically(file, json{{"run", id}, {"step", step}, {"steps", steps}, {"loss", loss},
+                                         {"steps_per_second", sps}}.dump());
+      } catch (const BadInput&) {
+        // progress is a convenience; training goes on
+      }
+    };
+    return to;
+  }
+};
+
+// Rank 0's view of the queue: the progress log, the line per finished run, the live line of a
+// terminal, and the ETA (measured throughput weighted by the cost model; the running runs count
+// with the share of their steps done at the last heartbeat).
+class QueueMonitor {
+ public:
+  QueueMonitor(const config::JobSpec& job, const CampaignOptions& options, const std::vector<int64_t>& order,
+               std::string device, store::ProgressLog& log, double t0)
+      : job_(job), options_(options), device_(std::move(device)), log_(log), t0_(t0), todo_(order.size()),
+        live_(!options.quiet && live_progress()) {
+    for (int64_t id : order) cost_todo_ += cost(id);
+  }
+
+  void on_event(const dist::TaskEvent& e) {
+    if (e.kind == dist::TaskEvent::kAssigned) assigned(e);
+    else if (e.kind == dist::TaskEvent::kDone) finished(e);
+    else heartbeat();
+  }
+  // Clears the live line once the queue is over.
+  void close() {
+    if (!live_) return;
+    std::printf("\r\033[K");
+    std::fflush(stdout);
+  }
+  int64_t interrupted_or_skipped() const { return interrupted_ + skipped_; }
+
+ private:
+  double cost(int64_t id) const { return config::run_cost(job_, job_.runs[static_cast<size_t>(id)]); }
+  int64_t finished_count() const { return done_ + failed_ + interrupted_; }
+
+  double eta_seconds() const {
+    double partial = 0;
+    for (const auto& [id, share] : running_share_) partial += share * cost(id);
+    const double done = cost_done_ + partial, elapsed = util::wall_seconds() - t0_;
+    return done > 0 ? elapsed / done * std::max(0.0, cost_todo_ - done) : std::nan("");
+  }
+
+  void assigned(const dist::TaskEvent& e) {
+    ++assigned_count_;
+    std::lock_guard<std::mutex> l(assigned_mu_);
+    running_[e.task] = device_;
+    log_.write({{"event", "assign"}, {"run", e.task}, {"group", e.group}, {"key", key(e.task)}, {"device", device_}});
+  }
+
+  void finished(const dist::TaskEvent& e) {
+    {
+      std::lock_guard<std::mutex> l(assigned_mu_);
+      running_.erase(e.task);
+    }
+    json r = json::parse(e.result);
+    const std::string status = r.value("status", "");
+    for (const auto& n : r.value("notes", std::vector<std::string>{}))
+      log_.write({{"event", "note"}, {"run", e.task}, {"text", n}});
+    r.erase("notes");
+    if (status == "skipped") {
+      ++skipped_;
+      return;
+    }
+    r["event"] = status;
+    r["group"] = e.group;
+    r["key"] = key(e.task);
+    r["seconds"] = e.seconds;
+    log_.write(r);
+    if (status == "done") ++done_;
+    if (status == "failed") ++failed_;
+    if (status == "interrupted") ++interrupted_;
+    cost_done_ += cost(e.task);
+    running_share_.erase(e.task);
+    if (!options_.quiet) print_finished(e, status, r);
+  }
+
+  void print_finished(const dist::TaskEvent& e, const std::string& status, const json& r) const {
+    const auto n = static_cast<long long>(finished_count());
+    const auto id = static_cast<long long>(e.task);
+    const std::string k = key(e.task);
+    if (live_) std::printf("\r\033[K");  // the live line gives way
+    if (status == "done") {
+      const int64_t resumed = r.value("resumed_from", int64_t{-1});
+      const std::string from = resumed >= 0 ? " resumed from step " + std::to_string(resumed) : "";
+      const double eta = eta_seconds();
+      std::printf("[%lld/%zu] run %lld %s done in %.1f s (loss %.4f, metric %.4f)%s, ETA %.0f s\n", n, todo_, id,
+                  k.c_str(), e.seconds, r["final_loss"].get<double>(), r["final_metric"].get<double>(), from.c_str(),
+                  std::isfinite(eta) ? eta : 0.0);
+    } else if (status == "interrupted") {
+      std::printf("[%lld/%zu] run %lld %s interrupted at step %lld (checkpointed)\n", n, todo_, id, k.c_str(),
+                  static_cast<long long>(r["step"].get<int64_t>()));
+    } else {
+      std::printf("[%lld/%zu] run %lld %s FAILED: %s\n", n, todo_, id, k.c_str(), r["error"].get<std::string>().c_str());
+    }
+    std::fflush(stdout);
+  }
+
+  void heartbeat() {
+    std::map<int64_t, std::string> now;
+    {
+      std::lock_guard<std::mutex> l(assigned_mu_);
+      now = running_;
+    }
+    const json rr = running_runs(options_.out, now);
+    for (const auto& x : rr)
+      if (x.value("steps", int64_t{0}) > 0)
+        running_share_[x.value("run", int64_t{-1})] =
+            static_cast<double>(x.value("step", int64_t{0})) / static_cast<double>(x["steps"].get<int64_t>());
+    log_.write({{"event", "heartbeat"},
+                {"done", done_},
+                {"failed", failed_},
+                {"running", assigned_count_ - finished_count() - skipped_},
+                {"pending", static_cast<int64_t>(todo_) - assigned_count_},
+                {"running_runs", rr}});
+    if (live_) print_live_line(rr);
+  }
+
+  // One line, rewritten in place: runs finished, each running run's step and rate, ETA.
+  void print_live_line(const json& running) const {
+    std::string line = "[" + std::to_string(finished_count()) + "/" + std::to_string(todo_) + "] running:";
+    for (const auto& x : running)
+      line += " run " + std::to_string(x.value("run", int64_t{-1})) + " " + std::to_string(x.value("step", int64_t{0})) +
+              "/" + std::to_string(x.value("steps", int64_t{0})) + " (" +
+              util::fixed(x.value("steps_per_second", 0.0), 1) + "/s)";
+    const double eta = eta_seconds();
+    line += std::isfinite(eta) ? ", ETA " + util::fixed(eta, 0) + " s" : "";
+    std::printf("\r\033[K%s", line.substr(0, 200).c_str());
+    std::fflush(stdout);
+  }
+
+  std::string key(int64_t id) const { return job_.runs[static_cast<size_t>(std::max<int64_t>(id, 0))].key(); }
+
+  const config::JobSpec& job_;
+  const CampaignOptions& options_;
+  const std::string device_;
+  store::ProgressLog& log_;
+  const double t0_;
+  const size_t todo_;
+  const bool live_;
+  int64_t done_ = 0, failed_ = 0, interrupted_ = 0, skipped_ = 0, assigned_count_ = 0;
+  double cost_done_ = 0, cost_todo_ = 0;
+  std::map<int64_t, std::string> running_;  // run -> device, for the heartbeat (guarded by assigned_mu_)
+  std::mutex assigned_mu_;
+  std::map<int64_t, double> running_share_;  // run -> share of its steps done at the last heartbeat
+};
+
 }  // namespace
 
 CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& options) {
@@ -185,17 +444,11 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   const std::string device = agreed(world, [&] { return resolve_device(job.distributed.device, local); });
   dist::Groups groups = dist::split_groups(world, static_cast<int>(job.distributed.ranks_per_run));
   std::unique_ptr<dist::GradientAverager> averager;
-  try {
-    averager = std::make_unique<dist::GradientAverager>(groups.group, make_backend(job, device, world, groups.group));
-  } catch (const BadInput&) {
-    dist::free_groups(groups);
-    throw;
-  }
-
   // Rank 0 takes the writer lock and creates or checks the file; every rank learns the outcome.
   std::unique_ptr<store::CampaignLock> lock;
   bool fresh = false;
   try {
+    averager = std::make_unique<dist::GradientAverager>(groups.group, make_backend(job, device, world, groups.group));
     fresh = agreed(world, [&] {
       if (rank != 0) return false;
       lock = std::make_unique<store::CampaignLock>(o.out, "lrid train " + job.path);
@@ -211,232 +464,43 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   const std::string ckpt = job.distributed.checkpoint_seconds > 0 ? checkpoint_dir(o.out) : std::string();
   if (rank == 0) mkdir(checkpoint_dir(o.out).c_str(), 0775);
 
-  // What to train: this shard's runs not done (failed ones up to max_attempts), longest first.
   std::vector<int64_t> order;
-  Counts start;
   std::unique_ptr<store::ProgressLog> log;
+  std::unique_ptr<QueueMonitor> monitor;
   if (rank == 0) {
-    for (const auto& rec : campaign->records()) {
-      ++start.runs;
-      if (rec.status == store::kDone) continue;
-      if (rec.status == store::kFailed && rec.attempts >= job.distributed.max_attempts) continue;
-      order.push_back(rec.id);
-    }
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return config::run_cost(job, job.runs[static_cast<size_t>(a)]) > config::run_cost(job, job.runs[static_cast<size_t>(b)]);
-    });
+    order = runs_to_train(job, *campaign);
+    const int64_t runs = static_cast<int64_t>(campaign->records().size());
     log = std::make_unique<store::ProgressLog>(log_path(o.out), fresh);
     json start_event = {{"event", "start"},        {"job", job.name},          {"job_hash", job.hash},
                         {"campaign", o.out},       {"shard", o.shard.name()},  {"ranks", size},
                         {"groups", groups.group_count}, {"ranks_per_run", groups.group_size},
-                        {"threads_per_rank", threads}, {"device", device},     {"runs", start.runs},
+                        {"threads_per_rank", threads}, {"device", device},     {"runs", runs},
                         {"todo", order.size()},    {"resume", o.resume}};
     if (lock && !lock->took_over().empty()) start_event["stale_lock"] = lock->took_over();
     log->write(start_event);
     if (!o.quiet)
       std::printf("lrid train: job '%s', %lld runs in shard %s, %zu to train on %d rank(s) in %d group(s), %d "
                   "thread(s) per rank, %s -> %s\n",
-                  job.name.c_str(), static_cast<long long>(start.runs), o.shard.name().c_str(), order.size(), size,
+                  job.name.c_str(), static_cast<long long>(runs), o.shard.name().c_str(), order.size(), size,
                   groups.group_count, threads, device.c_str(), o.out.c_str());
     std::fflush(stdout);
+    monitor = std::make_unique<QueueMonitor>(job, o, order, device, *log, t0);
   }
 
-  // One run on this rank's group. The result string goes back to rank 0's scheduler.
-  auto work = [&](int64_t id) -> std::string {
-    const config::RunSpec& run = job.runs[static_cast<size_t>(id)];
-    // After a stop request no run starts; the group agrees (a signal may reach its ranks apart).
-    int stop = stop_requested() ? 1 : 0;
-    MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, groups.group);
-    if (stop) return json{{"run", id}, {"status", "skipped"}}.dump();
-    int32_t attempts = 0;
-    if (groups.leader()) {
-      attempts = campaign->record(id).attempts + 1;
-      campaign->set_status(id, store::kRunning, attempts);
-    }
-    // Every rank of the group needs the attempt number (for the no-progress limit).
-    MPI_Bcast(&attempts, 1, MPI_INT32_T, 0, groups.group);
-    TrainOptions to;
-    to.group = groups.group_size > 1 ? averager.get() : nullptr;
-    to.record = groups.leader();
-    to.device = device;
-    to.checkpoint_dir = ckpt;
-    to.checkpoint_seconds = job.distributed.checkpoint_seconds;
-    to.attempt = attempts;
-    to.max_attempts = static_cast<int32_t>(job.distributed.max_attempts);
-    to.stop_requested = [] { return stop_requested(); };
-    std::vector<std::string> notes;
-    to.on_note = [&](const std::string& n) { notes.push_back(n); };
-    // The leader's progress file, for rank 0's heartbeat (at most every 2 s).
-    double last_progress = 0;
-    if (groups.leader())
-      to.on_step = [&](int64_t step, int64_t steps, double loss, double sps) {
-        const double now = util::wall_seconds();
-        if (now - last_progress < 2.0) return;
-        last_progress = now;
-        try {
-          write_file_atomically(progress_file(o.out, id), json{{"run", id}, {"step", step}, {"steps", steps},
-                                                               {"loss", loss}, {"steps_per_second", sps}}.dump());
-        } catch (const BadInput&) {
-          // progress is a convenience; training goes on
-        }
-      };
-    json r = {{"run", id}, {"attempts", attempts}, {"device", device}};
-    try {
-      const store::RunResult res = train_run(job, run, to);
-      if (groups.leader()) {
-        campaign->write_run(res);
-        if (!ckpt.empty()) remove_checkpoint(ckpt, id);
-      }
-      r["status"] = "done";
-      r["final_loss"] = res.final_loss;
-      r["final_metric"] = res.final_metric;
-      r["wall_seconds"] = res.wall_seconds;
-      r["record_seconds"] = res.record_seconds;
-      r["train_seconds"] = res.train_seconds;
-      r["resumed_from"] = res.resumed_from;
-      r["checkpoints"] = res.checkpoints;
-      r["checkpoint_seconds"] = res.checkpoint_seconds;
-      r["checkpoint_bytes"] = res.checkpoint_bytes;
-    } catch (const RunInterrupted& e) {
-      // Its checkpoint holds the step; the run is pending again for the next attempt.
-      if (groups.leader()) campaign->set_status(id, store::kPending, attempts);
-      r["status"] = "interrupted";
-      r["step"] = e.step;
-    } catch (const std::exception& e) {
-      // A run's own failure (diverging loss, bad data, a fault on any rank of the group; the
-      // group agreed on it): recorded, the campaign goes on.
-      std::string msg = e.what();
-      msg = msg.substr(0, msg.find('\n'));
-      if (groups.leader()) campaign->set_status(id, store::kFailed, attempts, msg);
-      r["status"] = "failed";
-      r["error"] = msg;
-    }
-    if (groups.leader()) std::remove(progress_file(o.out, id).c_str());
-    r["notes"] = notes;
-    return r.dump();
-  };
-
-  // Rank 0's view of the queue: the log and the progress lines.
-  struct Tally {
-    int64_t done = 0, failed = 0, interrupted = 0, skipped = 0, assigned = 0;
-    double cost_done = 0, cost_todo = 0;
-  } tally;
-  for (int64_t id : order) tally.cost_todo += config::run_cost(job, job.runs[static_cast<size_t>(id)]);
-  std::map<int64_t, std::string> assigned;  // run -> device, for the heartbeat
-  std::mutex assigned_mu;
-  const size_t todo = order.size();
-  // The running runs' share done (from the last heartbeat): the ETA counts their partial cost,
-  // and in a terminal a live line shows them between the done lines.
-  std::map<int64_t, double> running_share;
-  const bool live = !o.quiet && live_progress();
-  auto eta_seconds = [&]() {
-    double partial = 0;
-    for (const auto& [id, share] : running_share) partial += share * config::run_cost(job, job.runs[static_cast<size_t>(id)]);
-    const double done = tally.cost_done + partial, el = util::wall_seconds() - t0;
-    return done > 0 ? el / done * std::max(0.0, tally.cost_todo - done) : std::nan("");
-  };
+  const RunWorker work{job, o, *campaign, groups, averager.get(), device, ckpt};
   dist::QueueOptions qo;
   qo.on_event = [&](const dist::TaskEvent& e) {
-    if (!log) return;
-    const auto& run = job.runs[static_cast<size_t>(std::max<int64_t>(e.task, 0))];
-    if (e.kind == dist::TaskEvent::kAssigned) {
-      ++tally.assigned;
-      std::lock_guard<std::mutex> l(assigned_mu);
-      assigned[e.task] = device;
-      log->write({{"event", "assign"}, {"run", e.task}, {"group", e.group}, {"key", run.key()}, {"device", device}});
-    } else if (e.kind == dist::TaskEvent::kDone) {
-      {
-        std::lock_guard<std::mutex> l(assigned_mu);
-        assigned.erase(e.task);
-      }
-      json r = json::parse(e.result);
-      const std::string status = r.value("status", "");
-      for (const auto& n : r.value("notes", std::vector<std::string>{}))
-        log->write({{"event", "note"}, {"run", e.task}, {"text", n}});
-      r.erase("notes");
-      if (status == "skipped") {
-        ++tally.skipped;
-        return;
-      }
-      r["event"] = status;
-      r["group"] = e.group;
-      r["key"] = run.key();
-      r["seconds"] = e.seconds;
-      log->write(r);
-      if (status == "done") ++tally.done;
-      if (status == "failed") ++tally.failed;
-      if (status == "interrupted") ++tally.interrupted;
-      tally.cost_done += config::run_cost(job, run);
-      running_share.erase(e.task);
-      if (o.quiet) return;
-      // ETA from the measured throughput, weighted by the cost model.
-      const double eta = eta_seconds();
-      const int64_t finished = tally.done + tally.failed + tally.interrupted;
-      if (live) std::printf("\r\033[K");  // the live line gives way
-      if (status == "done")
-        std::printf("[%lld/%zu] run %lld %s done in %.1f s (loss %.4f, metric %.4f)%s, ETA %.0f s\n",
-                    static_cast<long long>(finished), todo, static_cast<long long>(e.task), run.key().c_str(), e.seconds,
-                    r["final_loss"].get<double>(), r["final_metric"].get<double>(),
-                    r.value("resumed_from", int64_t{-1}) >= 0
-                        ? (" resumed from step " + std::to_string(r["resumed_from"].get<int64_t>())).c_str()
-                        : "",
-                    std::isfinite(eta) ? eta : 0.0);
-      else if (status == "interrupted")
-        std::printf("[%lld/%zu] run %lld %s interrupted at step %lld (checkpointed)\n", static_cast<long long>(finished),
-                    todo, static_cast<long long>(e.task), run.key().c_str(), static_cast<long long>(r["step"].get<int64_t>()));
-      else
-        std::printf("[%lld/%zu] run %lld %s FAILED: %s\n", static_cast<long long>(finished), todo,
-                    static_cast<long long>(e.task), run.key().c_str(), r["error"].get<std::string>().c_str());
-      std::fflush(stdout);
-    } else {
-      std::map<int64_t, std::string> now;
-      {
-        std::lock_guard<std::mutex> l(assigned_mu);
-        now = assigned;
-      }
-      const json rr = running_runs(o.out, now);
-      for (const auto& x : rr)
-        if (x.value("steps", int64_t{0}) > 0)
-          running_share[x.value("run", int64_t{-1})] =
-              static_cast<double>(x.value("step", int64_t{0})) / static_cast<double>(x["steps"].get<int64_t>());
-      log->write({{"event", "heartbeat"},
-                  {"done", tally.done},
-                  {"failed", tally.failed},
-                  {"running", tally.assigned - tally.done - tally.failed - tally.interrupted - tally.skipped},
-                  {"pending", static_cast<int64_t>(todo) - tally.assigned},
-                  {"running_runs", rr}});
-      if (live) {
-        // One line, rewritten in place: runs finished, each running run's step and rate, ETA.
-        std::string line = "[" + std::to_string(tally.done + tally.failed + tally.interrupted) + "/" +
-                           std::to_string(todo) + "] running:";
-        for (const auto& x : rr)
-          line += " run " + std::to_string(x.value("run", int64_t{-1})) + " " + std::to_string(x.value("step", int64_t{0})) +
-                  "/" + std::to_string(x.value("steps", int64_t{0})) + " (" +
-                  util::fixed(x.value("steps_per_second", 0.0), 1) + "/s)";
-        const double eta = eta_seconds();
-        line += std::isfinite(eta) ? ", ETA " + util::fixed(eta, 0) + " s" : "";
-        std::printf("\r\033[K%s", line.substr(0, 200).c_str());
-        std::fflush(stdout);
-      }
-    }
+    if (monitor) monitor->on_event(e);
   };
   dist::run_queue(world, groups, order, work, qo);
-  if (live && log) {
-    std::printf("\r\033[K");
-    std::fflush(stdout);
-  }
+  if (monitor) monitor->close();
   dist::quiet_barrier(world);
 
   Counts end;
   if (rank == 0) {
-    for (const auto& rec : campaign->records()) {
-      ++end.runs;
-      if (rec.status == store::kDone) ++end.done;
-      else if (rec.status == store::kFailed) ++end.failed;
-      else ++end.pending;
-    }
-    end.trained = static_cast<int64_t>(todo);
-    end.interrupted = tally.interrupted + tally.skipped;
+    end = count_records(*campaign);
+    end.trained = static_cast<int64_t>(order.size());
+    end.interrupted = monitor->interrupted_or_skipped();
   }
   MPI_Bcast(&end, static_cast<int>(sizeof end), MPI_BYTE, 0, world);
   campaign.reset();  // collective close

@@ -132,6 +132,10 @@ void Recorder::prepare(size_t layer, int64_t w_entries, int64_t act_units, int64
   u.ready = true;
 }
 
+// One trajectory point: the forward pass on the observation batch with the activations hooked,
+// the backward pass for gradavg, then every statistic of every layer under every condition.
+// ~100 lines because the order matters (forward, backward, the statistics of the same pass,
+// the model's training mode restored) and is easiest to check in one place.
 void Recorder::record(int64_t point) {
   const bool was_training = model_.is_training();
   model_.eval();
