@@ -150,23 +150,22 @@ int resolve_threads(int threads) {
   return h ? static_cast<int>(h) : 1;
 }
 
-// Calls fn(i) for i in [0, count) on up to `threads` threads (dynamic chunks of `chunk`);
-// the first exception is rethrown.
-template <class Fn>
-void parallel_for(size_t count, int threads, size_t chunk, Fn fn) {
+// Calls fn(state, i) for i in [0, count) on up to `threads` threads, in dynamic chunks of
+// `chunk` indices; each thread makes its own state with make_state() first (scratch buffers
+// such as a TreeBuilder's). The first exception is rethrown. With one thread (or one chunk) it
+// runs in the caller's thread.
+template <class MakeState, class Fn>
+void parallel_for_with(size_t count, int threads, size_t chunk, MakeState make_state, Fn fn) {
   const size_t chunks = (count + chunk - 1) / chunk;
   const int nt = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), chunks));
-  if (nt <= 1) {
-    for (size_t i = 0; i < count; ++i) fn(i);
-    return;
-  }
   std::atomic<size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
   auto worker = [&]() {
     try {
+      auto state = make_state();
       for (size_t c = next++; c < chunks; c = next++)
-        for (size_t i = c * chunk; i < std::min(count, (c + 1) * chunk); ++i) fn(i);
+        for (size_t i = c * chunk; i < std::min(count, (c + 1) * chunk); ++i) fn(state, i);
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex);
       if (!error) error = std::current_exception();
@@ -179,23 +178,29 @@ void parallel_for(size_t count, int threads, size_t chunk, Fn fn) {
   if (error) std::rethrow_exception(error);
 }
 
+// parallel_for_with without a per-thread state: fn(i).
+template <class Fn>
+void parallel_for(size_t count, int threads, size_t chunk, Fn fn) {
+  parallel_for_with(count, threads, chunk, [] { return 0; }, [&fn](int, size_t i) { fn(i); });
+}
+
 Prepared prepare(const double* X, const int32_t* y, size_t n, size_t d, int n_classes,
                  int threads) {
-  Prepared P;
-  P.n = n;
-  P.d = d;
-  P.C = n_classes;
-  P.y.resize(n);
+  Prepared data;
+  data.n = n;
+  data.d = d;
+  data.C = n_classes;
+  data.y.resize(n);
   for (size_t i = 0; i < n; ++i) {
     if (y[i] < 0 || y[i] >= n_classes)
       throw BadInput("random_forest: label " + std::to_string(y[i]) + " of sample " +
                      std::to_string(i) + " is outside [0, " + std::to_string(n_classes) + ")");
-    P.y[i] = static_cast<uint16_t>(y[i]);
+    data.y[i] = static_cast<uint16_t>(y[i]);
   }
-  P.rank.resize(n * d);
-  P.order.resize(n * d);
-  P.orank.resize(n * d);
-  P.uval.resize(n * d);
+  data.rank.resize(n * d);
+  data.order.resize(n * d);
+  data.orank.resize(n * d);
+  data.uval.resize(n * d);
   // float32 columns (-0 -> +0), checked finite.
   std::vector<float> xc(n * d);
   for (size_t i = 0; i < n; ++i)
@@ -206,8 +211,8 @@ Prepared prepare(const double* X, const int32_t* y, size_t n, size_t d, int n_cl
                        ", feature " + std::to_string(f) + " (as float32)");
       xc[f * n + i] = v;
     }
-  P.uoff.resize(d + 1);
-  for (size_t f = 0; f <= d; ++f) P.uoff[f] = f * n;
+  data.uoff.resize(d + 1);
+  for (size_t f = 0; f <= d; ++f) data.uoff[f] = f * n;
   // Per feature: sort (order-preserving bits of the float32 value, sample) keys.
   parallel_for(d, threads, 16, [&](size_t f) {
     thread_local std::vector<uint64_t> keys;
@@ -220,10 +225,10 @@ Prepared prepare(const double* X, const int32_t* y, size_t n, size_t d, int n_cl
       keys[i] = (static_cast<uint64_t>(u) << 32) | i;
     }
     std::sort(keys.begin(), keys.end());
-    uint32_t* of = &P.order[f * n];
-    uint32_t* ofr = &P.orank[f * n];
-    uint32_t* rf = &P.rank[f * n];
-    float* uv = &P.uval[f * n];
+    uint32_t* of = &data.order[f * n];
+    uint32_t* ofr = &data.orank[f * n];
+    uint32_t* rf = &data.rank[f * n];
+    float* uv = &data.uval[f * n];
     uint32_t r = 0;
     for (size_t k = 0; k < n; ++k) {
       const uint32_t s = static_cast<uint32_t>(keys[k]);
@@ -236,7 +241,7 @@ Prepared prepare(const double* X, const int32_t* y, size_t n, size_t d, int n_cl
       rf[s] = r;
     }
   });
-  return P;
+  return data;
 }
 
 // Sort keys: (rank << kRankShift) | (class << kClassShift) | bootstrap weight. The sweep needs
@@ -298,75 +303,112 @@ K* sort_by_rank(K* a, K* tmp, uint32_t m, uint32_t rmin, uint32_t rmax) {
   return a;
 }
 
+// The best split found so far at a node.
+struct Split {
+  int32_t feature = -1;
+  uint32_t left_rank = 0;
+  double threshold = 0;
+  double proxy = -1;          // the best Gini proxy
+  int64_t num = -1, den = 1;  // exact proxy num / den (32-bit keys: n <= 2^20)
+};
+
+// The Gini proxy sum_k L_k^2 / n_L + sum_k R_k^2 / n_R of a boundary, compared with the best
+// so far. 32-bit keys (n <= 2^20): the exact fraction (sl nR + sR nL) / (nL nR), compared by
+// 128-bit cross-multiplication (no division, no rounding).
+struct ExactProxy {
+  int64_t num, den;
+  explicit ExactProxy(const Split& best) : num(best.num), den(best.den) {}
+  bool offer(int64_t sl, int64_t sr, int64_t nl, int64_t nr, bool admissible) {
+    const int64_t n2 = sl * nr + sr * nl, d2 = nl * nr;
+    if (!(static_cast<__int128>(n2) * den > static_cast<__int128>(num) * d2 && admissible)) return false;
+    num = n2;
+    den = d2;
+    return true;
+  }
+  void store(Split& best) const {
+    best.num = num;
+    best.den = den;
+    best.proxy = static_cast<double>(num) / static_cast<double>(den);
+  }
+};
+// 64-bit keys: the proxy in double.
+struct DoubleProxy {
+  double proxy;
+  explicit DoubleProxy(const Split& best) : proxy(best.proxy) {}
+  bool offer(int64_t sl, int64_t sr, int64_t nl, int64_t nr, bool admissible) {
+    if (!admissible) return false;
+    const double p = static_cast<double>(sl) / static_cast<double>(nl) + static_cast<double>(sr) / static_cast<double>(nr);
+    if (!(p > proxy)) return false;
+    proxy = p;
+    return true;
+  }
+  void store(Split& best) const { best.proxy = proxy; }
+};
+
+// The split sweep over one feature's keys in value order: samples move from right to left;
+// each boundary between two distinct values with at least msl samples on each side is offered
+// to `score` (ExactProxy or DoubleProxy: ties keep the first, lowest boundary). lc / rc are
+// the left and right class counts (weighted), sl / sr their sums of squares, nl / nr the
+// weighted sizes. Returns the best boundary's position (after keys[q]), or m when none beat
+// `best`, which then gets the new best proxy.
+template <class K, class Score>
+uint32_t sweep(const K* keys, uint32_t m, uint32_t msl, int64_t* lc, int64_t* rc, int64_t sl, int64_t sr, int64_t nl,
+               int64_t nr, Score score, Split& best) {
+  constexpr int RS = KeyLayout<K>::kRankShift, CS = KeyLayout<K>::kClassShift;
+  constexpr K WM = KeyLayout<K>::kWeightMask, CM = KeyLayout<K>::kClassMask;
+  uint32_t best_q = m;
+  const uint32_t q_end = m - msl;  // boundaries after positions msl-1 .. m-msl-1
+  for (uint32_t q = 0; q < q_end; ++q) {
+    const K key = keys[q];
+    const int64_t ww = static_cast<int64_t>(key & WM);
+    const size_t c = static_cast<size_t>((key >> CS) & CM);
+    sl += ww * (2 * lc[c] + ww);
+    sr -= ww * (2 * rc[c] - ww);
+    lc[c] += ww;
+    rc[c] -= ww;
+    nl += ww;
+    nr -= ww;
+    if (score.offer(sl, sr, nl, nr, (key >> RS) != (keys[q + 1] >> RS) && q + 1 >= msl)) best_q = q;
+  }
+  if (best_q < m) score.store(best);
+  return best_q;
+}
+
+// Tuning constants of TreeBuilder (measured with tools/bench/forest.sh; a build may override
+// them with -DLRID_FOREST_PRESORT=... / -DLRID_FOREST_SCAN=... to measure others).
+#ifndef LRID_FOREST_PRESORT
+#define LRID_FOREST_PRESORT 0.25
+#endif
+#ifndef LRID_FOREST_SCAN
+#define LRID_FOREST_SCAN 8.0
+#endif
+// Presorted mode when max_features >= this fraction of the features.
+constexpr double kPresortFraction = LRID_FOREST_PRESORT;
+// A node that is not presorted walks the whole data's presorted order (instead of sorting its
+// own keys) when it holds more than n / kScanFactor samples.
+constexpr double kScanFactor = LRID_FOREST_SCAN;
+
 // Grows trees; one per thread, buffers reused across nodes and trees.
 class TreeBuilder {
  public:
-  TreeBuilder(const Prepared& P, const ForestParams& prm)
-      : P_(P), prm_(prm), mtry_(prm.max_features.resolve(P.d)) {
-    w_.resize(P.n);
-    cw_.resize(P.n);
-    idx_.resize(P.n);
-    stamp_.assign(P.n, 0);
-    feat_.resize(P.d);
-    node_cnt_.resize(static_cast<size_t>(P.C));
-    left_cnt_.resize(static_cast<size_t>(P.C));
-    right_cnt_.resize(static_cast<size_t>(P.C));
+  TreeBuilder(const Prepared& data, const ForestParams& params)
+      : data_(data), params_(params), mtry_(params.max_features.resolve(data.d)) {
+    w_.resize(data.n);
+    class_weight_.resize(data.n);
+    idx_.resize(data.n);
+    stamp_.assign(data.n, 0);
+    feat_.resize(data.d);
+    node_cnt_.resize(static_cast<size_t>(data.C));
+    left_cnt_.resize(static_cast<size_t>(data.C));
+    right_cnt_.resize(static_cast<size_t>(data.C));
   }
 
   ForestTree grow(int t) {
-    rng::Xoshiro256ss rng(rng::hash_combine(prm_.seed, static_cast<uint64_t>(t)));
-    const size_t n = P_.n;
-    if (prm_.bootstrap) {
-      std::fill(w_.begin(), w_.end(), 0u);
-      for (size_t k = 0; k < n; ++k) ++w_[rng.below(n)];
-    } else {
-      std::fill(w_.begin(), w_.end(), 1u);
-    }
-    uint32_t wmax = 0;
-    size_t m = 0;
-    for (size_t i = 0; i < n; ++i) {
-      wmax = std::max(wmax, w_[i]);
-      if (w_[i]) idx_[m++] = static_cast<uint32_t>(i);
-    }
-    narrow_ = n <= (size_t(1) << 20) && P_.C <= 16 && wmax <= 0xFF;
-    if (!narrow_ && wmax > 0xFFFF)
-      throw std::runtime_error("random_forest: a bootstrap weight exceeds 65535");
-    const int cshift = narrow_ ? KeyLayout<uint32_t>::kClassShift : KeyLayout<uint64_t>::kClassShift;
-    for (size_t i = 0; i < n; ++i) cw_[i] = (static_cast<uint64_t>(P_.y[i]) << cshift) | w_[i];
-    if (narrow_) {
-      k32a_.resize(n + 1);
-      k32b_.resize(n + 1);
-    } else {
-      k64a_.resize(n + 1);
-      k64b_.resize(n + 1);
-    }
-    // Presorted mode (when most features are candidates at every node): per feature, the
-    // in-bag samples in value order, kept partitioned by node (stable) as the tree grows, so
-    // no node ever sorts. Otherwise each node sorts (or scans) only its candidate features.
-    presort_ = static_cast<double>(mtry_) >= kPresortFraction * static_cast<double>(P_.d);
-    if (presort_) {
-      msize_ = m;
-      lists_.resize(P_.d * m);
-      lflag_.resize(n);
-      tmp_.resize(m);
-      for (size_t f = 0; f < P_.d; ++f) {
-        const uint32_t* of = &P_.order[f * n];
-        uint32_t* a = &lists_[f * m];
-        size_t k = 0;
-        for (size_t r = 0; r < n; ++r) {
-          const uint32_t s2 = of[r];
-          a[k] = s2;
-          k += w_[s2] != 0;
-          if (k == m) break;
-        }
-      }
-    }
-    std::iota(feat_.begin(), feat_.end(), 0u);
-    stamp_value_ = 0;
-    std::fill(stamp_.begin(), stamp_.end(), 0u);
+    rng::Xoshiro256ss rng(rng::hash_combine(params_.seed, static_cast<uint64_t>(t)));
+    const size_t m = start_tree(rng);
 
     ForestTree tree;
-    tree.nodes.reserve(2 * m / static_cast<size_t>(std::max(1, prm_.min_samples_leaf)) + 1);
+    tree.nodes.reserve(2 * m / static_cast<size_t>(std::max(1, params_.min_samples_leaf)) + 1);
     tree.gain.reserve(tree.nodes.capacity());
     struct Item {
       uint32_t b, e;
@@ -376,7 +418,7 @@ class TreeBuilder {
     };
     std::vector<Item> stack;
     stack.push_back({0, static_cast<uint32_t>(m), 0, -1, false});
-    const int C = P_.C;
+    const int C = data_.C;
     while (!stack.empty()) {
       const Item it = stack.back();
       stack.pop_back();
@@ -387,7 +429,7 @@ class TreeBuilder {
       std::fill(node_cnt_.begin(), node_cnt_.end(), 0);
       for (uint32_t j = it.b; j < it.e; ++j) {
         const uint32_t s = idx_[j];
-        node_cnt_[P_.y[s]] += w_[s];
+        node_cnt_[data_.y[s]] += w_[s];
       }
       int64_t wn = 0, sumsq = 0;
       int nonzero = 0;
@@ -398,8 +440,8 @@ class TreeBuilder {
       }
       const uint32_t cnt = it.e - it.b;
       bool leaf = nonzero <= 1 || cnt < 2 ||
-                  cnt < 2u * static_cast<uint32_t>(prm_.min_samples_leaf) ||
-                  (prm_.max_depth > 0 && it.depth >= prm_.max_depth);
+                  cnt < 2u * static_cast<uint32_t>(params_.min_samples_leaf) ||
+                  (params_.max_depth > 0 && it.depth >= params_.max_depth);
       Split sp;
       if (!leaf) {
         sp = narrow_ ? find_split<uint32_t>(it.b, it.e, wn, sumsq, rng, k32a_.data(), k32b_.data())
@@ -417,33 +459,7 @@ class TreeBuilder {
       }
       tree.nodes.push_back({sp.feature, -1, sp.threshold});
       tree.gain.push_back(sp.proxy - static_cast<double>(sumsq) / static_cast<double>(wn));
-      // Partition idx[b, e) by rank <= left rank (equivalent to x <= threshold).
-      const uint32_t* rf = &P_.rank[static_cast<size_t>(sp.feature) * P_.n];
-      uint32_t lo = it.b, hi = it.e;
-      while (lo < hi) {
-        if (rf[idx_[lo]] <= sp.left_rank) {
-          ++lo;
-        } else {
-          --hi;
-          std::swap(idx_[lo], idx_[hi]);
-        }
-      }
-      if (presort_) {
-        for (uint32_t j = it.b; j < it.e; ++j) lflag_[idx_[j]] = j < lo;
-        for (size_t f = 0; f < P_.d; ++f) {
-          uint32_t* a = &lists_[f * msize_];
-          uint32_t wl = it.b, wr = 0;
-          for (uint32_t j = it.b; j < it.e; ++j) {
-            const uint32_t s2 = a[j];
-            const uint32_t left = lflag_[s2];
-            a[wl] = s2;
-            tmp_[wr] = s2;
-            wl += left;
-            wr += 1 - left;
-          }
-          std::memcpy(a + wl, tmp_.data(), wr * sizeof(uint32_t));
-        }
-      }
+      const uint32_t lo = partition(it.b, it.e, sp);
       stack.push_back({lo, it.e, it.depth + 1, id, true});
       stack.push_back({it.b, lo, it.depth + 1, id, false});
     }
@@ -451,23 +467,104 @@ class TreeBuilder {
   }
 
  private:
-  struct Split {
-    int32_t feature = -1;
-    uint32_t left_rank = 0;
-    double threshold = 0;
-    double proxy = -1;          // the best Gini proxy
-    int64_t num = -1, den = 1;  // exact proxy num / den (32-bit keys: n <= 2^20)
-  };
+  // Draws tree t's bootstrap (the weights w_, the in-bag samples idx_[0, m)), picks the key
+  // width (32-bit keys when n <= 2^20, <= 16 classes and weights <= 255), and in presorted mode
+  // builds the per-feature lists. Returns m, the number of distinct in-bag samples.
+  size_t start_tree(rng::Xoshiro256ss& rng) {
+    const size_t n = data_.n;
+    if (params_.bootstrap) {
+      std::fill(w_.begin(), w_.end(), 0u);
+      for (size_t k = 0; k < n; ++k) ++w_[rng.below(n)];
+    } else {
+      std::fill(w_.begin(), w_.end(), 1u);
+    }
+    uint32_t wmax = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; ++i) {
+      wmax = std::max(wmax, w_[i]);
+      if (w_[i]) idx_[m++] = static_cast<uint32_t>(i);
+    }
+    narrow_ = n <= (size_t(1) << 20) && data_.C <= 16 && wmax <= 0xFF;
+    if (!narrow_ && wmax > 0xFFFF)
+      throw std::runtime_error("random_forest: a bootstrap weight exceeds 65535");
+    const int cshift = narrow_ ? KeyLayout<uint32_t>::kClassShift : KeyLayout<uint64_t>::kClassShift;
+    for (size_t i = 0; i < n; ++i) class_weight_[i] = (static_cast<uint64_t>(data_.y[i]) << cshift) | w_[i];
+    if (narrow_) {
+      k32a_.resize(n + 1);
+      k32b_.resize(n + 1);
+    } else {
+      k64a_.resize(n + 1);
+      k64b_.resize(n + 1);
+    }
+    // Presorted mode (when most features are candidates at every node): per feature, the
+    // in-bag samples in value order, kept partitioned by node (stable) as the tree grows, so
+    // no node ever sorts. Otherwise each node sorts (or scans) only its candidate features.
+    presort_ = static_cast<double>(mtry_) >= kPresortFraction * static_cast<double>(data_.d);
+    if (presort_) {
+      msize_ = m;
+      lists_.resize(data_.d * m);
+      lflag_.resize(n);
+      tmp_.resize(m);
+      for (size_t f = 0; f < data_.d; ++f) {
+        const uint32_t* of = &data_.order[f * n];
+        uint32_t* a = &lists_[f * m];
+        size_t k = 0;
+        for (size_t r = 0; r < n; ++r) {
+          const uint32_t s2 = of[r];
+          a[k] = s2;
+          k += w_[s2] != 0;
+          if (k == m) break;
+        }
+      }
+    }
+    std::iota(feat_.begin(), feat_.end(), 0u);
+    stamp_value_ = 0;
+    std::fill(stamp_.begin(), stamp_.end(), 0u);
+    return m;
+  }
+
+  // Splits the node idx_[b, e) in place at `sp`: the samples going left first (stable in
+  // presorted mode, where every feature's list is partitioned the same way). Returns the first
+  // right position.
+  uint32_t partition(uint32_t b, uint32_t e, const Split& sp) {
+    // Partition idx[b, e) by rank <= left rank (equivalent to x <= threshold).
+    const uint32_t* rf = &data_.rank[static_cast<size_t>(sp.feature) * data_.n];
+    uint32_t lo = b, hi = e;
+    while (lo < hi) {
+      if (rf[idx_[lo]] <= sp.left_rank) {
+        ++lo;
+      } else {
+        --hi;
+        std::swap(idx_[lo], idx_[hi]);
+      }
+    }
+    if (presort_) {
+      for (uint32_t j = b; j < e; ++j) lflag_[idx_[j]] = j < lo;
+      for (size_t f = 0; f < data_.d; ++f) {
+        uint32_t* a = &lists_[f * msize_];
+        uint32_t wl = b, wr = 0;
+        for (uint32_t j = b; j < e; ++j) {
+          const uint32_t s2 = a[j];
+          const uint32_t left = lflag_[s2];
+          a[wl] = s2;
+          tmp_[wr] = s2;
+          wl += left;
+          wr += 1 - left;
+        }
+        std::memcpy(a + wl, tmp_.data(), wr * sizeof(uint32_t));
+      }
+    }
+    return lo;
+  }
 
   // Best split of idx[b, e) over the candidate features.
   template <class K>
   Split find_split(uint32_t b, uint32_t e, int64_t wn, int64_t sumsq, rng::Xoshiro256ss& rng,
                    K* buf_a, K* buf_b) {
-    constexpr int RS = KeyLayout<K>::kRankShift, CS = KeyLayout<K>::kClassShift;
-    constexpr K WM = KeyLayout<K>::kWeightMask, CM = KeyLayout<K>::kClassMask;
-    const size_t n = P_.n;
+    constexpr int RS = KeyLayout<K>::kRankShift;
+    const size_t n = data_.n;
     const uint32_t m = e - b;
-    const uint32_t msl = static_cast<uint32_t>(prm_.min_samples_leaf);
+    const uint32_t msl = static_cast<uint32_t>(params_.min_samples_leaf);
     // The node's samples in value order: walk the presorted order of the whole data (O(n))
     // when the node is large, else sort the node's keys (O(m) radix or insertion sort).
     const bool scan = !presort_ && static_cast<double>(m) * kScanFactor > static_cast<double>(n);
@@ -476,7 +573,7 @@ class TreeBuilder {
       for (uint32_t j = b; j < e; ++j) stamp_[idx_[j]] = stamp_value_;
     }
     Split best;
-    size_t remaining = P_.d;
+    size_t remaining = data_.d;
     int visited = 0;
     bool found = false;
     while (remaining > 0 && (visited < mtry_ || !found)) {
@@ -488,32 +585,32 @@ class TreeBuilder {
       K* keys;
       if (presort_) {
         const uint32_t* a = &lists_[static_cast<size_t>(f) * msize_ + b];
-        const uint32_t* rf = &P_.rank[static_cast<size_t>(f) * n];
+        const uint32_t* rf = &data_.rank[static_cast<size_t>(f) * n];
         for (uint32_t q = 0; q < m; ++q)
-          buf_a[q] = (static_cast<K>(rf[a[q]]) << RS) | static_cast<K>(cw_[a[q]]);
+          buf_a[q] = (static_cast<K>(rf[a[q]]) << RS) | static_cast<K>(class_weight_[a[q]]);
         keys = buf_a;
         if ((keys[0] >> RS) == (keys[m - 1] >> RS)) continue;  // constant on this node
       } else if (scan) {
-        const uint32_t* of = &P_.order[static_cast<size_t>(f) * n];
-        const uint32_t* ofr = &P_.orank[static_cast<size_t>(f) * n];
+        const uint32_t* of = &data_.order[static_cast<size_t>(f) * n];
+        const uint32_t* ofr = &data_.orank[static_cast<size_t>(f) * n];
         const uint32_t sv = stamp_value_;
         uint32_t k = 0;
         for (size_t r = 0; r < n && k < m; ++r) {
           const uint32_t s = of[r];
-          buf_a[k] = (static_cast<K>(ofr[r]) << RS) | static_cast<K>(cw_[s]);
+          buf_a[k] = (static_cast<K>(ofr[r]) << RS) | static_cast<K>(class_weight_[s]);
           k += stamp_[s] == sv;
         }
         keys = buf_a;
         if ((keys[0] >> RS) == (keys[m - 1] >> RS)) continue;  // constant on this node
       } else {
-        const uint32_t* rf = &P_.rank[static_cast<size_t>(f) * n];
+        const uint32_t* rf = &data_.rank[static_cast<size_t>(f) * n];
         uint32_t rmin = std::numeric_limits<uint32_t>::max(), rmax = 0;
         for (uint32_t q = 0; q < m; ++q) {
           const uint32_t s = idx_[b + q];
           const uint32_t r = rf[s];
           rmin = std::min(rmin, r);
           rmax = std::max(rmax, r);
-          buf_a[q] = (static_cast<K>(r) << RS) | static_cast<K>(cw_[s]);
+          buf_a[q] = (static_cast<K>(r) << RS) | static_cast<K>(class_weight_[s]);
         }
         if (rmin == rmax) continue;  // constant on this node
         keys = sort_by_rank<K>(buf_a, buf_b, m, rmin, rmax);
@@ -526,64 +623,14 @@ class TreeBuilder {
       int64_t* lc = left_cnt_.data();
       int64_t* rc = right_cnt_.data();
       int64_t sl = 0, sr = sumsq, nl = 0, nr = wn;
-      uint32_t best_q = m;
-      const uint32_t q_end = m - msl;  // boundaries after positions msl-1 .. m-msl-1
-      if constexpr (std::is_same<K, uint32_t>::value) {
-        // n <= 2^20: the proxy is the exact fraction (sl nR + sR nL) / (nL nR), compared by
-        // 128-bit cross-multiplication (no division, no rounding).
-        int64_t bn = best.num, bd = best.den;
-        for (uint32_t q = 0; q < q_end; ++q) {
-          const K key = keys[q];
-          const int64_t ww = static_cast<int64_t>(key & WM);
-          const size_t c = static_cast<size_t>((key >> CS) & CM);
-          sl += ww * (2 * lc[c] + ww);
-          sr -= ww * (2 * rc[c] - ww);
-          lc[c] += ww;
-          rc[c] -= ww;
-          nl += ww;
-          nr -= ww;
-          const int64_t num = sl * nr + sr * nl, den = nl * nr;
-          if (static_cast<__int128>(num) * bd > static_cast<__int128>(bn) * den &&
-              (key >> RS) != (keys[q + 1] >> RS) && q + 1 >= msl) {
-            bn = num;
-            bd = den;
-            best_q = q;
-          }
-        }
-        if (best_q < m) {
-          best.num = bn;
-          best.den = bd;
-          best.proxy = static_cast<double>(bn) / static_cast<double>(bd);
-        }
-      } else {
-        double best_here = best.proxy;
-        for (uint32_t q = 0; q < q_end; ++q) {
-          const K key = keys[q];
-          const int64_t ww = static_cast<int64_t>(key & WM);
-          const size_t c = static_cast<size_t>((key >> CS) & CM);
-          sl += ww * (2 * lc[c] + ww);
-          sr -= ww * (2 * rc[c] - ww);
-          lc[c] += ww;
-          rc[c] -= ww;
-          nl += ww;
-          nr -= ww;
-          if ((key >> RS) != (keys[q + 1] >> RS) && q + 1 >= msl) {
-            const double proxy = static_cast<double>(sl) / static_cast<double>(nl) +
-                                 static_cast<double>(sr) / static_cast<double>(nr);
-            if (proxy > best_here) {
-              best_here = proxy;
-              best_q = q;
-            }
-          }
-        }
-        if (best_q < m) best.proxy = best_here;
-      }
+      using Score = std::conditional_t<std::is_same<K, uint32_t>::value, ExactProxy, DoubleProxy>;
+      const uint32_t best_q = sweep<K>(keys, m, msl, lc, rc, sl, sr, nl, nr, Score(best), best);
       if (best_q < m) {
         const uint32_t ra = static_cast<uint32_t>(keys[best_q] >> RS);
         const uint32_t rb = static_cast<uint32_t>(keys[best_q + 1] >> RS);
         best.feature = static_cast<int32_t>(f);
         best.left_rank = ra;
-        const float* uv = &P_.uval[P_.uoff[f]];
+        const float* uv = &data_.uval[data_.uoff[f]];
         const double a = uv[ra], c = uv[rb];
         double thr = a / 2.0 + c / 2.0;
         if (thr >= c || !std::isfinite(thr)) thr = a;
@@ -593,61 +640,35 @@ class TreeBuilder {
     return best;
   }
 
-  // Scan the presorted order when the node holds more than n / kScanFactor samples.
-#ifndef LRID_FOREST_PRESORT
-#define LRID_FOREST_PRESORT 0.25
-#endif
-  // Presorted mode when max_features >= this fraction of the features.
-  static constexpr double kPresortFraction = LRID_FOREST_PRESORT;
-#ifndef LRID_FOREST_SCAN
-#define LRID_FOREST_SCAN 8.0
-#endif
-  static constexpr double kScanFactor = LRID_FOREST_SCAN;
-
-  const Prepared& P_;
-  const ForestParams& prm_;
-  const int mtry_;
-  bool narrow_ = true;
-  bool presort_ = false;
-  size_t msize_ = 0;              // in-bag samples of the tree (presorted mode)
-  std::vector<uint32_t> lists_;   // presorted mode: d x msize_ samples in value order per node
-  std::vector<uint8_t> lflag_;    // presorted mode: sample goes left at the current split
-  std::vector<uint32_t> tmp_;
-  std::vector<uint32_t> w_, idx_, stamp_, feat_;
-  std::vector<uint64_t> cw_;
-  std::vector<uint32_t> k32a_, k32b_;
-  std::vector<uint64_t> k64a_, k64b_;
-  std::vector<int64_t> node_cnt_, left_cnt_, right_cnt_;
+  const Prepared& data_;         // the prepared data set (ranks, orders, float32 values, labels)
+  const ForestParams& params_;
+  const int mtry_;               // max_features resolved for d
+  bool narrow_ = true;           // this tree uses 32-bit keys (start_tree)
+  bool presort_ = false;         // presorted mode: max_features >= kPresortFraction of the features
+  size_t msize_ = 0;             // in-bag samples of the tree (presorted mode)
+  std::vector<uint32_t> lists_;  // presorted mode: d x msize_ samples in value order, partitioned by node
+  std::vector<uint8_t> lflag_;   // presorted mode: sample goes left at the current split
+  std::vector<uint32_t> tmp_;    // presorted mode: the right-going samples while a list is partitioned
+  std::vector<uint32_t> w_;      // per sample: its bootstrap count (the sample weight; 0 = out of bag)
+  std::vector<uint32_t> idx_;    // the in-bag samples, each node a contiguous range [b, e)
+  std::vector<uint32_t> stamp_;  // scan mode: stamp_value_ marks the samples of the current node
+  std::vector<uint32_t> feat_;   // feature indices, shuffled as candidates are drawn without replacement
+  std::vector<uint64_t> class_weight_;  // per sample: (label << class shift) | weight, the low bits of a key
+  std::vector<uint32_t> k32a_, k32b_;   // 32-bit keys (rank | class | weight) of a node and sort scratch
+  std::vector<uint64_t> k64a_, k64b_;   // the same, 64-bit keys (large n, many classes or weights)
+  std::vector<int64_t> node_cnt_;       // weighted class counts of the current node
+  std::vector<int64_t> left_cnt_, right_cnt_;  // the sweep's class counts left and right of a boundary
   uint32_t stamp_value_ = 0;
 };
 
-// Grows trees `which` (tree indices) into out[k], with up to `threads` threads.
-void grow_trees(const Prepared& P, const ForestParams& prm, const std::vector<int>& which,
+// Grows trees `which` (tree indices) into out[k], with up to params.threads threads (one
+// TreeBuilder each; a tree depends only on its index, not on the builder that grew it).
+void grow_trees(const Prepared& data, const ForestParams& params, const std::vector<int>& which,
                 std::vector<ForestTree>& out) {
   out.resize(which.size());
-  const int nt = std::min<int>(resolve_threads(prm.threads), static_cast<int>(which.size()));
-  if (nt <= 1) {
-    TreeBuilder builder(P, prm);
-    for (size_t k = 0; k < which.size(); ++k) out[k] = builder.grow(which[k]);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&]() {
-    try {
-      TreeBuilder builder(P, prm);
-      for (size_t k = next++; k < which.size(); k = next++) out[k] = builder.grow(which[k]);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int i = 1; i < nt; ++i) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+  parallel_for_with(
+      which.size(), resolve_threads(params.threads), 1, [&] { return TreeBuilder(data, params); },
+      [&](TreeBuilder& builder, size_t k) { out[k] = builder.grow(which[k]); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -764,61 +785,44 @@ RandomForest::RandomForest(ForestParams params) : params_(params) {}
 
 void RandomForest::fit(const double* X, const int32_t* y, size_t n, size_t d, int n_classes) {
   validate(params_, n, d, n_classes);
-  const Prepared P = prepare(X, y, n, d, n_classes, resolve_threads(params_.threads));
+  const Prepared data = prepare(X, y, n, d, n_classes, resolve_threads(params_.threads));
   std::vector<int> which(static_cast<size_t>(params_.n_estimators));
   std::iota(which.begin(), which.end(), 0);
   std::vector<ForestTree> trees;
-  grow_trees(P, params_, which, trees);
+  grow_trees(data, params_, which, trees);
   trees_ = std::move(trees);
   n_classes_ = n_classes;
   n_features_ = d;
   finish();
 }
 
-void RandomForest::fit_distributed(MPI_Comm comm, const double* X, const int32_t* y, size_t n,
-                                   size_t d, int n_classes) {
-  int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
-  MPI_Comm_size(comm, &size);
+std::vector<uint8_t> RandomForest::grow_encoded(const double* X, const int32_t* y, size_t n, size_t d, int n_classes,
+                                                const std::vector<int>& which) const {
   validate(params_, n, d, n_classes);
-  const Prepared P = prepare(X, y, n, d, n_classes, resolve_threads(params_.threads));
-  std::vector<int> which;
-  for (int t = rank; t < params_.n_estimators; t += size) which.push_back(t);
+  for (int t : which)
+    if (t < 0 || t >= params_.n_estimators) throw std::logic_error("random_forest: tree index out of range");
+  const Prepared data = prepare(X, y, n, d, n_classes, resolve_threads(params_.threads));
   std::vector<ForestTree> mine;
-  grow_trees(P, params_, which, mine);
-  // Serialise this rank's trees: [u32 count] then per tree [i32 index][tree].
+  grow_trees(data, params_, which, mine);
   Writer w;
   w.put<uint32_t>(static_cast<uint32_t>(mine.size()));
   for (size_t k = 0; k < mine.size(); ++k) {
     w.put<int32_t>(which[k]);
     put_tree(w, mine[k]);
   }
-  std::vector<uint8_t>& bytes = w.bytes();
-  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
-    throw std::runtime_error("random_forest: a rank's trees exceed 2 GiB");
-  int my_size = static_cast<int>(bytes.size());
-  std::vector<int> sizes(static_cast<size_t>(size)), displs(static_cast<size_t>(size));
-  MPI_Allgather(&my_size, 1, MPI_INT, sizes.data(), 1, MPI_INT, comm);
-  size_t total = 0;
-  for (int r = 0; r < size; ++r) {
-    if (total > static_cast<size_t>(std::numeric_limits<int>::max()))
-      throw std::runtime_error("random_forest: the forest exceeds 2 GiB");
-    displs[static_cast<size_t>(r)] = static_cast<int>(total);
-    total += static_cast<size_t>(sizes[static_cast<size_t>(r)]);
-  }
-  std::vector<uint8_t> all(total);
-  MPI_Allgatherv(bytes.data(), my_size, MPI_BYTE, all.data(), sizes.data(), displs.data(),
-                 MPI_BYTE, comm);
+  return std::move(w.bytes());
+}
+
+void RandomForest::adopt_encoded(const std::vector<EncodedTrees>& blocks, size_t d, int n_classes) {
   std::vector<ForestTree> trees(static_cast<size_t>(params_.n_estimators));
   std::vector<char> have(trees.size(), 0);
-  for (int r = 0; r < size; ++r) {
-    Reader rd(all.data() + displs[static_cast<size_t>(r)], static_cast<size_t>(sizes[static_cast<size_t>(r)]),
-              "random_forest: trees from rank " + std::to_string(r));
+  for (const auto& b : blocks) {
+    Reader rd(b.data, b.size, "random_forest: trees from " + b.origin);
     const uint32_t count = rd.get<uint32_t>();
     for (uint32_t k = 0; k < count; ++k) {
       const int32_t t = rd.get<int32_t>();
       if (t < 0 || t >= params_.n_estimators || have[static_cast<size_t>(t)])
-        throw std::runtime_error("random_forest: bad tree index from rank " + std::to_string(r));
+        throw std::runtime_error("random_forest: bad tree index from " + b.origin);
       trees[static_cast<size_t>(t)] = get_tree(rd, d, n_classes);
       have[static_cast<size_t>(t)] = 1;
     }

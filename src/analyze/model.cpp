@@ -15,6 +15,7 @@
 
 #include "lrid/analyze/classifier.hpp"
 #include "lrid/analyze/execute.hpp"
+#include "lrid/analyze/forest_mpi.hpp"
 #include "lrid/analyze/plan.hpp"
 #include "lrid/analyze/protocol.hpp"
 #include "lrid/build_info.hpp"
@@ -315,7 +316,7 @@ FitOutcome fit_model(const CampaignData& c, const FitOptions& o) {
   z.fit(f.X.data(), f.d, all);
   const auto Xz = z.transform(f.X.data(), f.d, all);
   m.forest = RandomForest(fp);
-  m.forest.fit_distributed(MPI_COMM_WORLD, Xz.data(), f.y.data(), f.n, f.d, static_cast<int>(f.classes.size()));
+  fit_distributed(m.forest, MPI_COMM_WORLD, Xz.data(), f.y.data(), f.n, f.d, static_cast<int>(f.classes.size()));
 
   describe_model(m, c, f, e, o, params, z);
   if (!f.dropped_statistics.empty())

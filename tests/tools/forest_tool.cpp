@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "lrid/analyze/forest.hpp"
+#include "lrid/analyze/forest_mpi.hpp"
 #include "lrid/analyze/protocol.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"
@@ -177,7 +178,7 @@ int run(int argc, char** argv) {
     for (int r = 0; r < repeat; ++r) {
       if (mpi) MPI_Barrier(MPI_COMM_WORLD);
       const auto t0 = std::chrono::steady_clock::now();
-      if (mpi) rf.fit_distributed(MPI_COMM_WORLD, Xtr.data(), ytr.data(), ytr.size(), D.d, n_classes);
+      if (mpi) lrid::analyze::fit_distributed(rf, MPI_COMM_WORLD, Xtr.data(), ytr.data(), ytr.size(), D.d, n_classes);
       else rf.fit(Xtr.data(), ytr.data(), ytr.size(), D.d, n_classes);
       best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }

@@ -38,8 +38,6 @@
 //               nodes, split gains and leaf class frequencies, doubles as IEEE-754 bits)
 // A file that is truncated, has another magic/version or a wrong checksum is refused with
 // lrid::BadInput naming the file.
-#include <mpi.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -71,7 +69,7 @@ struct ForestParams {
   int min_samples_leaf = 1;
   bool bootstrap = true;
   uint64_t seed = 0;
-  /// Threads used by fit/fit_distributed on each process (0: hardware concurrency). Does not
+  /// Threads used by fit/grow_encoded on each process (0: hardware concurrency). Does not
   /// change the forest; not saved.
   int threads = 1;
 };
@@ -97,12 +95,19 @@ class RandomForest {
   /// X: n x d row-major; y: n labels in [0, n_classes). Non-finite X, labels out of range,
   /// n == 0, bad parameters: BadInput. Grows every tree in this process (params.threads threads).
   void fit(const double* X, const int32_t* y, size_t n, size_t d, int n_classes);
-  /// Collective over `comm`: rank r grows the trees t with t % size == r (with params.threads
-  /// threads), then the trees are exchanged (MPI_Allgatherv) so every rank ends with the same
-  /// forest as fit() gives. Every rank must pass the same data and parameters.
-  void fit_distributed(MPI_Comm comm, const double* X, const int32_t* y, size_t n, size_t d,
-                       int n_classes);
-
+  /// The trees `which` (tree indices) of the forest fit() grows on this data, grown in this
+  /// process (params.threads threads) and encoded for an exchange between processes: [u32
+  /// count], then per tree [i32 index][tree] (fit_distributed, analyze/forest_mpi.hpp).
+  std::vector<uint8_t> grow_encoded(const double* X, const int32_t* y, size_t n, size_t d, int n_classes,
+                                    const std::vector<int>& which) const;
+  /// Adopts the trees of grow_encoded blocks as the fitted forest: every tree index of
+  /// n_estimators exactly once over all blocks, else std::runtime_error naming the block.
+  struct EncodedTrees {
+    const uint8_t* data;
+    size_t size;
+    std::string origin;  ///< e.g. "rank 3", for error messages
+  };
+  void adopt_encoded(const std::vector<EncodedTrees>& blocks, size_t d, int n_classes);
   /// n x n_classes row-major probabilities, averaged over the first `n_trees` trees
   /// (0: all). The forest with the first m trees of a fit is exactly the forest fit with
   /// n_estimators = m (same seed), so one fit scores a whole n_estimators grid.

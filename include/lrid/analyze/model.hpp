@@ -12,7 +12,7 @@
 //      rank-0 work queue, exactly as a main-table evaluation (execute.hpp);
 //   3. the final forest: the grid point chosen most often over the splits (ties: the first in
 //      grid order), z-scored with the statistics of all samples, fitted on all of them with its
-//      trees spread over the ranks (RandomForest::fit_distributed: the same forest for any rank
+//      trees spread over the ranks (analyze::fit_distributed: the same forest for any rank
 //      count), seed = the analysis seed.
 //
 // Classifying a population (one recorded layer or brain area): for each of the model's
