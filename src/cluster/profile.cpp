@@ -106,21 +106,6 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
 }
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : s) {
-    if (ch == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += ch;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
 }  // namespace
 
 bool valid_slurm_time(const std::string& t) {
@@ -130,11 +115,11 @@ bool valid_slurm_time(const std::string& t) {
   if (dash != std::string::npos) {
     if (!all_digits(t.substr(0, dash))) return false;
     rest = t.substr(dash + 1);
-    const auto parts = split(rest, ':');  // D-H, D-H:M, D-H:M:S
+    const auto parts = util::split(rest, ':');  // D-H, D-H:M, D-H:M:S
     if (parts.size() > 3) return false;
     return std::all_of(parts.begin(), parts.end(), all_digits);
   }
-  const auto parts = split(rest, ':');  // M, M:S, H:M:S
+  const auto parts = util::split(rest, ':');  // M, M:S, H:M:S
   if (parts.size() > 3) return false;
   return std::all_of(parts.begin(), parts.end(), all_digits);
 }

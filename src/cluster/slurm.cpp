@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "lrid/error.hpp"
+#include "lrid/util/text.hpp"
 
 namespace lrid::cluster {
 
@@ -31,21 +32,6 @@ std::vector<std::string> split_lines(const std::string& s) {
   return out;
 }
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : s) {
-    if (ch == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += ch;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
 std::string first_line(const std::string& s) {
   const auto lines = split_lines(s);
   return lines.empty() ? "" : lines.front();
@@ -58,7 +44,7 @@ std::string find_in_path(const std::string& program) {
     return access(program.c_str(), X_OK) == 0 ? program : "";
   const char* path = std::getenv("PATH");
   if (!path) return "";
-  for (const auto& dir : split(path, ':')) {
+  for (const auto& dir : util::split(path, ':')) {
     const std::string full = (dir.empty() ? "." : dir) + "/" + program;
     struct stat st;
     if (stat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(full.c_str(), X_OK) == 0) return full;
@@ -182,7 +168,7 @@ std::string sbatch(const std::vector<std::string>& args, const std::string& blam
 std::vector<long long> expand_indices(const std::string& spec_in) {
   std::string spec = spec_in.substr(0, spec_in.find('%'));
   std::vector<long long> out;
-  for (const auto& part : split(spec, ',')) {
+  for (const auto& part : util::split(spec, ',')) {
     if (part.empty()) continue;
     long long step = 1;
     std::string range = part;
@@ -207,7 +193,7 @@ std::vector<long long> expand_indices(const std::string& spec_in) {
 TaskStates parse_squeue(const std::string& out) {
   TaskStates t;
   for (const auto& line : split_lines(out)) {
-    const auto f = split(line, '|');
+    const auto f = util::split(line, '|');
     if (f.size() < 3) continue;
     const std::string job = f[0], task = f[1];
     TaskState s{f[2], f.size() > 3 ? f[3] : "", "squeue"};
@@ -228,7 +214,7 @@ TaskStates parse_squeue(const std::string& out) {
 TaskStates parse_sacct(const std::string& out) {
   TaskStates t;
   for (const auto& line : split_lines(out)) {
-    const auto f = split(line, '|');
+    const auto f = util::split(line, '|');
     if (f.size() < 2) continue;
     std::string id = f[0];
     std::string state = f[1].substr(0, f[1].find(' '));  // "CANCELLED by 0"

@@ -15,6 +15,8 @@ std::string closest_name(const std::string& given, const std::vector<std::string
 std::string did_you_mean(const std::string& given, const std::vector<std::string>& candidates);
 /// "a, b, c"
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
+/// "a:b::c" split at ':' -> {"a", "b", "", "c"} (every field, empty ones too; "" -> {""}).
+std::vector<std::string> split(const std::string& s, char sep);
 
 /// The current UTC time as "2026-12-01T19:32:50Z".
 std::string iso_now();
