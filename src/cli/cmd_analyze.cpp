@@ -131,28 +131,14 @@ int cmd_analyze(int argc, char** argv) {
       ("no-plots", "do not run tools/plot_results.py")
       ("json", "print the main table and the findings as one JSON object (no progress lines)")
       ("quiet,q", "no progress lines");
-  po::options_description hidden;
-  po::positional_options_description pos;
-  add_job_args(hidden, pos);
-  auto vm = parse_options(
-      argc, argv, "analyze",
-      "analyze campaign.h5 [analysis.key=value ...] --out results/ [options]   (under mpirun/srun)",
-      "Identify the learning rule from the recorded observables: random forests, linear SVMs and "
-      "Conv1D models under the paper's protocol (balanced 75/25 splits, z-scoring, stratified CV "
-      "over the grids), per observable class; held-out architectures and tasks, task-to-task "
-      "transfer, trajectory undersampling, unit subsampling and noise, feature importances. Every "
-      "fit is a task on the rank-0 work queue. Settings come from the job's `analysis` section "
-      "stored in the campaign file; options override them. Writes results.h5, report.md and PNG "
-      "plots (tools/plot_results.py, when matplotlib is present)."
-      "\n\nExamples (run from the repository root):\n  mpirun -np 2 lrid analyze smoke.h5 --out smoke-results\n  lrid analyze smoke.h5 analysis.splits=2 --sweeps holdout --no-plots --out smoke-holdout --json",
-      opts, pos, hidden);
-  if (!vm) return 0;
-  const JobArgs args = required_job_args(*vm, "analyze", "campaign file");
-  if (!vm->count("out")) throw BadInput("missing --out DIR (see 'lrid analyze --help')");
+  const auto cmd = parse_job_command(argc, argv, "analyze", opts, "campaign file");
+  if (!cmd) return 0;
+  const auto& [vm, args] = *cmd;
+  if (!vm.count("out")) throw BadInput("missing --out DIR (see 'lrid analyze --help')");
   require_analysis_overrides(args);
   analyze::AnalysisOptions o;
   o.campaign = args.job;
-  o.out_dir = (*vm)["out"].as<std::string>();
+  o.out_dir = vm["out"].as<std::string>();
   {
     auto c = store::Campaign::open_read(o.campaign);
     o.spec = config::load_job_text(c->job_yaml(), o.campaign + ":/job_yaml", args.overrides).analysis;
@@ -164,24 +150,24 @@ int cmd_analyze(int argc, char** argv) {
         throw BadInput(option + ": unknown name '" + x + "'" + util::did_you_mean(x, known) + "; expected " +
                        util::join(known));
   };
-  if (vm->count("statistics")) o.spec.statistics = split_list((*vm)["statistics"].as<std::string>());
-  if (vm->count("classifiers")) {
-    o.spec.classifiers = split_list((*vm)["classifiers"].as<std::string>());
+  if (vm.count("statistics")) o.spec.statistics = split_list(vm["statistics"].as<std::string>());
+  if (vm.count("classifiers")) {
+    o.spec.classifiers = split_list(vm["classifiers"].as<std::string>());
     check_names(o.spec.classifiers, config::analysis_classifier_names(), "--classifiers");
   }
-  if (vm->count("sweeps")) {
-    o.spec.sweeps = split_list((*vm)["sweeps"].as<std::string>());
+  if (vm.count("sweeps")) {
+    o.spec.sweeps = split_list(vm["sweeps"].as<std::string>());
     check_names(o.spec.sweeps, config::analysis_sweep_names(), "--sweeps");
   }
-  if (vm->count("splits")) o.spec.splits = (*vm)["splits"].as<int>();
-  if (vm->count("sweep-splits")) o.spec.sweep_splits = (*vm)["sweep-splits"].as<int>();
+  if (vm.count("splits")) o.spec.splits = vm["splits"].as<int>();
+  if (vm.count("sweep-splits")) o.spec.sweep_splits = vm["sweep-splits"].as<int>();
   if (o.spec.splits < 1 || o.spec.sweep_splits < 1) throw BadInput("--splits and --sweep-splits must be >= 1");
-  if (vm->count("seed")) o.spec.seed = static_cast<int64_t>((*vm)["seed"].as<uint64_t>());
-  o.require_complete = vm->count("require-complete") > 0;
-  if (vm->count("export-features")) o.export_features = (*vm)["export-features"].as<std::string>();
-  o.quiet = vm->count("quiet") > 0;
+  if (vm.count("seed")) o.spec.seed = static_cast<int64_t>(vm["seed"].as<uint64_t>());
+  o.require_complete = vm.count("require-complete") > 0;
+  if (vm.count("export-features")) o.export_features = vm["export-features"].as<std::string>();
+  o.quiet = vm.count("quiet") > 0;
   dist::init_mpi(nullptr, nullptr);
-  return analyze_campaign(o, !vm->count("no-plots"), vm->count("json") > 0);
+  return analyze_campaign(o, !vm.count("no-plots"), vm.count("json") > 0);
 }
 
 }  // namespace lrid::cli

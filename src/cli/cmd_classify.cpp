@@ -19,23 +19,8 @@ int cmd_classify(int argc, char** argv) {
        "instead of a recording: classify this run of the campaign given as the second argument, from the "
        "statistics the campaign stored (the reference a recording of that run reproduces)")
       ("any-version", "accept a model made by another lrid version");
-  po::options_description hidden;
-  hidden.add_options()("model", po::value<std::string>(), "model file")("recording", po::value<std::string>(),
-                                                                          "recording file");
-  po::positional_options_description pos;
-  pos.add("model", 1).add("recording", 1);
-  auto vm = parse_options(
-      argc, argv, "classify", "classify MODEL.h5 RECORDING.h5 [--json]",
-      "Reads a recording (docs/recordings.md: per population, activity [points, examples, units] at "
-      "time points along learning, their positions, the stimuli and the depth), computes the "
-      "model's statistics with the campaign's kernels and prints, per population, the predicted "
-      "learning rule with class probabilities, and the combined verdict. Warns when the "
-      "recording's features fall outside the range the model was fitted on."
-      "\n\nExamples (run from the repository root):\n  lrid classify act.model.h5 recording.h5\n  lrid classify act.model.h5 recording.h5 --json",
-      opts, pos, hidden);
+  auto vm = parse_options(argc, argv, "classify", opts, {{"model", 1, "MODEL.h5"}, {"recording", 1, "RECORDING.h5"}});
   if (!vm) return 0;
-  if (!vm->count("model") || !vm->count("recording"))
-    throw BadInput("expected MODEL.h5 and RECORDING.h5 (see 'lrid classify --help')");
   const std::string model_path = (*vm)["model"].as<std::string>();
   const std::string data_path = (*vm)["recording"].as<std::string>();
   const analyze::RuleModel m = analyze::load_model(model_path, vm->count("any-version") > 0);

@@ -49,19 +49,9 @@ std::string bash_script() {
 
 int cmd_completion(int argc, char** argv) {
   po::options_description opts("options");
-  po::options_description hidden;
-  hidden.add_options()("shell", po::value<std::string>()->default_value("bash"), "bash");
-  po::positional_options_description pos;
-  pos.add("shell", 1);
-  auto vm = parse_options(argc, argv, "completion", "completion [bash]",
-                          "Prints the bash completion script for lrid's commands and options (generated from "
-                          "the option tables the commands parse, so it is always current).\n\n"
-                          "Examples (run from the repository root):\n"
-                          "  source <(lrid completion bash)\n"
-                          "  lrid completion bash > lrid.bash-completion",
-                          opts, pos, hidden);
+  auto vm = parse_options(argc, argv, "completion", opts, {{"shell", 1, ""}});
   if (!vm) return 0;
-  const std::string shell = (*vm)["shell"].as<std::string>();
+  const std::string shell = vm->count("shell") ? (*vm)["shell"].as<std::string>() : "bash";
   if (shell != "bash") throw BadInput("shell '" + shell + "': only bash is supported");
   std::cout << bash_script();
   return 0;

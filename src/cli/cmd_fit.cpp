@@ -57,27 +57,13 @@ int cmd_fit(int argc, char** argv) {
       ("seed", po::value<uint64_t>(), "seed of the splits and the forest (default: the job's analysis.seed)")
       ("force", "overwrite an existing model file")
       ("quiet,q", "no progress lines");
-  po::options_description hidden;
-  po::positional_options_description pos;
-  add_job_args(hidden, pos);
-  auto vm = parse_options(
-      argc, argv, "fit",
-      "fit campaign.h5 [analysis.key=value ...] --out MODEL.h5 [options]   (under mpirun/srun)",
-      "Fits the classifier for one measurement setting that matches an experiment: an observable "
-      "class, a measurement condition, the trajectory points available and the statistics. Prints "
-      "the cross-validated accuracy of that setting (the paper's protocol: balanced splits, "
-      "z-scoring, CV over the forest grid of the job's analysis section), then fits the final "
-      "random forest on every sample and writes a self-describing HDF5 model file for "
-      "'lrid classify'. On the quickstart's campaign, for instance: mpirun -np 2 lrid fit "
-      "lrid-quickstart/campaign.h5 --condition f0.25_s0.5 --spread 5 --out act.model.h5"
-      "\n\nExamples (run from the repository root):\n  mpirun -np 2 lrid fit smoke.h5 --out act.model.h5\n  lrid fit smoke.h5 --observable weight --condition f0.5_s0.1 --spread 3 --out weight.model.h5",
-      opts, pos, hidden);
-  if (!vm) return 0;
-  const JobArgs args = required_job_args(*vm, "fit", "campaign file");
-  if (!vm->count("out")) throw BadInput("missing --out MODEL.h5 (see 'lrid fit --help')");
-  const std::string out = (*vm)["out"].as<std::string>();
+  const auto cmd = parse_job_command(argc, argv, "fit", opts, "campaign file");
+  if (!cmd) return 0;
+  const auto& [vm, args] = *cmd;
+  if (!vm.count("out")) throw BadInput("missing --out MODEL.h5 (see 'lrid fit --help')");
+  const std::string out = vm["out"].as<std::string>();
   require_analysis_overrides(args);
-  if (!vm->count("force")) {
+  if (!vm.count("force")) {
     if (std::FILE* f = std::fopen(out.c_str(), "r")) {
       std::fclose(f);
       throw BadInput(out + ": exists (use --force to overwrite it, or another --out)");
@@ -87,26 +73,26 @@ int cmd_fit(int argc, char** argv) {
   const analyze::CampaignData c = analyze::read_campaign(args.job);
   analyze::FitOptions o;
   o.analysis = config::load_job_text(c.job_yaml, args.job + ":/job_yaml", args.overrides).analysis;
-  o.observable_class = (*vm)["observable"].as<std::string>();
-  o.condition = (*vm)["condition"].as<std::string>();
-  if (vm->count("points") && vm->count("spread")) throw BadInput("--points and --spread: give one of them");
-  if (vm->count("points")) o.points = int_list((*vm)["points"].as<std::string>(), "--points");
-  if (vm->count("spread")) {
-    o.spread = (*vm)["spread"].as<int>();
+  o.observable_class = vm["observable"].as<std::string>();
+  o.condition = vm["condition"].as<std::string>();
+  if (vm.count("points") && vm.count("spread")) throw BadInput("--points and --spread: give one of them");
+  if (vm.count("points")) o.points = int_list(vm["points"].as<std::string>(), "--points");
+  if (vm.count("spread")) {
+    o.spread = vm["spread"].as<int>();
     if (o.spread < 1) throw BadInput("--spread: expected a number of points >= 1");
   }
-  if (vm->count("statistics")) o.statistics = {(*vm)["statistics"].as<std::string>()};
-  if (vm->count("exclude-runs")) o.exclude_runs = int_list((*vm)["exclude-runs"].as<std::string>(), "--exclude-runs");
-  if (vm->count("n-estimators") || vm->count("max-features")) {
+  if (vm.count("statistics")) o.statistics = {vm["statistics"].as<std::string>()};
+  if (vm.count("exclude-runs")) o.exclude_runs = int_list(vm["exclude-runs"].as<std::string>(), "--exclude-runs");
+  if (vm.count("n-estimators") || vm.count("max-features")) {
     o.fixed_params = nlohmann::json::object();
-    o.fixed_params["n_estimators"] = vm->count("n-estimators") ? (*vm)["n-estimators"].as<int>() : 100;
-    o.fixed_params["max_features"] = vm->count("max-features") ? (*vm)["max-features"].as<std::string>() : "sqrt";
+    o.fixed_params["n_estimators"] = vm.count("n-estimators") ? vm["n-estimators"].as<int>() : 100;
+    o.fixed_params["max_features"] = vm.count("max-features") ? vm["max-features"].as<std::string>() : "sqrt";
     analyze::parse_forest_params(o.fixed_params);  // bad values: exit 2 before any work
   }
-  if (vm->count("splits")) o.analysis.splits = (*vm)["splits"].as<int>();
+  if (vm.count("splits")) o.analysis.splits = vm["splits"].as<int>();
   if (o.analysis.splits < 1) throw BadInput("--splits: expected >= 1");
-  if (vm->count("seed")) o.analysis.seed = static_cast<int64_t>((*vm)["seed"].as<uint64_t>());
-  o.quiet = vm->count("quiet") > 0;
+  if (vm.count("seed")) o.analysis.seed = static_cast<int64_t>(vm["seed"].as<uint64_t>());
+  o.quiet = vm.count("quiet") > 0;
 
   dist::init_mpi(nullptr, nullptr);
   int rank = 0, size = 1;

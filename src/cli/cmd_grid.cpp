@@ -82,28 +82,18 @@ int cmd_grid(int argc, char** argv) {
   po::options_description opts("options");
   opts.add_options()("json", "print the runs and counts as JSON")(
       "print-job", "print the effective job (the file with the overrides applied) and exit");
-  po::options_description hidden;
-  po::positional_options_description pos;
-  add_job_args(hidden, pos);
-  auto vm = parse_options(
-      argc, argv, "grid",
-      "grid JOB.yaml [key.path=value ...] [--json] [--print-job]",
-      "Validate a job file, expand its grid and list the runs: id (index in the "
-      "canonical order), factors, resolved seeds and the content hash that a "
-      "campaign file binds to."
-      "\n\nExamples (run from the repository root):\n  lrid grid jobs/smoke.yaml\n  lrid grid jobs/smoke.yaml training.defaults.steps=50 --json\n  lrid grid jobs/smoke.yaml 'grid.0.model_seeds=[0,1,2]' --print-job",
-      opts, pos, hidden);
-  if (!vm) return 0;
-  const JobArgs args = required_job_args(*vm, "grid", "JOB.yaml");
+  const auto cmd = parse_job_command(argc, argv, "grid", opts, "JOB.yaml");
+  if (!cmd) return 0;
+  const auto& [vm, args] = *cmd;
   const config::JobSpec job = config::load_job_file(args.job, args.overrides);
-  if (vm->count("print-job")) {
+  if (vm.count("print-job")) {
     std::cout << job.yaml_text;
     if (!job.yaml_text.empty() && job.yaml_text.back() != '\n') std::cout << "\n";
     return 0;
   }
   const auto counts = factor_counts(job);
 
-  if (vm->count("json")) {
+  if (vm.count("json")) {
     nlohmann::json j;
     j["job"] = job.name;
     j["file"] = job.path;

@@ -17,20 +17,8 @@ int cmd_merge(int argc, char** argv) {
   po::options_description opts("options");
   opts.add_options()("out", po::value<std::string>(), "merged campaign file to create")(
       "force", "replace an existing --out file");
-  po::options_description hidden;
-  hidden.add_options()("shards", po::value<std::vector<std::string>>(), "shard files");
-  po::positional_options_description pos;
-  pos.add("shards", -1);
-  auto vm = parse_options(
-      argc, argv, "merge", "merge SHARD_FILES... --out campaign.h5 [--force]",
-      "Combine the shard files of one job (made by 'lrid train --shard I/N') into one campaign "
-      "file, as if the job had run unsharded. Refuses files of other jobs, of another shard "
-      "count, or two files of the same shard. Missing shards are allowed (their runs stay "
-      "pending) and reported."
-      "\n\nExamples (run from the repository root):\n  lrid merge shard-0.h5 shard-1.h5 --out merged.h5",
-      opts, pos, hidden);
+  auto vm = parse_options(argc, argv, "merge", opts, {{"shards", -1, "SHARD_FILES"}});
   if (!vm) return 0;
-  if (!vm->count("shards")) throw BadInput("no shard files given (see 'lrid merge --help')");
   if (!vm->count("out")) throw BadInput("missing --out campaign.h5 (see 'lrid merge --help')");
   const auto files = (*vm)["shards"].as<std::vector<std::string>>();
   const std::string out = (*vm)["out"].as<std::string>();

@@ -123,24 +123,8 @@ int cmd_resume(int argc, char** argv) {
       ("job", po::value<std::string>(), "JOB.yaml: also check that the campaign belongs to this job file")
       ("max-concurrent", po::value<int64_t>(), "M: at most M resubmitted shards at once (default: as submitted)")
       ("dry-run", "say what would be resubmitted; submit nothing");
-  po::options_description hidden;
-  hidden.add_options()("dir", po::value<std::string>(), "campaign directory");
-  po::positional_options_description pos;
-  pos.add("dir", 1);
-  auto vm = parse_options(
-      argc, argv, "resume", "resume CAMPAIGN_DIR [--job JOB.yaml] [--max-concurrent M] [--dry-run]",
-      "Resubmit what a Slurm campaign (made by 'lrid submit') still lacks. A shard is resubmitted "
-      "when its shard file is missing or not complete (runs pending, interrupted, or failed with "
-      "attempts left) and Slurm does not have it pending or running: its array task failed, was "
-      "cancelled, timed out, hit a node failure or was preempted. Exactly those array indices "
-      "are resubmitted with 'sbatch --array=I,J,... shards.sbatch' (each task resumes its shard: "
-      "runs already done are not trained again), and a new reduction is chained after them. A "
-      "shard still pending or running is never submitted twice. A directory whose job file or "
-      "shard files belong to another job is refused."
-      "\n\nExamples (run from the repository root):\n  lrid resume smoke-slurm --dry-run\n  lrid resume smoke-slurm --job jobs/smoke.yaml",
-      opts, pos, hidden);
+  auto vm = parse_options(argc, argv, "resume", opts, {{"dir", 1, "CAMPAIGN_DIR"}});
   if (!vm) return 0;
-  if (!vm->count("dir")) throw BadInput("missing CAMPAIGN_DIR (see 'lrid resume --help')");
   const bool dry = vm->count("dry-run") > 0;
   cluster::CampaignRecord rec = cluster::read_record((*vm)["dir"].as<std::string>());
   const std::string& dir = rec.dir;

@@ -25,25 +25,13 @@ int cmd_run(int argc, char** argv) {
       ("threads", po::value<int>()->default_value(0), "intra-op threads per rank (0: automatic)")
       ("no-plots", "do not draw the PNG plots")
       ("quiet,q", "print only summaries");
-  po::options_description hidden;
-  po::positional_options_description pos;
-  add_job_args(hidden, pos);
-  auto vm = parse_options(
-      argc, argv, "run",
-      "run [JOB.yaml] [key.path=value ...] [--dir DIR] [--fresh]   (under mpirun/srun)",
-      "The main job: train every run of the job across the MPI ranks into DIR/campaign.h5 "
-      "(continuing an earlier, interrupted campaign of the same job in DIR), then analyze it into "
-      "DIR/results (results.h5, report.md, PNG plots). "
-      "Without JOB.yaml it runs the embedded default, jobs/quickstart.yaml (Fashion-MNIST, all "
-      "four learning rules; about 10 minutes on 2 cores: mpirun -np 2 lrid run)."
-      "\n\nExamples (run from the repository root):\n  mpirun -np 2 lrid run jobs/smoke.yaml\n  mpirun -np 2 lrid run jobs/smoke.yaml training.defaults.steps=30 --dir smoke-30 --no-plots",
-      opts, pos, hidden);
-  if (!vm) return 0;
-  const JobArgs args = job_args(*vm);
+  const auto cmd = parse_job_command(argc, argv, "run", opts, nullptr);
+  if (!cmd) return 0;
+  const auto& [vm, args] = *cmd;
   const config::JobSpec job = !args.job.empty()
                                   ? config::load_job_file(args.job, args.overrides)
                                   : config::load_job_text(kQuickstartYaml, "<embedded jobs/quickstart.yaml>", args.overrides);
-  const std::string dir = vm->count("dir") ? (*vm)["dir"].as<std::string>() : "lrid-" + job.name;
+  const std::string dir = vm.count("dir") ? vm["dir"].as<std::string>() : "lrid-" + job.name;
 
   dist::init_mpi(nullptr, nullptr);
   int rank = 0;
@@ -54,7 +42,7 @@ int cmd_run(int argc, char** argv) {
 
   train::CampaignOptions o;
   o.out = dir + "/campaign.h5";
-  o.force = vm->count("fresh") > 0;
+  o.force = vm.count("fresh") > 0;
   o.resume = !o.force && access(o.out.c_str(), F_OK) == 0;
   if (o.resume) {
     // An earlier campaign in DIR must be of this job (edited job files share the name).
@@ -68,8 +56,8 @@ int cmd_run(int argc, char** argv) {
     dist::bcast_string(other, 0, MPI_COMM_WORLD);
     if (!other.empty()) throw BadInput(other);
   }
-  o.threads = (*vm)["threads"].as<int>();
-  o.quiet = vm->count("quiet") > 0;
+  o.threads = vm["threads"].as<int>();
+  o.quiet = vm.count("quiet") > 0;
   const auto s = train::run_campaign(job, o);
   if (rank == 0)
     std::printf("lrid run: training: %lld runs, %lld done, %lld failed, %lld pending (%.1f s) -> %s\n",
@@ -81,7 +69,7 @@ int cmd_run(int argc, char** argv) {
   a.out_dir = dir + "/results";
   a.quiet = o.quiet;
   analyze::options_from_job(job.yaml_text, job.path, a);
-  return analyze_campaign(a, !vm->count("no-plots"));
+  return analyze_campaign(a, !vm.count("no-plots"));
 }
 
 }  // namespace lrid::cli

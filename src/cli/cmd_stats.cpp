@@ -277,7 +277,7 @@ Computed compute(const std::vector<T>& x, const std::vector<hsize_t>& shape, ob:
 
 int cmd_stats(int argc, char** argv) {
   po::options_description opts("options");
-  std::string target, measure_s, stats_s;
+  std::string measure_s, stats_s;
   ob::Condition cond;
   int repeat = 0;
   // clang-format off
@@ -295,35 +295,10 @@ int cmd_stats(int argc, char** argv) {
        "admissible_weight, admissible_act, admissible_gradavg); default: all of the measure");
   // clang-format on
   po::options_description hidden;
-  hidden.add_options()("target", po::value<std::string>(&target), "FILE.h5:/path")(
-      "repeat", po::value<int>(&repeat)->default_value(0), "benchmark: time the kernel N times");
-  po::positional_options_description pos;
-  pos.add("target", 1);
-  const std::string about =
-      "Computes the paper's statistics of one float32/float64 HDF5 dataset under a measurement\n"
-      "condition and prints JSON: file, dataset, shape, dtype, measure, condition, examples,\n"
-      "units, units_kept and statistics {name: value} (NaN/inf as the strings \"nan\", \"inf\",\n"
-      "\"-inf\"). Works without mpirun.\n\n"
-      "Layouts (row-major):\n"
-      "  act      [examples, units...] (rank >= 2): the non-batch axes are the units; each\n"
-      "           statistic is computed per example over the kept units, then averaged over\n"
-      "           the examples; the same units are kept for every example.\n"
-      "  weight   any rank >= 1: all entries flattened are the units.\n"
-      "  gradavg  [examples] per-example values (no units: --fraction must be 1), or\n"
-      "           [examples, units]: the per-example value is the sum over the kept units;\n"
-      "           gradavg<raw|sq|abs>_id = batch mean of v, v^2, |v|.\n"
-      "Noise N(0, sigma^2) is added to every entry, then ceil(f * units) units (at least 1)\n"
-      "are kept (a fixed random subset for the seed).\n\n"
-      "Examples (run from the repository root):\n"
-      "  /usr/bin/python3 -c \"import h5py, numpy; h5py.File('acts.h5', 'w')['x'] = numpy.random.rand(64, 100)\"\n"
-      "  lrid stats acts.h5:/x\n"
-      "  lrid stats acts.h5:/x --fraction 0.5 --noise 0.1 --seed 3 --statistics actsq_mean,actabs_norm";
-  const auto vm = parse_options(argc, argv, "stats",
-                                "stats FILE.h5:/path/to/dataset [--measure act|weight|gradavg] "
-                                "[--fraction f] [--noise sigma] [--seed s] [--statistics NAMES]",
-                                about, opts, pos, hidden);
+  hidden.add_options()("repeat", po::value<int>(&repeat)->default_value(0), "benchmark: time the kernel N times");
+  const auto vm = parse_options(argc, argv, "stats", opts, {{"target", 1, "FILE.h5:/path/to/dataset"}}, hidden);
   if (!vm) return 0;
-  if (target.empty()) throw BadInput("missing FILE.h5:/path/to/dataset (see 'lrid stats --help')");
+  const std::string target = (*vm)["target"].as<std::string>();
   if (repeat < 0) throw BadInput("--repeat must be >= 0");
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // one-line errors, no HDF5 error stack
 

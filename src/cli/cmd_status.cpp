@@ -41,31 +41,8 @@ int cmd_status(int argc, char** argv) {
       "interval", po::value<double>()->default_value(10.0), "seconds between two reports of --watch")(
       "require-complete",
       "CAMPAIGN_DIR only: exit code 3 unless every shard is complete (used by the reduction job)");
-  po::options_description hidden;
-  hidden.add_options()("campaign", po::value<std::string>(), "campaign file or directory");
-  po::positional_options_description pos;
-  pos.add("campaign", 1);
-  auto vm = parse_options(
-      argc, argv, "status", "status campaign.h5|RUN_DIR|CAMPAIGN_DIR [--json] [--watch [--interval S]] [--require-complete]",
-      "Progress of a campaign: runs done, failed, running (or interrupted by a crash) and "
-      "pending, from the file's status table; throughput and ETA from the rank-0 log "
-      "(campaign.h5.log.jsonl); the slowest runs and every failed run with its error. Safe to "
-      "run while the job writes the file. A directory made by 'lrid run' shows its campaign.h5 and "
-      "where its results are.\n"
-      "Given a campaign directory made by 'lrid submit': the same for every shard, with its Slurm "
-      "job and state (squeue, or sacct once squeue has forgotten it), totals, throughput now and "
-      "over the campaign, ETA, the failed runs with their errors, the error line of each failed "
-      "or cancelled shard's Slurm output, the reduction job, and which shards 'lrid resume' would "
-      "resubmit. Works while jobs run, after they finish, and after a crash (without Slurm it "
-      "shows the files only).\n"
-      "Exit codes: 0, 2 bad input, 3 with --require-complete when a shard is not complete."
-      "\n\nExamples (run from the repository root):\n"
-      "  lrid status smoke.h5\n"
-      "  lrid status smoke.h5 --json\n"
-      "  lrid status lrid-smoke",
-      opts, pos, hidden);
+  auto vm = parse_options(argc, argv, "status", opts, {{"campaign", 1, "campaign file or directory"}});
   if (!vm) return 0;
-  if (!vm->count("campaign")) throw BadInput("missing campaign file or directory (see 'lrid status --help')");
   const std::string target = (*vm)["campaign"].as<std::string>();
   const bool json = vm->count("json") > 0, watch = vm->count("watch") > 0;
   const double interval = (*vm)["interval"].as<double>();

@@ -242,43 +242,26 @@ int cmd_submit(int argc, char** argv) {
       ("dry-run", "print the scripts and sbatch commands; write and submit nothing")
       ("json", "with --dry-run: print the shard layout as JSON instead (per shard its run ids and "
                "estimated cost; the max/mean shard cost)");
-  po::options_description hidden;
-  po::positional_options_description pos;
-  add_job_args(hidden, pos);
-  auto vm = parse_options(
-      argc, argv, "submit",
-      "submit JOB.yaml --cluster cluster/X.yaml --shards N --dir CAMPAIGN_DIR [--max-concurrent M] "
-      "[--no-analyze] [--dry-run [--json]]",
-      "Run a job on a Slurm cluster. Renders two scripts from the templates in slurm/ into "
-      "CAMPAIGN_DIR: shards.sbatch, an array job whose task I runs 'lrid train JOB --shard I/N "
-      "--resume --out CAMPAIGN_DIR/shards/shard-I.h5' (so a requeued or resubmitted task "
-      "continues its shard), and reduce.sbatch, chained with --dependency=afterany, which merges "
-      "the shards into CAMPAIGN_DIR/campaign.h5 and runs 'lrid analyze' on it. Submits both with "
-      "sbatch and records the job ids, the shard layout and the job hash in "
-      "CAMPAIGN_DIR/campaign.json. Then: 'lrid status CAMPAIGN_DIR [--watch]' and "
-      "'lrid resume CAMPAIGN_DIR' (resubmits the shards that failed, were cancelled, timed out...). "
-      "The examples need a Slurm cluster; a local one: cluster/local/start.sh DIR, then 'source DIR/env.sh'."
-      "\n\nExamples (run from the repository root):\n  lrid submit jobs/smoke.yaml --cluster cluster/local.yaml --shards 2 --dir smoke-slurm --dry-run\n  lrid submit jobs/smoke.yaml --cluster cluster/local.yaml --shards 2 --dir smoke-slurm\n  lrid status smoke-slurm --watch --interval 2",
-      opts, pos, hidden);
-  if (!vm) return 0;
-  const JobArgs args = required_job_args(*vm, "submit", "JOB.yaml");
+  const auto cmd = parse_job_command(argc, argv, "submit", opts, "JOB.yaml");
+  if (!cmd) return 0;
+  const auto& [vm, args] = *cmd;
   for (const char* k : {"cluster", "shards", "dir"})
-    if (!vm->count(k)) throw BadInput(std::string("missing --") + k + " (see 'lrid submit --help')");
-  const bool dry = vm->count("dry-run") > 0;
-  if (vm->count("json") && !dry) throw BadInput("--json: only with --dry-run (prints the shard layout)");
+    if (!vm.count(k)) throw BadInput(std::string("missing --") + k + " (see 'lrid submit --help')");
+  const bool dry = vm.count("dry-run") > 0;
+  if (vm.count("json") && !dry) throw BadInput("--json: only with --dry-run (prints the shard layout)");
 
   const config::JobSpec job = config::load_job_file(args.job, args.overrides);
-  const cluster::Profile profile = cluster::load_profile_file((*vm)["cluster"].as<std::string>());
-  const int64_t shards = (*vm)["shards"].as<int64_t>();
+  const cluster::Profile profile = cluster::load_profile_file(vm["cluster"].as<std::string>());
+  const int64_t shards = vm["shards"].as<int64_t>();
   const int64_t runs = static_cast<int64_t>(job.runs.size());
   if (shards < 1 || shards > runs)
     throw BadInput("--shards " + std::to_string(shards) + ": expected 1 <= N <= " + std::to_string(runs) +
                    " (job '" + job.name + "' has " + std::to_string(runs) + " runs)");
-  const int64_t max_concurrent = (*vm)["max-concurrent"].as<int64_t>();
+  const int64_t max_concurrent = vm["max-concurrent"].as<int64_t>();
   if (max_concurrent < 0) throw BadInput("--max-concurrent: expected M >= 0 (0 = no limit)");
 
   cluster::ScriptPlan plan;
-  plan.dir = absolute((*vm)["dir"].as<std::string>());
+  plan.dir = absolute(vm["dir"].as<std::string>());
   check_sbatch_path(plan.dir, "--dir");
   plan.workdir = cwd();
   check_sbatch_path(plan.workdir, "the current directory");
@@ -288,7 +271,7 @@ int cmd_submit(int argc, char** argv) {
   plan.runs = runs;
   plan.shards = shards;
   plan.max_concurrent = max_concurrent;
-  plan.analyze = profile.analyze && !vm->count("no-analyze");
+  plan.analyze = profile.analyze && !vm.count("no-analyze");
   plan.profile_path = profile.path;
   const std::string shard_script = cluster::render_shard_script(
       profile, plan, cluster::read_template(profile, "shards.sbatch.in"),
@@ -298,7 +281,7 @@ int cmd_submit(int argc, char** argv) {
       cluster::template_dir(profile) + "/reduce.sbatch.in");
   const std::string shard_path = plan.dir + "/shards.sbatch", reduce_path = plan.dir + "/reduce.sbatch";
 
-  if (dry && vm->count("json")) {
+  if (dry && vm.count("json")) {
     std::cout << layout_json(job, shards).dump(2) << "\n";
     return 0;
   }

@@ -291,27 +291,12 @@ int cmd_train(int argc, char** argv) {
       ("threads", po::value<int>()->default_value(0),
        "intra-op threads (0: the job's distributed.threads_per_rank, else all cores)")
       ("quiet,q", "print only the summary line");
-  po::options_description hidden;
-  po::positional_options_description pos;
-  add_job_args(hidden, pos);
-  auto vm = parse_options(
-      argc, argv, "train",
-      "train JOB.yaml [key.path=value ...] --out campaign.h5 [--resume|--force] [--shard I/N]   (under mpirun/srun)\n"
-      "       lrid train JOB.yaml [key.path=value ...] --run ID [--out campaign.h5] [--force]",
-      "Train the runs of a job and record their observables into one campaign file.\n"
-      "Under mpirun/srun, rank 0 hands runs to worker groups of distributed.ranks_per_run ranks; "
-      "rank 0 appends its progress to campaign.h5.log.jsonl (see 'lrid status'). An existing "
-      "file is never overwritten without --force; --resume refuses a file made from another "
-      "job and trains only the runs not done.\n"
-      "With --run, train that one run in this process and print its loss curve and final "
-      "metric (with --out, also record it into the file, created if absent)."
-      "\n\nExamples (run from the repository root):\n  mpirun -np 2 lrid train jobs/smoke.yaml --out smoke.h5\n  lrid train jobs/smoke.yaml --run 3\n  mpirun -np 2 lrid train jobs/smoke.yaml --shard 0/2 --out shard-0.h5\n  mpirun -np 2 lrid train jobs/smoke.yaml --shard 1/2 --out shard-1.h5\n  lrid train jobs/smoke.yaml --run 3 --record-activations recording.h5",
-      opts, pos, hidden);
-  if (!vm) return 0;
-  const JobArgs args = required_job_args(*vm, "train", "JOB.yaml");
+  const auto cmd = parse_job_command(argc, argv, "train", opts, "JOB.yaml");
+  if (!cmd) return 0;
+  const auto& [vm, args] = *cmd;
   const config::JobSpec job = config::load_job_file(args.job, args.overrides);
-  if (!vm->count("run")) return train_campaign(job, *vm);
-  return train_one_run(job, *vm);
+  if (!vm.count("run")) return train_campaign(job, vm);
+  return train_one_run(job, vm);
 }
 
 }  // namespace lrid::cli

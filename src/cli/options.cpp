@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "lrid/cli/commands.hpp"
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
 #include "lrid/util/text.hpp"
@@ -27,24 +28,49 @@ std::vector<OptionInfo> list_options(int (*command)(int, char**), const char* na
   return out;
 }
 
+namespace {
+
+void print_help(const std::string& name, const po::options_description& options) {
+  const Help* found = nullptr;
+  for (const auto& c : commands())
+    if (name == c.name) found = &c.help;
+  if (!found) throw std::logic_error("no help for command '" + name + "'");
+  const Help& help = *found;
+  std::cout << "usage: lrid " << help.usage << "\n\n" << help.about << "\n";
+  if (!help.examples.empty()) {
+    std::cout << "\nExamples (run from the repository root):\n";
+    for (const auto& e : help.examples) std::cout << "  " << e << "\n";
+  }
+  std::cout << "\n" << options << std::flush;
+}
+
+}  // namespace
+
 std::optional<po::variables_map> parse_options(int argc, char** argv, const std::string& name,
-                                               const std::string& usage, const std::string& about,
                                                po::options_description options,
-                                               const po::positional_options_description& positional,
-                                               const po::options_description& hidden) {
+                                               const std::vector<Positional>& positional,
+                                               po::options_description hidden) {
   options.add_options()("help,h", "show this help and exit");
   if (listing) {
     for (const auto& o : options.options())
       listing->push_back({o->long_name(), o->semantic()->max_tokens() > 0});
     return std::nullopt;
   }
+  po::positional_options_description pos;
+  for (const auto& p : positional) {
+    if (p.count < 0)
+      hidden.add_options()(p.name.c_str(), po::value<std::vector<std::string>>(), "");
+    else
+      hidden.add_options()(p.name.c_str(), po::value<std::string>(), "");
+    pos.add(p.name.c_str(), p.count);
+  }
   po::options_description all;
   all.add(options).add(hidden);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
     if (vm.count("help")) {
-      std::cout << "usage: lrid " << usage << "\n\n" << about << "\n\n" << options << std::flush;
+      print_help(name, options);
       return std::nullopt;
     }
     po::notify(vm);
@@ -58,14 +84,16 @@ std::optional<po::variables_map> parse_options(int argc, char** argv, const std:
   } catch (const po::error& e) {
     throw BadInput(std::string(e.what()) + " (see 'lrid " + name + " --help')");
   }
+  for (const auto& p : positional)
+    if (!p.missing.empty() && !vm.count(p.name))
+      throw BadInput("missing " + p.missing + " (see 'lrid " + name + " --help')");
   return vm;
 }
 
-void add_job_args(po::options_description& hidden, po::positional_options_description& pos) {
-  hidden.add_options()("args", po::value<std::vector<std::string>>(), "JOB.yaml and key.path=value overrides");
-  pos.add("args", -1);
-}
 
+namespace {
+
+// The positional "args": the first that is not key=value is the file, the rest overrides.
 JobArgs job_args(const po::variables_map& vm) {
   JobArgs a;
   if (!vm.count("args")) return a;
@@ -82,10 +110,16 @@ JobArgs job_args(const po::variables_map& vm) {
   return a;
 }
 
-JobArgs required_job_args(const po::variables_map& vm, const std::string& command, const std::string& what) {
-  JobArgs a = job_args(vm);
-  if (a.job.empty()) throw BadInput("missing " + what + " (see 'lrid " + command + " --help')");
-  return a;
+}  // namespace
+
+std::optional<JobCommand> parse_job_command(int argc, char** argv, const std::string& name,
+                                            po::options_description options, const char* required) {
+  auto vm = parse_options(argc, argv, name, std::move(options), {{"args", -1, ""}});
+  if (!vm) return std::nullopt;
+  JobCommand c{std::move(*vm), {}};
+  c.args = job_args(c.vm);
+  if (required && c.args.job.empty()) throw BadInput(std::string("missing ") + required + " (see 'lrid " + name + " --help')");
+  return c;
 }
 
 void require_analysis_overrides(const JobArgs& args) {

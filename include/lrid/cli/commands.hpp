@@ -4,12 +4,15 @@
 #include <string>
 #include <vector>
 
+#include "lrid/cli/options.hpp"
+
 namespace lrid::cli {
 
 struct Command {
   const char* name;
   const char* summary;
   int (*run)(int argc, char** argv);
+  Help help;  ///< what `lrid <name> --help` prints
 };
 
 /// The commands `lrid --help` lists, in that order.

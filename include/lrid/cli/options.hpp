@@ -9,14 +9,31 @@ namespace lrid::cli {
 
 namespace po = boost::program_options;
 
-/// Parses argv for command `name` (usage: a one-line synopsis, about: what it does).
-/// Adds --help. Returns nullopt when --help was printed (the command then returns 0).
-/// Unknown options, missing values and bad types throw lrid::BadInput naming the option.
+/// A command's help: its synopsis (after "lrid "), what it does, and examples that run as
+/// written from the repository root (tests/scripts/help_examples.sh runs every one of them).
+struct Help {
+  std::string usage;
+  std::string about;
+  std::vector<std::string> examples;
+};
+
+/// A positional argument: its key in the variables map (a string; a vector of strings for
+/// count -1, all the rest), and what to call it when it is missing ("" when it is optional).
+struct Positional {
+  std::string name;
+  int count = 1;
+  std::string missing;
+};
+
+/// Parses argv for command `name`. Adds --help (prints the command's Help from the table in
+/// commands.cpp: usage, about, examples, and then the options;
+/// returns nullopt, and the command returns 0). Unknown options (with "did you mean"), missing
+/// values, bad types and a missing required positional throw lrid::BadInput naming it.
+/// `hidden`: options --help does not list.
 std::optional<po::variables_map> parse_options(int argc, char** argv, const std::string& name,
-                                               const std::string& usage, const std::string& about,
                                                po::options_description options,
-                                               const po::positional_options_description& positional,
-                                               const po::options_description& hidden = {});
+                                               const std::vector<Positional>& positional = {},
+                                               po::options_description hidden = po::options_description());
 
 /// One option as a command's table declares it (what `lrid completion` is generated from).
 struct OptionInfo {
@@ -34,12 +51,16 @@ struct JobArgs {
   std::string job;                     ///< "" when none was given
   std::vector<std::string> overrides;  ///< key.path=value, in order
 };
-/// Adds the hidden positional "args" (every positional argument) to a command's options.
-void add_job_args(po::options_description& hidden, po::positional_options_description& pos);
-/// Splits them; BadInput for a second job file (an override needs '=').
-JobArgs job_args(const po::variables_map& vm);
-/// job_args, with the first argument required: BadInput "missing WHAT (see 'lrid COMMAND --help')".
-JobArgs required_job_args(const po::variables_map& vm, const std::string& command, const std::string& what);
+/// The parsed command line of a command whose positional arguments are a file and its
+/// key.path=value overrides (grid, train, run, submit: the job; analyze, fit: the campaign).
+struct JobCommand {
+  po::variables_map vm;
+  JobArgs args;
+};
+/// parse_options for such a command. `required`: what the file is ("JOB.yaml"), BadInput
+/// "missing JOB.yaml" without it; nullptr when it is optional. BadInput for a second file.
+std::optional<JobCommand> parse_job_command(int argc, char** argv, const std::string& name,
+                                            po::options_description options, const char* required);
 /// For commands on a campaign already trained: BadInput unless every override is analysis.*.
 void require_analysis_overrides(const JobArgs& args);
 
