@@ -24,14 +24,10 @@
 # (uptime is printed before and after).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-here="$root/tools/bench"
-LRID="$(bench_binary lrid "${LRID:-}")"
+bench_setup dp
 STEPS="${STEPS:-80}"
 REPS="${REPS:-3}"
-export OMP_NUM_THREADS=1
 
-work="$(mktemp -d /tmp/lrid-bench-dp.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
 job() {  # $1 ranks_per_run, $2 threads_per_rank, $3 batch size
   cat <<EOF
 name: bench-data-parallel

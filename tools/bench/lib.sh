@@ -16,3 +16,15 @@ bench_binary() {
   fi
   echo "$path"
 }
+
+here="$root/tools/bench"
+
+# bench_setup NAME: the lrid binary in $LRID (bench_binary), one intra-op thread per rank, and
+# $work, a fresh temporary directory /tmp/lrid-bench-NAME.* removed on exit (a script that needs
+# more at exit sets its own trap, which must remove $work too).
+bench_setup() {
+  LRID="$(bench_binary lrid "${LRID:-}")"
+  export OMP_NUM_THREADS=1
+  work="$(mktemp -d "/tmp/lrid-bench-$1.XXXXXX")"
+  trap 'rm -rf "$work"' EXIT
+}

@@ -16,15 +16,12 @@
 # Sampling: tools/bench/rank0_cpu.py, every 0.1 s, in the background.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-here="$root/tools/bench"
-LRID="$(bench_binary lrid "${LRID:-}")"
+bench_setup rank0
 IDLE_STEPS="${IDLE_STEPS:-400}"
 GRID_STEPS="${GRID_STEPS:-1500}"
-export OMP_NUM_THREADS=1
 # Marks this benchmark's ranks: the sampler ignores other jobs' lrid processes.
 export LRID_BENCH_TAG="rank0-cpu-$$-$RANDOM"
 
-work="$(mktemp -d /tmp/lrid-bench-rank0.XXXXXX)"
 sampler=""
 cleanup() { [[ -n "$sampler" ]] && kill "$sampler" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

@@ -13,14 +13,10 @@
 # speed-up is measured against. Not a test: timings depend on the machine's load (printed).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-here="$root/tools/bench"
-LRID="$(bench_binary lrid "${LRID:-}")"
+bench_setup sched
 NPS="${NPS:-2 3}"
 SERIAL="${SERIAL:-1}"
-export OMP_NUM_THREADS=1
 
-work="$(mktemp -d /tmp/lrid-bench-sched.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
 cat > "$work/job.yaml" <<'EOF'
 name: bench-scheduling
 description: 48 short MLP runs of different lengths (tools/bench/scheduling.sh)
