@@ -18,14 +18,16 @@ def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what, flush=True)
     if not cond:
         failures.append(what)
+    return cond
 
 
-def run(args, np_=None, expect=0):
-    """Runs `lrid ARGS` (under mpirun -np N when np_ is given) and checks its exit code."""
+def run(args, np_=None, expect=0, cwd=None, env=None, show=False):
+    """Runs `lrid ARGS` (under mpirun -np N when np_ is given) in `cwd` with `env` and checks its
+    exit code; prints the command and its output when it fails (always with show=True)."""
     cmd = (MPIRUN + ["-np", str(np_)] if np_ else []) + [LRID] + args
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != expect:
-        print(p.stdout[-3000:], p.stderr[-3000:])
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
+    if p.returncode != expect or show:
+        print(f"$ lrid {' '.join(args)}\n{p.stdout[-3000:]}{p.stderr[-3000:]}", flush=True)
     check(p.returncode == expect, f"lrid {' '.join(args[:4])} ... exits {expect} (got {p.returncode})")
     return p
 

@@ -21,28 +21,18 @@ import time
 import h5py
 import numpy as np
 
-LRID = os.environ["LRID"]
-SRC = os.environ["LRID_SOURCE_DIR"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lridtest  # noqa: E402
+from lridtest import LRID, SRC, check, failures  # noqa: E402
+
 WORK = os.environ["LRID_TEST_WORK"]
 PROFILE = os.path.join(SRC, "cluster", "local.yaml")
 SMOKE = os.path.join(SRC, "jobs", "smoke.yaml")
 T0 = time.time()
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def run(args, expect=0, env=None, quiet=False):
-    p = subprocess.run([LRID] + args, capture_output=True, text=True, cwd=WORK, env=env)
-    if p.returncode != expect or not quiet:
-        print(f"$ lrid {' '.join(args)}\n{p.stdout}{p.stderr}", flush=True)
-    check(p.returncode == expect, f"lrid {' '.join(args[:2])} ... exits {expect} (got {p.returncode})")
-    return p
+    return lridtest.run(args, expect=expect, cwd=WORK, env=env, show=not quiet)
 
 
 def status(d):

@@ -10,28 +10,18 @@ import sys
 import time
 import tempfile
 
-LRID = os.environ["LRID"]
-SRC = os.environ["LRID_SOURCE_DIR"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lridtest  # noqa: E402
+from lridtest import SRC, check, failures  # noqa: E402
+
 TMP = tempfile.mkdtemp(prefix="lrid_slurm_cli_")
 GPU = os.path.join(SRC, "cluster", "example-gpu.yaml")
 LOCAL = os.path.join(SRC, "cluster", "local.yaml")
 SMOKE = os.path.join(SRC, "jobs", "smoke.yaml")
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def run(args, expect=0, env=None):
-    p = subprocess.run([LRID] + args, capture_output=True, text=True, cwd=TMP, env=env)
-    if p.returncode != expect:
-        print(f"$ lrid {' '.join(args)}\n{p.stdout}{p.stderr}", flush=True)
-    check(p.returncode == expect, f"lrid {' '.join(args[:3])} ... exits {expect} (got {p.returncode})")
-    return p
+    return lridtest.run(args, expect=expect, cwd=TMP, env=env)
 
 
 def write(name, text):

@@ -9,22 +9,18 @@
 #include "lrid/analyze/conv1d.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"
+#include "classifier_data.hpp"
 
 using namespace lrid::analyze;
+using lrid::testdata::accuracy;
+using lrid::testdata::Set;
 
 namespace {
 
 // S = 2 statistics x T = 21 points + 3 one-hot depth features. Class 0: statistic 0 rises,
 // class 1: it falls, class 2: it rises then falls; statistic 1 is noise; the one-hot is random.
-struct Set {
-  size_t n = 0, d = 2 * 21 + 3;
-  std::vector<double> X;
-  std::vector<int32_t> y;
-};
-
 Set trajectories(size_t n, uint64_t seed) {
-  Set s;
-  s.n = n;
+  Set s{n, 2 * 21 + 3, {}, {}};
   for (size_t i = 0; i < n; ++i) {
     const int c = static_cast<int>(i % 3);
     s.y.push_back(c);
@@ -39,12 +35,6 @@ Set trajectories(size_t n, uint64_t seed) {
     for (size_t k = 0; k < 3; ++k) s.X.push_back(k == depth ? 1.0 : 0.0);
   }
   return s;
-}
-
-double accuracy(const std::vector<int32_t>& pred, const std::vector<int32_t>& y) {
-  size_t ok = 0;
-  for (size_t i = 0; i < pred.size(); ++i) ok += pred[i] == y[i];
-  return static_cast<double>(ok) / static_cast<double>(pred.size());
 }
 
 }  // namespace

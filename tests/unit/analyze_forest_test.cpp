@@ -12,56 +12,15 @@
 #include "lrid/analyze/forest.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"
+#include "classifier_data.hpp"
 
 using namespace lrid::analyze;
+using lrid::testdata::accuracy;
+using lrid::testdata::clusters;
+using lrid::testdata::Set;
+using lrid::testdata::xor_set;
 
 namespace {
-
-struct Set {
-  size_t n = 0, d = 0;
-  std::vector<double> X;
-  std::vector<int32_t> y;
-};
-
-// Gaussian clusters: class c has mean `sep` x e_c on its informative feature c (first C features),
-// the remaining features are noise.
-Set clusters(size_t n, size_t d, int C, double sep, uint64_t seed) {
-  Set s;
-  s.n = n;
-  s.d = d;
-  s.X.resize(n * d);
-  s.y.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    s.y[i] = static_cast<int32_t>(i % static_cast<size_t>(C));
-    for (size_t j = 0; j < d; ++j) {
-      double v = lrid::rng::counter_normal(seed, i * d + j);
-      if (j < static_cast<size_t>(C) && static_cast<int32_t>(j) == s.y[i]) v += sep;
-      s.X[i * d + j] = v;
-    }
-  }
-  return s;
-}
-
-// XOR of the signs of features 0 and 1 (uniform in [-1, 1]); the others are noise.
-Set xor_set(size_t n, size_t d, uint64_t seed) {
-  Set s;
-  s.n = n;
-  s.d = d;
-  s.X.resize(n * d);
-  s.y.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j < d; ++j)
-      s.X[i * d + j] = 2.0 * lrid::rng::counter_uniform(seed, i * d + j) - 1.0;
-    s.y[i] = (s.X[i * d] > 0) != (s.X[i * d + 1] > 0);
-  }
-  return s;
-}
-
-double accuracy(const std::vector<int32_t>& pred, const int32_t* y) {
-  size_t ok = 0;
-  for (size_t i = 0; i < pred.size(); ++i) ok += pred[i] == y[i];
-  return static_cast<double>(ok) / static_cast<double>(pred.size());
-}
 
 ForestParams params(int trees, const std::string& mf, uint64_t seed = 1) {
   ForestParams p;

@@ -8,44 +8,13 @@
 #include "lrid/analyze/svm.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"
+#include "classifier_data.hpp"
 
 using namespace lrid::analyze;
-
-namespace {
-
-struct Set {
-  size_t n = 0, d = 0;
-  std::vector<double> X;
-  std::vector<int32_t> y;
-};
-
-Set clusters(size_t n, size_t d, int C, double sep, uint64_t seed) {
-  Set s{n, d, {}, {}};
-  for (size_t i = 0; i < n; ++i) {
-    const int c = static_cast<int>(i % static_cast<size_t>(C));
-    s.y.push_back(c);
-    for (size_t j = 0; j < d; ++j)
-      s.X.push_back(lrid::rng::counter_normal(seed, i * d + j) + (static_cast<int>(j) == c ? sep : 0.0));
-  }
-  return s;
-}
-
-Set xor_set(size_t n, size_t d, uint64_t seed) {
-  Set s{n, d, {}, {}};
-  for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j < d; ++j) s.X.push_back(2.0 * lrid::rng::counter_uniform(seed, i * d + j) - 1.0);
-    s.y.push_back((s.X[i * d] > 0) != (s.X[i * d + 1] > 0));
-  }
-  return s;
-}
-
-double accuracy(const std::vector<int32_t>& pred, const std::vector<int32_t>& y) {
-  size_t ok = 0;
-  for (size_t i = 0; i < pred.size(); ++i) ok += pred[i] == y[i];
-  return static_cast<double>(ok) / static_cast<double>(pred.size());
-}
-
-}  // namespace
+using lrid::testdata::accuracy;
+using lrid::testdata::clusters;
+using lrid::testdata::Set;
+using lrid::testdata::xor_set;
 
 TEST(AnalyzeSvm, SeparableClusters) {
   const Set tr = clusters(300, 20, 4, 5.0, 1), te = clusters(200, 20, 4, 5.0, 2);
