@@ -133,14 +133,7 @@ std::string Profile::launcher_program() const {
 
 Profile load_profile_text(const std::string& text, const std::string& origin) {
   const Ctx c{origin};
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw BadInput(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
-                   std::to_string(e.mark.column + 1) + ": malformed YAML: " + e.msg);
-  }
-  if (!root || root.IsNull()) throw BadInput(origin + ": the cluster profile is empty");
+  const YAML::Node root = config::parse_yaml(text, origin, "cluster profile");
   Profile p;
   p.path = origin;
   try {

@@ -825,14 +825,7 @@ void set_path(YAML::Node node, const std::vector<std::string>& parts, size_t i, 
 
 JobSpec load_job_text(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides) {
   Ctx c{origin};
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw BadInput(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
-                   std::to_string(e.mark.column + 1) + ": malformed YAML: " + e.msg);
-  }
-  if (!root || root.IsNull()) throw BadInput(origin + ": the job file is empty");
+  YAML::Node root = parse_yaml(text, origin, "job file");
   if (!root.IsMap()) c.fail(root, "", "expected a mapping with keys name, grid, ...");
 
   std::string effective = text;

@@ -19,6 +19,9 @@ using util::join;
 
 /// The whole text of a file; BadInput naming it (and `what` it is) when it cannot be read.
 std::string read_text_file(const std::string& path, const std::string& what);
+/// The YAML document in `text` (from `origin`); BadInput "ORIGIN:LINE:COL: malformed YAML: ..."
+/// when it does not parse, "ORIGIN: the WHAT is empty" when it holds nothing.
+YAML::Node parse_yaml(const std::string& text, const std::string& origin, const std::string& what);
 
 struct YamlReader {
 
