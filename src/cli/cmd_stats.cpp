@@ -29,6 +29,7 @@
 #include "lrid/error.hpp"
 #include "lrid/observe/conditions.hpp"
 #include "lrid/observe/stats.hpp"
+#include "lrid/store/h5.hpp"
 
 namespace lrid::cli {
 
@@ -36,34 +37,6 @@ namespace {
 
 namespace ob = lrid::observe;
 using ordered_json = nlohmann::ordered_json;
-
-// Closes an HDF5 handle with the given function on scope exit.
-struct H5Handle {
-  hid_t id = -1;
-  herr_t (*close)(hid_t) = nullptr;
-  H5Handle(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
-  H5Handle(const H5Handle&) = delete;
-  H5Handle& operator=(const H5Handle&) = delete;
-  ~H5Handle() {
-    if (id >= 0 && close) close(id);
-  }
-};
-
-const char* type_class_name(H5T_class_t c) {
-  switch (c) {
-    case H5T_INTEGER: return "integer";
-    case H5T_FLOAT: return "float";
-    case H5T_STRING: return "string";
-    case H5T_BITFIELD: return "bitfield";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_COMPOUND: return "compound";
-    case H5T_REFERENCE: return "reference";
-    case H5T_ENUM: return "enum";
-    case H5T_VLEN: return "variable-length";
-    case H5T_ARRAY: return "array";
-    default: return "unknown-type";
-  }
-}
 
 ordered_json number(double v) {
   if (std::isnan(v)) return "nan";
@@ -90,71 +63,6 @@ void split_target(const std::string& target, std::string& file, std::string& pat
   file = target.substr(0, cut);
   path = target.substr(cut + 1);
   if (path[0] != '/') path = "/" + path;
-}
-
-struct Data {
-  std::vector<hsize_t> shape;
-  std::string dtype;
-  bool is_double = false;
-  std::vector<float> f;
-  std::vector<double> d;
-};
-
-Data read_dataset(const std::string& file, const std::string& path, const std::string& where) {
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) throw BadInput(where + ": no such file '" + file + "'");
-  if (!std::filesystem::is_regular_file(file, ec))
-    throw BadInput(where + ": '" + file + "' is not a regular file");
-  if (H5Fis_hdf5(file.c_str()) <= 0) throw BadInput(where + ": '" + file + "' is not an HDF5 file");
-  H5Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (f.id < 0) throw BadInput(where + ": cannot open '" + file + "' as HDF5");
-  // Walk the path so a missing intermediate group is reported, not an HDF5 error stack.
-  std::string prefix;
-  for (std::size_t p = 1; p <= path.size(); ++p) {
-    if (p == path.size() || path[p] == '/') {
-      prefix = path.substr(0, p);
-      if (prefix.size() > 1 && prefix.back() != '/') {
-        const htri_t e = H5Lexists(f.id, prefix.c_str(), H5P_DEFAULT);
-        if (e <= 0) throw BadInput(where + ": no object '" + prefix + "' in '" + file + "'");
-      }
-    }
-  }
-  H5Handle obj(H5Oopen(f.id, path.c_str(), H5P_DEFAULT), H5Oclose);
-  if (obj.id < 0) throw BadInput(where + ": no object '" + path + "' in '" + file + "'");
-  const H5I_type_t kind = H5Iget_type(obj.id);
-  if (kind == H5I_GROUP) throw BadInput(where + ": '" + path + "' is a group, not a dataset");
-  if (kind != H5I_DATASET) throw BadInput(where + ": '" + path + "' is not a dataset");
-  const hid_t ds = obj.id;
-
-  H5Handle type(H5Dget_type(ds), H5Tclose);
-  const H5T_class_t cls = H5Tget_class(type.id);
-  if (cls != H5T_FLOAT)
-    throw BadInput(where + ": dataset holds " + type_class_name(cls) +
-                   " data (expected float32 or float64)");
-  const std::size_t tsize = H5Tget_size(type.id);
-
-  H5Handle space(H5Dget_space(ds), H5Sclose);
-  const H5S_class_t sc = H5Sget_simple_extent_type(space.id);
-  if (sc == H5S_NULL) throw BadInput(where + ": dataset is empty (null dataspace)");
-  const int rank = H5Sget_simple_extent_ndims(space.id);
-  Data out;
-  out.shape.resize(static_cast<std::size_t>(std::max(rank, 0)));
-  if (rank > 0) H5Sget_simple_extent_dims(space.id, out.shape.data(), nullptr);
-  hsize_t total = 1;
-  for (hsize_t d : out.shape) total *= d;
-  if (total == 0) throw BadInput(where + ": dataset is empty (a dimension is 0)");
-  out.dtype = "float" + std::to_string(8 * tsize);
-  out.is_double = tsize > 4;
-  herr_t rc;
-  if (out.is_double) {
-    out.d.resize(total);
-    rc = H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.d.data());
-  } else {
-    out.f.resize(total);
-    rc = H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.f.data());
-  }
-  if (rc < 0) throw BadInput(where + ": cannot read the dataset");
-  return out;
 }
 
 // The statistics --statistics selects for the measure (canonical indices).
@@ -310,7 +218,7 @@ int cmd_stats(int argc, char** argv) {
   const std::vector<int> chosen =
       selected_statistics(stats_s.empty() ? measure_s : stats_s, measure);
 
-  Data data = read_dataset(file, path, where);
+  store::h5::FloatArray data = store::h5::read_float_array(file, path, where);
   const Computed r = data.is_double ? compute(data.d, data.shape, measure, cond, repeat, where)
                                     : compute(data.f, data.shape, measure, cond, repeat, where);
 

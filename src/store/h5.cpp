@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include "lrid/error.hpp"
@@ -298,6 +299,83 @@ bool exists(hid_t loc, const std::string& path) {
     start = end + 1;
   }
   return true;
+}
+
+namespace {
+
+const char* type_class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "variable-length";
+    case H5T_ARRAY: return "array";
+    default: return "unknown-type";
+  }
+}
+
+}  // namespace
+
+FloatArray read_float_array(const std::string& file, const std::string& path, const std::string& where) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) throw BadInput(where + ": no such file '" + file + "'");
+  if (!std::filesystem::is_regular_file(file, ec))
+    throw BadInput(where + ": '" + file + "' is not a regular file");
+  if (H5Fis_hdf5(file.c_str()) <= 0) throw BadInput(where + ": '" + file + "' is not an HDF5 file");
+  Id f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!f.valid()) throw BadInput(where + ": cannot open '" + file + "' as HDF5");
+  // Walk the path so a missing intermediate group is reported, not an HDF5 error stack.
+  std::string prefix;
+  for (std::size_t p = 1; p <= path.size(); ++p) {
+    if (p == path.size() || path[p] == '/') {
+      prefix = path.substr(0, p);
+      if (prefix.size() > 1 && prefix.back() != '/') {
+        const htri_t e = H5Lexists(f, prefix.c_str(), H5P_DEFAULT);
+        if (e <= 0) throw BadInput(where + ": no object '" + prefix + "' in '" + file + "'");
+      }
+    }
+  }
+  Id obj(H5Oopen(f, path.c_str(), H5P_DEFAULT));
+  if (!obj.valid()) throw BadInput(where + ": no object '" + path + "' in '" + file + "'");
+  const H5I_type_t kind = H5Iget_type(obj);
+  if (kind == H5I_GROUP) throw BadInput(where + ": '" + path + "' is a group, not a dataset");
+  if (kind != H5I_DATASET) throw BadInput(where + ": '" + path + "' is not a dataset");
+  const hid_t ds = obj;
+
+  Id type(H5Dget_type(ds));
+  const H5T_class_t cls = H5Tget_class(type);
+  if (cls != H5T_FLOAT)
+    throw BadInput(where + ": dataset holds " + type_class_name(cls) +
+                   " data (expected float32 or float64)");
+  const std::size_t tsize = H5Tget_size(type);
+
+  Id space(H5Dget_space(ds));
+  const H5S_class_t sc = H5Sget_simple_extent_type(space);
+  if (sc == H5S_NULL) throw BadInput(where + ": dataset is empty (null dataspace)");
+  const int rank = H5Sget_simple_extent_ndims(space);
+  FloatArray out;
+  out.shape.resize(static_cast<std::size_t>(std::max(rank, 0)));
+  if (rank > 0) H5Sget_simple_extent_dims(space, out.shape.data(), nullptr);
+  hsize_t total = 1;
+  for (hsize_t d : out.shape) total *= d;
+  if (total == 0) throw BadInput(where + ": dataset is empty (a dimension is 0)");
+  out.dtype = "float" + std::to_string(8 * tsize);
+  out.is_double = tsize > 4;
+  herr_t rc;
+  if (out.is_double) {
+    out.d.resize(total);
+    rc = H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.d.data());
+  } else {
+    out.f.resize(total);
+    rc = H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.f.data());
+  }
+  if (rc < 0) throw BadInput(where + ": cannot read the dataset");
+  return out;
 }
 
 }  // namespace lrid::store::h5

@@ -97,4 +97,17 @@ std::vector<double> read_doubles_attr(hid_t obj, const std::string& name);
 /// Whether `path` names a link (each component checked) in file/group `loc`.
 bool exists(hid_t loc, const std::string& path);
 
+/// A float32 or float64 dataset of any HDF5 file (a lab's recording, for `lrid stats`), read
+/// whole: its shape, dtype ("float32", "float64") and values (in `f` or, for float64, in `d`).
+struct FloatArray {
+  std::vector<hsize_t> shape;
+  std::string dtype;
+  bool is_double = false;
+  std::vector<float> f;
+  std::vector<double> d;
+};
+/// BadInput "WHERE: ..." naming what is wrong: no such file, not a regular file, not HDF5, a
+/// missing group or object on the path, a group, not float data, an empty dataset.
+FloatArray read_float_array(const std::string& file, const std::string& path, const std::string& where);
+
 }  // namespace lrid::store::h5
