@@ -358,23 +358,9 @@ void parse_analysis(const Ctx& c, const YAML::Node& n, AnalysisSpec& a) {
       for (double x : a.conv1d_kernel_fraction)
         if (!(x > 0 && x <= 1)) c.fail(v, "analysis.conv1d.kernel_fraction", "expected fractions in (0, 1]");
     }
-    if (auto v = cv["stride"]) {
-      a.conv1d_stride = c.integers(v, "analysis.conv1d.stride");
-      for (auto x : a.conv1d_stride)
-        if (x <= 0) c.fail(v, "analysis.conv1d.stride", "expected positive integers");
-    }
-    if (auto v = cv["filters"]) {
-      a.conv1d_filters = c.integers(v, "analysis.conv1d.filters");
-      for (auto x : a.conv1d_filters)
-        if (x <= 0) c.fail(v, "analysis.conv1d.filters", "expected positive integers");
-    }
-    if (auto v = cv["pooling"]) {
-      a.conv1d_pooling.clear();
-      const auto xs = c.items(v, "analysis.conv1d.pooling");
-      for (size_t i = 0; i < xs.size(); ++i)
-        a.conv1d_pooling.push_back(c.choice(xs[i], "analysis.conv1d.pooling[" + std::to_string(i) + "]",
-                                            {"none", "max", "avg"}, "pooling"));
-    }
+    if (auto v = cv["stride"]) a.conv1d_stride = c.positive_integers(v, "analysis.conv1d.stride");
+    if (auto v = cv["filters"]) a.conv1d_filters = c.positive_integers(v, "analysis.conv1d.filters");
+    if (auto v = cv["pooling"]) a.conv1d_pooling = c.choices(v, "analysis.conv1d.pooling", {"none", "max", "avg"}, "pooling");
   }
   if (auto v = n["splits"]) a.splits = c.positive(v, "analysis.splits");
   if (auto v = n["test_fraction"]) {
@@ -388,37 +374,17 @@ void parse_analysis(const Ctx& c, const YAML::Node& n, AnalysisSpec& a) {
   }
   if (auto v = n["seed"]) a.seed = c.integer(v, "analysis.seed");
   if (auto v = n["statistics"]) a.statistics = c.strings(v, "analysis.statistics");
-  if (auto v = n["classifiers"]) {
-    a.classifiers.clear();
-    const auto xs = c.items(v, "analysis.classifiers");
-    for (size_t i = 0; i < xs.size(); ++i)
-      a.classifiers.push_back(c.choice(xs[i], "analysis.classifiers[" + std::to_string(i) + "]",
-                                       analysis_classifier_names(), "classifier"));
-  }
+  if (auto v = n["classifiers"]) a.classifiers = c.choices(v, "analysis.classifiers", analysis_classifier_names(), "classifier");
   if (auto rf = n["random_forest"]) {
     c.check_keys(rf, "analysis.random_forest", {"n_estimators", "max_features"});
-    if (auto v = rf["n_estimators"]) {
-      a.rf_n_estimators = c.integers(v, "analysis.random_forest.n_estimators");
-      for (auto x : a.rf_n_estimators)
-        if (x <= 0) c.fail(v, "analysis.random_forest.n_estimators", "expected positive integers");
-    }
+    if (auto v = rf["n_estimators"]) a.rf_n_estimators = c.positive_integers(v, "analysis.random_forest.n_estimators");
     if (auto v = rf["max_features"]) a.rf_max_features = c.strings(v, "analysis.random_forest.max_features");
   }
   if (auto svm = n["linear_svm"]) {
     c.check_keys(svm, "analysis.linear_svm", {"C"});
-    if (auto v = svm["C"]) {
-      a.svm_c = c.reals(v, "analysis.linear_svm.C");
-      for (double x : a.svm_c)
-        if (x <= 0) c.fail(v, "analysis.linear_svm.C", "expected positive values");
-    }
+    if (auto v = svm["C"]) a.svm_c = c.positive_reals(v, "analysis.linear_svm.C");
   }
-  if (auto v = n["sweeps"]) {
-    a.sweeps.clear();
-    const auto xs = c.items(v, "analysis.sweeps");
-    for (size_t i = 0; i < xs.size(); ++i)
-      a.sweeps.push_back(c.choice(xs[i], "analysis.sweeps[" + std::to_string(i) + "]",
-                                  analysis_sweep_names(), "sweep"));
-  }
+  if (auto v = n["sweeps"]) a.sweeps = c.choices(v, "analysis.sweeps", analysis_sweep_names(), "sweep");
 }
 
 // ---------------------------------------------------------------------------------------------

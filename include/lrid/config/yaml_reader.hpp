@@ -137,6 +137,20 @@ struct YamlReader {
     return v;
   }
 
+  // integers / reals whose every item is > 0 (else "expected positive integers|values").
+  std::vector<int64_t> positive_integers(const YAML::Node& n, const std::string& key) const {
+    const auto v = integers(n, key);
+    for (auto x : v)
+      if (x <= 0) fail(n, key, "expected positive integers");
+    return v;
+  }
+  std::vector<double> positive_reals(const YAML::Node& n, const std::string& key) const {
+    const auto v = reals(n, key);
+    for (double x : v)
+      if (x <= 0) fail(n, key, "expected positive values");
+    return v;
+  }
+
   int64_t positive(const YAML::Node& n, const std::string& key) const {
     const int64_t v = integer(n, key);
     if (v <= 0) fail(n, key, "expected a positive integer, got " + std::to_string(v));
@@ -163,6 +177,14 @@ struct YamlReader {
     if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
       fail(n, key, "unknown " + what + " '" + v + "'" + did_you_mean(v, allowed) +
                        "; expected one of " + join(allowed));
+    return v;
+  }
+  // A list of choices (each named key[i] in its error).
+  std::vector<std::string> choices(const YAML::Node& n, const std::string& key,
+                                   const std::vector<std::string>& allowed, const std::string& what) const {
+    std::vector<std::string> v;
+    const auto xs = items(n, key);
+    for (size_t i = 0; i < xs.size(); ++i) v.push_back(choice(xs[i], key + "[" + std::to_string(i) + "]", allowed, what));
     return v;
   }
 };
