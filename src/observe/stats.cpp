@@ -1008,23 +1008,14 @@ LRID_STATS_KERNEL VectorStats radix_path_d(const double* x, std::size_t n, Stats
   return radix_path(x, n, s);
 }
 
-inline VectorStats small_path_any(const float* x, std::size_t n, StatsScratch& s) {
-  return small_path_f(x, n, s);
-}
-inline VectorStats small_path_any(const double* x, std::size_t n, StatsScratch& s) {
-  return small_path_d(x, n, s);
-}
-inline VectorStats radix_path_any(const float* x, std::size_t n, StatsScratch& s) {
-  return radix_path_f(x, n, s);
-}
-inline VectorStats radix_path_any(const double* x, std::size_t n, StatsScratch& s) {
-  return radix_path_d(x, n, s);
-}
-
 template <typename T>
 VectorStats vector_stats_impl(const T* x, std::size_t n, StatsScratch& scratch) {
   if (n == 0) throw std::invalid_argument("vector_statistics: no values (n == 0)");
-  return n < kRadixMinN ? small_path_any(x, n, scratch) : radix_path_any(x, n, scratch);
+  // The clones above are per type (target_clones needs plain functions).
+  if constexpr (std::is_same<T, float>::value)
+    return n < kRadixMinN ? small_path_f(x, n, scratch) : radix_path_f(x, n, scratch);
+  else
+    return n < kRadixMinN ? small_path_d(x, n, scratch) : radix_path_d(x, n, scratch);
 }
 
 template <typename T>
