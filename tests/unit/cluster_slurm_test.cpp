@@ -60,30 +60,25 @@ TEST(ClusterProfile, ShippedProfilesLoad) {
 }
 
 TEST(ClusterProfile, BadInputNamesFileLineKey) {
-  std::string e = error_of("partiton: gpu\n");
-  EXPECT_TRUE(contains(e, "p.yaml:1:1: partiton: unknown key 'partiton' (did you mean 'partition'?)")) << e;
-  e = error_of("shard:\n  gpu_per_node: 4\n");
-  EXPECT_TRUE(contains(e, "p.yaml:2:3: shard.gpu_per_node") && contains(e, "did you mean 'gpus_per_node'")) << e;
-  e = error_of("shard: {nodes: 0}\n");
-  EXPECT_TRUE(contains(e, "shard.nodes: expected an integer >= 1")) << e;
-  e = error_of("shard: {time: \"8 hours\"}\n");
-  EXPECT_TRUE(contains(e, "shard.time: expected a Slurm time limit")) << e;
-  e = error_of("partition_required: true\n");
-  EXPECT_TRUE(contains(e, "partition: missing")) << e;
-  e = error_of("launcher: srn --mpi=pmix\n");
-  EXPECT_TRUE(contains(e, "launcher:") && contains(e, "did you mean 'srun'")) << e;
-  e = error_of("sbatch: [--array=0-3]\n");
-  EXPECT_TRUE(contains(e, "--array is set by lrid submit itself")) << e;
-  e = error_of("partition: \"gpu a\"\n");
-  EXPECT_TRUE(contains(e, "partition: 'gpu a' has a character")) << e;
-  e = error_of("lrid: build/lrid\n");
-  EXPECT_TRUE(contains(e, "lrid: expected the absolute path")) << e;
-  e = error_of("shard: {gpu_type: a100}\n");
-  EXPECT_TRUE(contains(e, "set without gpus_per_node")) << e;
-  e = error_of("reduce: {analyze: maybe}\n");
-  EXPECT_TRUE(contains(e, "reduce.analyze: expected true or false")) << e;
-  e = error_of("shard: [1, 2\n");
-  EXPECT_TRUE(contains(e, "malformed YAML")) << e;
+  // Each bad profile and the parts its one-line message must contain.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"partiton: gpu\n", {"p.yaml:1:1: partiton: unknown key 'partiton' (did you mean 'partition'?)"}},
+      {"shard:\n  gpu_per_node: 4\n", {"p.yaml:2:3: shard.gpu_per_node", "did you mean 'gpus_per_node'"}},
+      {"shard: {nodes: 0}\n", {"shard.nodes: expected an integer >= 1"}},
+      {"shard: {time: \"8 hours\"}\n", {"shard.time: expected a Slurm time limit"}},
+      {"partition_required: true\n", {"partition: missing"}},
+      {"launcher: srn --mpi=pmix\n", {"launcher:", "did you mean 'srun'"}},
+      {"sbatch: [--array=0-3]\n", {"--array is set by lrid submit itself"}},
+      {"partition: \"gpu a\"\n", {"partition: 'gpu a' has a character"}},
+      {"lrid: build/lrid\n", {"lrid: expected the absolute path"}},
+      {"shard: {gpu_type: a100}\n", {"set without gpus_per_node"}},
+      {"reduce: {analyze: maybe}\n", {"reduce.analyze: expected true or false"}},
+      {"shard: [1, 2\n", {"malformed YAML"}},
+  };
+  for (const auto& [yaml, parts] : cases) {
+    const std::string e = error_of(yaml);
+    for (const auto& part : parts) EXPECT_TRUE(contains(e, part)) << yaml << " -> " << e;
+  }
   EXPECT_THROW(load_profile_file("/nonexistent/x.yaml"), BadInput);
 }
 
