@@ -1,5 +1,7 @@
 #include "lrid/analyze/classifier.hpp"
 
+#include "lrid/analyze/metrics.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,19 +15,6 @@
 namespace lrid::analyze {
 
 using nlohmann::json;
-
-std::vector<int32_t> argmax_rows(const std::vector<double>& scores, size_t n, int n_classes) {
-  const size_t C = static_cast<size_t>(n_classes);
-  std::vector<int32_t> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    const double* r = &scores[i * C];
-    size_t best = 0;
-    for (size_t c = 1; c < C; ++c)
-      if (r[c] > r[best]) best = c;
-    out[i] = static_cast<int32_t>(best);
-  }
-  return out;
-}
 
 std::vector<int32_t> Classifier::predict(const double* X, size_t n) const {
   return argmax_rows(predict_proba(X, n), n, n_classes_);
@@ -192,20 +181,32 @@ Conv1dParams conv1d_params(const json& params) {
   return p;
 }
 
-class ForestClassifier : public Classifier {
+// A Classifier around a model with fit(X, y, n, d, n_classes): fit records the sizes; each
+// subclass says how it predicts and describes its parameters.
+template <class Model>
+class ModelClassifier : public Classifier {
  public:
-  explicit ForestClassifier(const ForestParams& p) : forest_(p) {}
+  template <class Params>
+  explicit ModelClassifier(const Params& p) : model_(p) {}
   void fit(const double* X, const int32_t* y, size_t n, size_t d, int n_classes) override {
-    forest_.fit(X, y, n, d, n_classes);
+    model_.fit(X, y, n, d, n_classes);
     n_classes_ = n_classes;
     n_features_ = d;
   }
+
+ protected:
+  Model model_;
+};
+
+class ForestClassifier : public ModelClassifier<RandomForest> {
+ public:
+  using ModelClassifier::ModelClassifier;
   std::vector<double> predict_proba(const double* X, size_t n) const override {
-    return forest_.predict_proba(X, n);
+    return model_.predict_proba(X, n);
   }
   std::string name() const override { return "random_forest"; }
   json params() const override {
-    const ForestParams& p = forest_.params();
+    const ForestParams& p = model_.params();
     json j = {{"n_estimators", p.n_estimators}, {"max_depth", p.max_depth},
               {"min_samples_leaf", p.min_samples_leaf}, {"bootstrap", p.bootstrap},
               {"seed", p.seed}, {"threads", p.threads}};
@@ -218,12 +219,9 @@ class ForestClassifier : public Classifier {
     return j;
   }
   std::vector<double> feature_importances() const override {
-    return forest_.feature_importances();
+    return model_.feature_importances();
   }
-  const RandomForest& forest() const { return forest_; }
-
- private:
-  RandomForest forest_;
+  const RandomForest& forest() const { return model_; }
 };
 
 std::vector<double> softmax_rows(const std::vector<double>& v, size_t n, size_t C) {
@@ -239,39 +237,26 @@ std::vector<double> softmax_rows(const std::vector<double>& v, size_t n, size_t 
   return out;
 }
 
-class SvmClassifier : public Classifier {
+class SvmClassifier : public ModelClassifier<LinearSvm> {
  public:
-  explicit SvmClassifier(const SvmParams& p) : svm_(p) {}
-  void fit(const double* X, const int32_t* y, size_t n, size_t d, int n_classes) override {
-    svm_.fit(X, y, n, d, n_classes);
-    n_classes_ = n_classes;
-    n_features_ = d;
-  }
+  using ModelClassifier::ModelClassifier;
   std::vector<double> predict_proba(const double* X, size_t n) const override {
-    return softmax_rows(svm_.decision_function(X, n), n, static_cast<size_t>(n_classes_));
+    return softmax_rows(model_.decision_function(X, n), n, static_cast<size_t>(n_classes_));
   }
   std::vector<int32_t> predict(const double* X, size_t n) const override {
-    return svm_.predict(X, n);
+    return model_.predict(X, n);
   }
   std::string name() const override { return "linear_svm"; }
   json params() const override {
-    const SvmParams& p = svm_.params();
+    const SvmParams& p = model_.params();
     return {{"C", p.C},     {"pca_components", p.pca_components}, {"solver", p.solver},
             {"eps", p.eps}, {"bias", p.bias},                     {"seed", p.seed}};
   }
-
- private:
-  LinearSvm svm_;
 };
 
-class Conv1dWrapper : public Classifier {
+class Conv1dWrapper : public ModelClassifier<Conv1dClassifier> {
  public:
-  explicit Conv1dWrapper(const Conv1dParams& p) : model_(p) {}
-  void fit(const double* X, const int32_t* y, size_t n, size_t d, int n_classes) override {
-    model_.fit(X, y, n, d, n_classes);
-    n_classes_ = n_classes;
-    n_features_ = d;
-  }
+  using ModelClassifier::ModelClassifier;
   std::vector<double> predict_proba(const double* X, size_t n) const override {
     return model_.predict_proba(X, n);
   }
@@ -285,9 +270,6 @@ class Conv1dWrapper : public Classifier {
             {"batch_size", p.batch_size}, {"lr", p.lr},
             {"weight_decay", p.weight_decay}, {"seed", p.seed}};
   }
-
- private:
-  Conv1dClassifier model_;
 };
 
 }  // namespace

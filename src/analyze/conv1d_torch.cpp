@@ -7,6 +7,7 @@
 
 #include "lrid/analyze/conv1d.hpp"
 #include "lrid/util/text.hpp"
+#include "lrid/analyze/metrics.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"
 
@@ -169,14 +170,7 @@ std::vector<double> Conv1dClassifier::predict_proba(const double* X, size_t n) c
 }
 
 std::vector<int32_t> Conv1dClassifier::predict(const double* X, size_t n) const {
-  const std::vector<double> p = predict_proba(X, n);
-  const size_t C = static_cast<size_t>(n_classes_);
-  std::vector<int32_t> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    const double* r = &p[i * C];
-    out[i] = static_cast<int32_t>(std::max_element(r, r + C) - r);
-  }
-  return out;
+  return argmax_rows(predict_proba(X, n), n, n_classes_);
 }
 
 }  // namespace lrid::analyze

@@ -13,6 +13,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "lrid/analyze/metrics.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"
 
@@ -886,14 +887,7 @@ std::vector<double> RandomForest::predict_proba(const double* X, size_t n, int n
 }
 
 std::vector<int32_t> RandomForest::predict(const double* X, size_t n, int n_trees) const {
-  const std::vector<double> p = predict_proba(X, n, n_trees);
-  const size_t C = static_cast<size_t>(n_classes_);
-  std::vector<int32_t> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    const double* r = &p[i * C];
-    out[i] = static_cast<int32_t>(std::max_element(r, r + C) - r);
-  }
-  return out;
+  return argmax_rows(predict_proba(X, n, n_trees), n, n_classes_);
 }
 
 std::vector<uint8_t> RandomForest::serialize() const {

@@ -1,5 +1,7 @@
 #include "lrid/analyze/metrics.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -22,6 +24,16 @@ int64_t ConfusionMatrix::column(int pred) const {
   int64_t s = 0;
   for (int t = 0; t < n_classes; ++t) s += at(t, pred);
   return s;
+}
+
+std::vector<int32_t> argmax_rows(const std::vector<double>& proba, size_t n, int n_classes) {
+  const size_t C = static_cast<size_t>(n_classes);
+  std::vector<int32_t> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const double* r = &proba[i * C];
+    out[i] = static_cast<int32_t>(std::max_element(r, r + C) - r);
+  }
+  return out;
 }
 
 ConfusionMatrix confusion_matrix(const int32_t* truth, const int32_t* pred, size_t n,

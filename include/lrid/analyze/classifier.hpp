@@ -69,7 +69,6 @@ ForestParams parse_forest_params(const nlohmann::json& params);
 /// trees), else nullptr.
 const RandomForest* as_forest(const Classifier& c);
 
-/// The argmax per row of an n x C score matrix (lowest index on ties).
-std::vector<int32_t> argmax_rows(const std::vector<double>& scores, size_t n, int n_classes);
+/// argmax_rows (the argmax per row of an n x C score matrix): analyze/metrics.hpp.
 
 }  // namespace lrid::analyze

@@ -35,6 +35,10 @@ struct ConfusionMatrix {
   int64_t column(int pred) const;
 };
 
+/// Per row of an n x n_classes score (or probability) matrix, the class of the largest (the
+/// lowest index on ties).
+std::vector<int32_t> argmax_rows(const std::vector<double>& proba, size_t n, int n_classes);
+
 /// Counts (truth[i], pred[i]); labels outside [0, n_classes) throw std::invalid_argument.
 ConfusionMatrix confusion_matrix(const int32_t* truth, const int32_t* pred, size_t n,
                                  int n_classes);

@@ -18,18 +18,10 @@ struct Command {
 /// The commands `lrid --help` lists, in that order.
 const std::vector<Command>& commands();
 
-int cmd_grid(int argc, char** argv);
-int cmd_train(int argc, char** argv);
-int cmd_status(int argc, char** argv);
-int cmd_merge(int argc, char** argv);
-int cmd_run(int argc, char** argv);
-int cmd_analyze(int argc, char** argv);
-int cmd_stats(int argc, char** argv);
-int cmd_submit(int argc, char** argv);
-int cmd_resume(int argc, char** argv);
-int cmd_fit(int argc, char** argv);
-int cmd_classify(int argc, char** argv);
-int cmd_completion(int argc, char** argv);
+// The subcommands, one per src/cli/cmd_<name>.cpp (argv[0] is the command's name).
+int cmd_run(int, char**), cmd_grid(int, char**), cmd_train(int, char**), cmd_analyze(int, char**),
+    cmd_status(int, char**), cmd_merge(int, char**), cmd_submit(int, char**), cmd_resume(int, char**),
+    cmd_stats(int, char**), cmd_fit(int, char**), cmd_classify(int, char**), cmd_completion(int, char**);
 
 }  // namespace lrid::cli
 
