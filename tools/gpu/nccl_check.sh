@@ -43,7 +43,7 @@ result() {  # $1 PASS|FAIL|SKIP, $2 name, $3 detail
   return 0
 }
 
-has_nccl() { [[ -x "$1" ]] && ldd "$1" 2>/dev/null | grep -q libnccl; }
+has_nccl() { [[ -x "$1" ]] && ldd "$1" 2>/dev/null | grep libnccl > /dev/null; }  # (grep -q would end ldd early: pipefail)
 LRID="${LRID:-}"
 LRID_TESTS="${LRID_TESTS:-}"
 if [[ -z "$LRID" ]]; then
@@ -63,7 +63,7 @@ fi
 echo "lrid: $LRID"
 echo "tests: ${LRID_TESTS:-none}"
 if ! has_nccl "$LRID"; then echo "FAIL  $LRID does not link libnccl (CMake did not find NCCL/CUDA)"; exit 1; fi
-if ldd "$LRID" | grep -q "not found"; then echo "FAIL  missing libraries:"; ldd "$LRID" | grep "not found"; exit 1; fi
+if ldd "$LRID" | grep "not found" > /dev/null; then echo "FAIL  missing libraries:"; ldd "$LRID" | grep "not found"; exit 1; fi
 grep -m1 -h NCCL_VERSION_CODE /usr/local/cuda/include/nccl.h 2>/dev/null | sed 's/^/nccl.h: /' || true
 
 gpus=0
