@@ -18,6 +18,7 @@ manifest="$debs/manifest.tsv"
 if [[ ! -f $manifest ]]; then echo "prefix.sh: no $manifest (run tools/gpu/fetch_debs.sh first)" >&2; exit 2; fi
 mkdir -p "$2"
 prefix="$(cd "$2" && pwd)"
+rm -f "$prefix/env.sh"  # written last: its presence says this run got through
 arch=x86_64-linux-gnu
 lib="$prefix/usr/lib/$arch"
 
