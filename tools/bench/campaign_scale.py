@@ -22,8 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-import h5py
-import numpy as np
+from synthetic_data import write as synthetic
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LRID = os.environ.get("LRID", os.path.join(SRC, "build", "lrid"))
@@ -36,20 +35,6 @@ def write(name, text):
     with open(path, "w") as f:
         f.write(text)
     return path
-
-
-def synthetic(path, n, size, classes=10):
-    rng = np.random.default_rng(0)
-    with h5py.File(path, "w") as f:
-        for split, m in (("train", n), ("test", 1024)):
-            lab = rng.integers(0, classes, m).astype(np.int32)
-            d = f.create_dataset(f"{split}/images", (m, size, size, 3), np.uint8, chunks=(64, size, size, 3))
-            for i in range(0, m, 4096):
-                k = min(4096, m - i)
-                d[i:i + k] = rng.integers(0, 256, (k, size, size, 3), dtype=np.uint8)
-            f[f"{split}/labels"] = lab
-        f["train/images"].attrs["mean"] = np.full(3, 0.5)
-        f["train/images"].attrs["std"] = np.full(3, 0.29)
 
 
 def job(name, task_block, rule, arch, batch, steps, ckpt=0.0, memory_mb=1024.0):

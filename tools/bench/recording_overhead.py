@@ -2,6 +2,7 @@
 time spent recording the observables.
 
   recording_overhead.py LRID [--job jobs/quickstart.yaml] [--stride 5] [--offset 0] [--threads 1]
+                             [--device cpu|cuda] [--variants all,nonoise,ideal,minimal]
 
 It trains a representative subset of the job's runs, one `lrid train JOB --run ID --threads 1`
 process each, and reads the run's last line
@@ -13,7 +14,13 @@ back to back (so all see the same machine load):
     conditions, all statistics);
   - "no noise": the same unit fractions, noise 0 (what the noise costs);
   - "ideal only": the same job with conditions {unit_fractions: [1.0], noise_levels: [0.0]}
-    (21 points, the ideal condition only), so what the measurement conditions cost is visible.
+    (21 points, the ideal condition only), so what the measurement conditions cost is visible;
+  - "minimal" (only when --variants names it): ideal only, 2 points (start and end, the least
+    lrid records) and the weight statistics alone: lrid without recording, so that
+    (W(all conditions) - W(minimal)) / W(minimal) is the whole cost of recording, including
+    what lrid's own timer R does not see (on a GPU: synchronisations, copies to the host).
+--variants picks and orders them (all, nonoise, ideal, minimal; default all,nonoise,ideal);
+--device sets distributed.device for every run (default: the job's).
 Run subset: ids offset, offset + stride, ...; quickstart numbers the four rules of one setting
 adjacently, so a stride of 4 would train only SGDM; the default stride 5 cycles through the
 rules (and covers MLP and KNet4, the supervised and the SimCLR tasks).
@@ -87,9 +94,9 @@ def field(run, *names):
     raise KeyError(names)
 
 
-def train(lrid, job, run_id, threads, env):
+def train(lrid, job, run_id, threads, env, overrides=()):
     t0 = time.perf_counter()
-    p = subprocess.run([lrid, "train", job, "--run", str(run_id), "--threads", str(threads)],
+    p = subprocess.run([lrid, "train", job, *overrides, "--run", str(run_id), "--threads", str(threads)],
                        capture_output=True, text=True, env=env)
     process_wall = time.perf_counter() - t0
     if p.returncode != 0:
@@ -112,6 +119,9 @@ def main():
     ap.add_argument("--stride", type=int, default=5)
     ap.add_argument("--offset", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", help="distributed.device of every run (cpu, cuda; default: the job's)")
+    ap.add_argument("--variants", default="all,nonoise,ideal",
+                    help="which of all, nonoise, ideal, minimal, in this order")
     a = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads))
 
@@ -119,24 +129,34 @@ def main():
     with open(a.job) as f:
         text = f.read()
     fr = unit_fractions(text)
-    jobs = {"all conditions": os.path.abspath(a.job),
-            "no noise": os.path.join(tmp, "no_noise.yaml"),
-            "ideal only": os.path.join(tmp, "ideal_only.yaml")}
-    with open(jobs["no noise"], "w") as f:
+    paths = {"all": os.path.abspath(a.job), "nonoise": os.path.join(tmp, "no_noise.yaml"),
+             "ideal": os.path.join(tmp, "ideal_only.yaml")}
+    with open(paths["nonoise"], "w") as f:
         f.write(with_conditions(text, fr))
-    with open(jobs["ideal only"], "w") as f:
+    with open(paths["ideal"], "w") as f:
         f.write(with_conditions(text, None))
+    device = ["distributed.device=" + a.device] if a.device else []
+    minimal = ["observables.trajectory_points=2", "observables.statistics=[weight]"]
+    known = {"all": ("all conditions", paths["all"], device), "nonoise": ("no noise", paths["nonoise"], device),
+             "ideal": ("ideal only", paths["ideal"], device), "minimal": ("minimal", paths["ideal"], device + minimal)}
+    jobs = {}  # label -> (job file, overrides)
+    for v in a.variants.split(","):
+        if v not in known:
+            raise SystemExit("recording_overhead: unknown variant %r (all, nonoise, ideal, minimal)" % v)
+        jobs[known[v][0]] = known[v][1:]
+    if "all conditions" not in jobs:
+        raise SystemExit("recording_overhead: --variants must include all")
 
-    runs = runs_of(a.lrid, jobs["all conditions"])
-    for v in ("no noise", "ideal only"):
-        if len(runs_of(a.lrid, jobs[v])) != len(runs):
+    runs = runs_of(a.lrid, jobs["all conditions"][0])
+    for v, (job, _) in jobs.items():
+        if len(runs_of(a.lrid, job)) != len(runs):
             raise SystemExit("recording_overhead: the %s job has a different grid" % v)
     chosen = [r for r in runs if (int(field(r, "id")) - a.offset) % a.stride == 0
               and int(field(r, "id")) >= a.offset]
     print("recording_overhead: %s, %d of its %d runs (ids %d + k*%d), lrid train --run ID "
-          "--threads %d; each run three times in a row: all conditions, no noise (unit fractions [%s], "
-          "noise 0), ideal only"
-          % (a.job, len(chosen), len(runs), a.offset, a.stride, a.threads, ", ".join(fr)), flush=True)
+          "--threads %d%s; each run %d times in a row: %s (no noise: unit fractions [%s], noise 0)"
+          % (a.job, len(chosen), len(runs), a.offset, a.stride, a.threads,
+             ", device " + a.device if a.device else "", len(jobs), ", ".join(jobs), ", ".join(fr)), flush=True)
     print("  (W: lrid's wall time of the run, printed to 0.1 s; P: the process's wall time, "
           "start-up and exit included)", flush=True)
 
@@ -147,8 +167,8 @@ def main():
         task = field(r, "task")
         rule = field(r, "learning_rule", "rule")
         line = "  run %3d %-5s %-20s %-4s" % (rid, arch, task, rule)
-        for variant, job in jobs.items():
-            t = train(a.lrid, job, rid, a.threads, env)
+        for variant, (job, overrides) in jobs.items():
+            t = train(a.lrid, job, rid, a.threads, env, overrides)
             line += " | %s: W %4.1f P %5.2f T %5.2f R %5.2f s" % (
                 variant, t["wall"], t["process"], t["train"], t["record"])
             objective = "SimCLR" if "simclr" in task else "supervised"
@@ -176,15 +196,29 @@ def main():
             print("| %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %.1f%% | %.1f%% | %.1f%% |"
                   % (variant, n, g, w, pw, tr, rec, 100 * rec / w, 100 * rec / pw,
                      100 * rec / (tr + rec)))
-    wa, _, ra, _, _ = sums[("all conditions", "all")]
-    wn, _, rn, _, _ = sums[("no noise", "all")]
-    wi, _, ri, _, _ = sums[("ideal only", "all")]
-    print()
-    print("overall recording share, all conditions: %.1f%% of wall time (target < 10%%: %s); "
-          "ideal only: %.1f%%; the measurement conditions add %.2f s of recording to %.2f s "
-          "(x%.2f); without noise (unit subsets only): %.1f%%, %.2f s"
-          % (100 * ra / wa, "met" if ra / wa < 0.10 else "NOT met", 100 * ri / wi,
-             ra - ri, ri, ra / ri if ri > 0 else float("nan"), 100 * rn / wn, rn))
+    wa, ta, ra, _, _ = sums[("all conditions", "all")]
+    line = "overall recording share, all conditions: %.1f%% of wall time (target < 10%%: %s)" % (
+        100 * ra / wa, "met" if ra / wa < 0.10 else "NOT met")
+    if ("ideal only", "all") in sums:
+        wi, _, ri, _, _ = sums[("ideal only", "all")]
+        line += "; ideal only: %.1f%%; the measurement conditions add %.2f s of recording to %.2f s (x%.2f)" % (
+            100 * ri / wi, ra - ri, ri, ra / ri if ri > 0 else float("nan"))
+    if ("no noise", "all") in sums:
+        wn, _, rn, _, _ = sums[("no noise", "all")]
+        line += "; without noise (unit subsets only): %.1f%%, %.2f s" % (100 * rn / wn, rn)
+    print(line)
+    if ("minimal", "all") in sums:
+        wm, tm, _, _, _ = sums[("minimal", "all")]
+        over = (wa - wm) / wm
+        print("with recording (all conditions) against without (minimal: 2 points, ideal, weight): wall "
+              "%.2f s vs %.2f s, +%.1f%%; training steps %.2f s vs %.2f s (target < 10%%: %s)"
+              % (wa, wm, 100 * over, ta, tm, "met" if over < 0.10 else "NOT met"))
+    # the verdict lines (tools/gpu/check.sh collects them)
+    print("%-4s  recording share of wall time, all conditions%s: %.1f%% (R/W; target < 10%%)"
+          % ("PASS" if ra / wa < 0.10 else "FAIL", ", " + a.device if a.device else "", 100 * ra / wa))
+    if ("minimal", "all") in sums:
+        print("%-4s  recording overhead, all conditions vs minimal recording%s: +%.1f%% wall (target < 10%%)"
+              % ("PASS" if over < 0.10 else "FAIL", ", " + a.device if a.device else "", 100 * over))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,27 @@
-"""Benchmark helper for tools/bench/train_throughput.sh: training throughput (images/s) of
-KNet4 and ResNet-18 on Fashion-MNIST, per learning rule, lrid (LibTorch, C++) beside the same
-model and the same training step written in Python PyTorch, measured in the same run.
+"""Benchmark helper for tools/bench/train_throughput.sh and gpu_throughput.sh: training
+throughput (images/s) of KNet4 and ResNet-18 on Fashion-MNIST (or synthetic images of another
+size), per learning rule, lrid (LibTorch, C++) beside the same model and the same training step
+written in Python PyTorch, on the CPU or on a CUDA GPU, measured in the same run.
 
   train_throughput.py bench LRID [--models KNet4,ResNet-18] [--rules sgdm,adam,fa,ia,ia:0.5]
                                  [--reps R] [--knet-steps S2] [--resnet-steps S2] [--malloc-tuned]
+                                 [--device cpu|cuda] [--configs MODEL:PX:BATCH:S2,...]
+                                 [--target 1.0] [--deadline UNIX_TIME]
   train_throughput.py ref --model KNet4 --rule ia --batch 64 --steps 200 [--ia-fraction RHO]
-                                 [--profile]
+                                 [--device cpu|cuda] [--data SET.h5] [--profile]
                                  (one PyTorch run, JSON on stdout; --profile: op table on stderr)
+
+--configs: each MODEL at PX x PX pixels (28: Fashion-MNIST; any other: a synthetic PX x PX x 3
+set of random pixels, tools/bench/synthetic_data.py), batch BATCH, S2 steps. On cuda both sides
+move the uint8 batch to the GPU and normalise it there, and the second figure is "steady" (below)
+instead of "cpu". One verdict line per (model, size, rule) at the end:
+  PASS|FAIL  throughput MODEL PX px batch B RULE: lrid/PyTorch Q (...; target >= T)
 
 One training step, the same on both sides: fetch the next batch (index_select of the uint8
 images, to float, per-channel normalisation), zero_grad, forward, cross-entropy, backward,
 loss.item(), optimiser step. Both sides run 1 intra-op thread (lrid --threads 1;
-torch.set_num_threads(1); OMP/OpenBLAS at 1 thread) and use the same libtorch (Debian's 1.13).
+torch.set_num_threads(1); OMP/OpenBLAS at 1 thread) and use the same libtorch (Debian's 1.13 on
+the CPU; on a GPU machine lrid built against the PyTorch wheel's LibTorch, tools/gpu/check.sh).
 Per (model, rule) and repetition: lrid trains S1 = S2/4 steps, then S2 steps, then PyTorch S2
 steps (interleaved, so all three see the same machine load). Two figures each:
   wall  S2 x batch / seconds of all S2 steps, the first included: lrid's "training steps" time
@@ -20,6 +30,11 @@ steps (interleaved, so all three see the same machine load). Two figures each:
         minus that of the S1 run (fixed costs cancel), PyTorch = process CPU time of those steps.
         Not inflated when other processes take the core, so it is the figure to compare on a
         shared machine ("core share" = CPU / wall shows how much of a core a run got).
+  steady (cuda) (S2 - S1) x batch / wall seconds of steps S1..S2-1: lrid = training-steps time of
+        the S2 run minus that of the S1 run, PyTorch = the time between a device synchronisation
+        after step S1 - 1 and one after the last step. The GPU works asynchronously, and a
+        process's CPU time says nothing about it; the first steps' set-up (cuDNN, cuBLAS handles,
+        lazy module loading) cancels.
 The best repetition is reported. --malloc-tuned runs both sides with glibc's
 MALLOC_MMAP_THRESHOLD_=32 MiB and MALLOC_TRIM_THRESHOLD_=4 GiB (see the report of the
 benchmark: lrid pays page faults for freed activations that the Python process does not).
@@ -63,6 +78,53 @@ import numpy as np
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
 
+def load_images(path):
+    """The training split as uint8 [N,C,H,W] and int64 labels (torch), the number of classes and
+    the per-channel normalisation (mean, std in [0, 1] pixel units, numpy) lrid uses: Fashion-MNIST's
+    IDX files when path is None, else an HDF5 file in lrid's layout (docs/data.md)."""
+    import torch
+    if path is None:
+        def idx(name):
+            with gzip.open(os.path.join(FMNIST, name), "rb") as f:
+                raw = f.read()
+            magic = int.from_bytes(raw[0:4], "big")
+            dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(magic & 0xFF)]
+            return np.frombuffer(raw, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
+        x = idx("train-images-idx3-ubyte.gz")[:, None]
+        y = idx("train-labels-idx1-ubyte.gz").astype(np.int64)
+        attrs = {}
+    else:
+        import h5py
+        with h5py.File(path, "r") as f:
+            x = f["train/images"][...]
+            x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
+            y = f["train/labels"][...].astype(np.int64)
+            attrs = dict(f["train/images"].attrs)
+            classes = int(f.attrs["num_classes"]) if "num_classes" in f.attrs else None
+    if "mean" in attrs and "std" in attrs:
+        mean, std = np.asarray(attrs["mean"], np.float64), np.asarray(attrs["std"], np.float64)
+    else:
+        mean = x.mean(axis=(0, 2, 3), dtype=np.float64) / 255.0
+        std = x.std(axis=(0, 2, 3), dtype=np.float64) / 255.0
+    if path is None or classes is None:
+        classes = int(y.max()) + 1
+    return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y), classes, mean, std
+
+
+def pool_out(n, k=3, s=2):
+    """torch's ceil-mode pooling output size without padding (lrid's nn::pool_out)."""
+    out = -(-(n - k) // s) + 1
+    return out - 1 if (out - 1) * s >= n else out
+
+
+def knet_readout_size(height, width):
+    """KNet4's read-out grid: three ceil-mode 3/2 pools, then an adaptive pool to at most 4x4."""
+    h, w = height, width
+    for _ in range(3):
+        h, w = pool_out(h), pool_out(w)
+    return min(h, 4), min(w, 4)
+
+
 # ---------------------------------------------------------------------------------------------
 # The PyTorch reference.
 
@@ -74,21 +136,13 @@ def reference(args):
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
 
-    # --- data: uint8 images [N,1,28,28], labels; per-channel normalisation as lrid's ---------
-    def idx(path):
-        with gzip.open(path, "rb") as f:
-            raw = f.read()
-        magic = int.from_bytes(raw[0:4], "big")
-        dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(magic & 0xFF)]
-        return np.frombuffer(raw, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
-
-    images = torch.from_numpy(idx(os.path.join(FMNIST, "train-images-idx3-ubyte.gz")).copy())
-    images = images.view(-1, 1, 28, 28)
-    labels = torch.from_numpy(idx(os.path.join(FMNIST, "train-labels-idx1-ubyte.gz")).astype(np.int64))
-    mean = images.double().mean().item() / 255.0
-    std = images.double().std(unbiased=False).item() / 255.0
-    scale = torch.tensor([1.0 / (255.0 * std)], dtype=torch.float32).view(1, 1, 1, 1)
-    shift = torch.tensor([-mean / std], dtype=torch.float32).view(1, 1, 1, 1)
+    device = torch.device(args.device)
+    # --- data: uint8 images [N,C,H,W] on the host, labels; per-channel normalisation as lrid's
+    # (the HDF5 set's stored mean/std, else the training set's own), applied on the device -----
+    images, labels, classes, mean, std = load_images(args.data)
+    channels, height, width = images.shape[1:]
+    scale = torch.tensor(1.0 / (255.0 * std), dtype=torch.float32).view(1, -1, 1, 1).to(device)
+    shift = torch.tensor(-mean / std, dtype=torch.float32).view(1, -1, 1, 1).to(device)
     n_train = images.size(0)
 
     class Stream:
@@ -107,8 +161,9 @@ def reference(args):
                 pos, need = pos + take, need - take
             self.step += 1
             i = parts[0] if len(parts) == 1 else torch.cat(parts)
-            x = images.index_select(0, i).to(torch.float32).mul_(scale).add_(shift)
-            return x, labels.index_select(0, i)
+            # the batch travels as uint8 and is normalised where the model is
+            x = images.index_select(0, i).to(device).to(torch.float32).mul_(scale).add_(shift)
+            return x, labels.index_select(0, i).to(device)
 
     # --- plastic layers -----------------------------------------------------------------------
     ALPHA, BETA, GAMMA = 8e-3, 1e-3, 1e-3  # lrid's IaCoefficients defaults (per_position, normalize_output on)
@@ -237,16 +292,17 @@ def reference(args):
     class KNet4(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv1 = PConv("conv1", 1, 32, 5, 1, 2, True)
+            self.conv1 = PConv("conv1", channels, 32, 5, 1, 2, True)
             self.conv2 = PConv("conv2", 32, 32, 5, 1, 2, True)
             self.conv3 = PConv("conv3", 32, 64, 5, 1, 2, True)
-            self.fc = PLinear("fc", 64 * 3 * 3, 10)  # 28 -> 14 -> 7 -> 3 (ceil-mode pools)
+            self.ph, self.pw = knet_readout_size(height, width)  # 28 px: 3x3, 32 px and more: 4x4
+            self.fc = PLinear("fc", 64 * self.ph * self.pw, classes)
 
         def forward(self, x):
             h = F.relu(F.max_pool2d(self.conv1(x), 3, 2, ceil_mode=True))
             h = F.avg_pool2d(F.relu(self.conv2(h)), 3, 2, ceil_mode=True)
             h = F.avg_pool2d(F.relu(self.conv3(h)), 3, 2, ceil_mode=True)
-            h = F.adaptive_avg_pool2d(h, (3, 3))
+            h = F.adaptive_avg_pool2d(h, (self.ph, self.pw))
             return self.fc(h.flatten(1))
 
     class Block(nn.Module):
@@ -271,7 +327,10 @@ def reference(args):
     class ResNet18(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv1 = PConv("conv1", 1, 64, 3, 1, 1, False)  # < 64 px stem
+            # stem: conv3x3/1 below 64 px, else conv7x7/2 + maxpool 3/2 pad 1 (models.hpp)
+            self.small = min(height, width) < 64
+            self.conv1 = (PConv("conv1", channels, 64, 3, 1, 1, False) if self.small
+                          else PConv("conv1", channels, 64, 7, 2, 3, False))
             self.bn1 = nn.BatchNorm2d(64)
             blocks, cin = [], 64
             for s, w in enumerate([64, 128, 256, 512]):
@@ -280,10 +339,12 @@ def reference(args):
                                         2 if (b == 0 and s > 0) else 1, b == 0))
                     cin = w
             self.blocks = nn.ModuleList(blocks)
-            self.fc = PLinear("fc", 512, 10)
+            self.fc = PLinear("fc", 512, classes)
 
         def forward(self, x):
             h = F.relu(self.bn1(self.conv1(x)))
+            if not self.small:
+                h = F.max_pool2d(h, 3, 2, 1)
             for b in self.blocks:
                 h = b(h)
             h = F.adaptive_avg_pool2d(h, (1, 1)).flatten(1)
@@ -293,7 +354,8 @@ def reference(args):
     gw = torch.Generator().manual_seed(1)
     gb = torch.Generator().manual_seed(2)
     for _, l in plastic:
-        l.reset(gw, gb)
+        l.reset(gw, gb)  # on the host's generators, then moved (as lrid)
+    model.to(device)
     model.train()
 
     fb = [l.feedback for _, l in plastic if mode == "ia"]
@@ -327,6 +389,8 @@ def reference(args):
         if not math.isfinite(loss_v) or loss_v > 1e4:
             raise SystemExit("reference: loss diverged at step %d (%g)" % (step, loss_v))
         opt.step()
+        if device.type == "cuda" and step in (args.steady_from - 1, args.steps - 1):
+            torch.cuda.synchronize()  # the timed windows end with the device's work done
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     if prof is not None:
@@ -346,6 +410,9 @@ def reference(args):
         "plastic_layers": [n for n, _ in plastic],
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
+        "device": str(device), "input": [int(channels), int(height), int(width)], "classes": classes,
+        "tf32": {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32},
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
     }
     print(json.dumps(out))
 
@@ -353,12 +420,14 @@ def reference(args):
 # ---------------------------------------------------------------------------------------------
 # The benchmark: job files for lrid, lrid and the reference interleaved, the table.
 
-def expected_parameters(model):
+def expected_parameters(model, channels=1, height=28, width=28, classes=10):
     """Forward parameter count of lrid's model, from the layer list in models.hpp."""
     if model == "KNet4":
-        convs = [(1, 32, 5), (32, 32, 5), (32, 64, 5)]
-        return sum(ci * co * k * k + co for ci, co, k in convs) + 576 * 10 + 10
-    n = 1 * 64 * 9 + 2 * 64  # stem conv + BN
+        convs = [(channels, 32, 5), (32, 32, 5), (32, 64, 5)]
+        ph, pw = knet_readout_size(height, width)
+        return sum(ci * co * k * k + co for ci, co, k in convs) + 64 * ph * pw * classes + classes
+    stem = 3 if min(height, width) < 64 else 7
+    n = channels * 64 * stem * stem + 2 * 64  # stem conv + BN
     cin = 64
     for w in (64, 128, 256, 512):
         for b in range(2):
@@ -366,15 +435,17 @@ def expected_parameters(model):
             if b == 0:
                 n += cin * w + 2 * w
             cin = w
-    return n + 512 * 10 + 10
+    return n + 512 * classes + classes
 
 
-def job_text(model, batch, steps, ia_fraction=1.0):
+def job_text(model, batch, steps, ia_fraction=1.0, data=None, device="cpu"):
+    """The benchmark's job: Fashion-MNIST, or the HDF5 set `data` as task 'syn'."""
+    task = ["tasks:", "  syn: {objective: supervised, dataset: {format: hdf5, path: %s}}" % data] if data else []
     return "\n".join([
-        "name: bench_%s" % re.sub(r"[^A-Za-z0-9]", "", model),
+        "name: bench_%s" % re.sub(r"[^A-Za-z0-9]", "", model)] + task + [
         "grid:",
         "  - learning_rules: [sgdm, adam, fa, ia]",
-        "    tasks: [fashion_mnist]",
+        "    tasks: [%s]" % ("syn" if data else "fashion_mnist"),
         "    architectures: [%s]" % model,
         "    batch_sizes: [%d]" % batch,
         "    model_seeds: [0]",
@@ -387,7 +458,7 @@ def job_text(model, batch, steps, ia_fraction=1.0):
         "  observation_batch: 8",
         "  statistics: [weight]",
         "  conditions: {unit_fractions: [1.0], noise_levels: [0.0], seed: 0}",
-        "distributed: {ranks_per_run: 1, threads_per_rank: 1}",
+        "distributed: {ranks_per_run: 1, threads_per_rank: 1, device: %s}" % device,
         ""])
 
 
@@ -439,11 +510,12 @@ def split_rule(rule):
     return name, rho
 
 
-def run_ref(model, rule, batch, steps, steady_from, env):
+def run_ref(model, rule, batch, steps, steady_from, env, device="cpu", data=None):
     name, rho = split_rule(rule)
     p = subprocess.run([sys.executable, os.path.abspath(__file__), "ref", "--model", model,
                         "--rule", name, "--batch", str(batch), "--steps", str(steps),
-                        "--steady-from", str(steady_from), "--ia-fraction", repr(rho)],
+                        "--steady-from", str(steady_from), "--ia-fraction", repr(rho),
+                        "--device", device] + (["--data", data] if data else []),
                        capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise SystemExit("reference %s %s failed:\n%s" % (model, rule, p.stderr[-3000:]))
@@ -458,6 +530,22 @@ def rule_ids(lrid, job, env):
     return {r.get("rule", r.get("learning_rule")): int(r["id"]) for r in doc["runs"]}
 
 
+def configs(args):
+    """[(model, px, batch, S2)]: --configs MODEL:PX:BATCH:S2,... (PX 28: Fashion-MNIST, else a
+    synthetic PX x PX x 3 set), or the Fashion-MNIST defaults of --models."""
+    if args.configs:
+        out = []
+        for c in args.configs.split(","):
+            m, px, batch, s2 = c.split(":")
+            if m not in ("KNet4", "ResNet-18"):
+                raise SystemExit("train_throughput: --configs: unknown model %r (KNet4, ResNet-18)" % m)
+            out.append((m, int(px), int(batch), int(s2)))
+        return out
+    steps = {"KNet4": args.knet_steps, "ResNet-18": args.resnet_steps}
+    batches = {"KNet4": 64, "ResNet-18": 32}
+    return [(m, 28, batches[m], steps[m]) for m in args.models.split(",")]
+
+
 def bench(args):
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     if args.malloc_tuned:
@@ -467,90 +555,124 @@ def bench(args):
         env.update(MALLOC_MMAP_THRESHOLD_="33554432", MALLOC_TRIM_THRESHOLD_="4294967296")
         print("train_throughput: both sides with MALLOC_MMAP_THRESHOLD_=33554432 "
               "MALLOC_TRIM_THRESHOLD_=4294967296")
-    models = args.models.split(",")
+    cuda = args.device == "cuda"
+    second = "steady" if cuda else "cpu"  # the figure compared (besides wall)
     rules = args.rules.split(",")
     fractions = sorted({split_rule(r)[1] for r in rules})
-    # batch, short run's steps S1, long run's steps S2
-    cfg = {"KNet4": (64, args.knet_steps // 4, args.knet_steps),
-           "ResNet-18": (32, max(2, args.resnet_steps // 4), args.resnet_steps)}
     layers = {"KNet4": 4, "ResNet-18": 22}
     tmp = tempfile.mkdtemp(prefix="lrid-bench-")
-    results = {}
-    print("train_throughput: Fashion-MNIST 28x28x1, 1 thread, %d interleaved repetitions "
-          "(per repetition: lrid S1 steps, lrid S2 steps, PyTorch S2 steps)" % args.reps, flush=True)
+    results, skipped = {}, []
+    print("train_throughput: on %s, 1 intra-op thread, %d interleaved repetitions (per repetition: "
+          "lrid S1 steps, lrid S2 steps, PyTorch S2 steps)" % (args.device, args.reps), flush=True)
     print("  wall: S2 x batch / training-steps seconds of all S2 steps (the first included), "
           "both sides, best repetition")
-    print("  cpu:  (S2 - S1) x batch / CPU seconds of steps S1..S2-1: lrid = process CPU(S2 run) "
-          "- process CPU(S1 run), PyTorch = process CPU of those steps; best repetition. Not "
-          "inflated by other processes taking the core (a shared machine)", flush=True)
-    for model in models:
-        batch, s1, s2 = cfg[model]
+    if cuda:
+        print("  steady: (S2 - S1) x batch / seconds of steps S1..S2-1: lrid = training-steps seconds "
+              "of the S2 run - those of the S1 run (start-up, cuDNN/cuBLAS set-up and warm-up cancel), "
+              "PyTorch = wall time of those steps between two device synchronisations; best "
+              "repetition", flush=True)
+    else:
+        print("  cpu:  (S2 - S1) x batch / CPU seconds of steps S1..S2-1: lrid = process CPU(S2 run) "
+              "- process CPU(S1 run), PyTorch = process CPU of those steps; best repetition. Not "
+              "inflated by other processes taking the core (a shared machine)", flush=True)
+    for model, px, batch, s2 in configs(args):
+        s1 = max(2, s2 // 4)
+        if s2 <= s1:
+            raise SystemExit("train_throughput: %s at %d px: S2 = %d steps must exceed S1 = max(2, S2/4)" % (model, px, s2))
+        data = None
+        if px != 28:
+            data = os.path.join(tmp, "syn%d.h5" % px)
+            if not os.path.exists(data):
+                import synthetic_data
+                synthetic_data.write(data, train=args.synthetic_train, size=px, test=args.synthetic_test)
         jobs = {}
         for rho in fractions:
             for steps in (s1, s2):
-                jobs[rho, steps] = os.path.join(tmp, "%s-%d-%g.yaml" % (model, steps, rho))
+                jobs[rho, steps] = os.path.join(tmp, "%s-%d-%d-%g.yaml" % (model, px, steps, rho))
                 with open(jobs[rho, steps], "w") as f:
-                    f.write(job_text(model, batch, steps, rho))
+                    f.write(job_text(model, batch, steps, rho, data, args.device))
         ids = rule_ids(args.lrid, jobs[fractions[0], s2], env)
         for rule in rules:
+            if args.deadline and time.time() > args.deadline:
+                skipped.append((model, px, batch, rule))
+                continue
             name, rho = split_rule(rule)
             reps = []
             info = None
             for rep in range(args.reps):
                 short = run_lrid_cpu(args.lrid, jobs[rho, s1], ids[name], env)
                 long = run_lrid_cpu(args.lrid, jobs[rho, s2], ids[name], env)
-                info = run_ref(model, rule, batch, s2, s1, env)
+                info = run_ref(model, rule, batch, s2, s1, env, args.device, data)
                 r = {
                     "lrid_wall": s2 * batch / long["seconds"],
-                    "lrid_cpu": (s2 - s1) * batch / max(1e-9, long["process_cpu"] - short["process_cpu"]),
-                    "lrid_share": long["process_cpu"] / long["process_wall"],
                     "ref_wall": s2 * batch / info["seconds"],
-                    "ref_cpu": (s2 - s1) * batch / info["steady_cpu"],
+                    "lrid_share": long["process_cpu"] / long["process_wall"],
                     "ref_share": info["steady_cpu"] / info["steady_wall"],
                 }
+                if cuda:
+                    r["lrid_steady"] = (s2 - s1) * batch / max(1e-9, long["seconds"] - short["seconds"])
+                    r["ref_steady"] = (s2 - s1) * batch / info["steady_wall"]
+                else:
+                    r["lrid_cpu"] = (s2 - s1) * batch / max(1e-9, long["process_cpu"] - short["process_cpu"])
+                    r["ref_cpu"] = (s2 - s1) * batch / info["steady_cpu"]
                 reps.append(r)
-                print("  %-9s %-4s rep %d: lrid wall %7.1f cpu %7.1f img/s (core share %.2f) | "
-                      "PyTorch wall %7.1f cpu %7.1f img/s (core share %.2f)"
-                      % (model, rule, rep, r["lrid_wall"], r["lrid_cpu"], r["lrid_share"],
-                         r["ref_wall"], r["ref_cpu"], r["ref_share"]), flush=True)
-            exp = expected_parameters(model)
+                print("  %-9s %3d px %-4s rep %d: lrid wall %7.1f %s %7.1f img/s (core share %.2f) | "
+                      "PyTorch wall %7.1f %s %7.1f img/s (core share %.2f)"
+                      % (model, px, rule, rep, r["lrid_wall"], second, r["lrid_" + second], r["lrid_share"],
+                         r["ref_wall"], second, r["ref_" + second], r["ref_share"]), flush=True)
+            c, h, w = info["input"]
+            exp = expected_parameters(model, c, h, w, info["classes"])
             if info["parameters"] != exp or len(info["plastic_layers"]) != layers[model]:
                 raise SystemExit("reference %s: %d parameters / %d plastic layers, lrid's model "
                                  "has %d / %d" % (model, info["parameters"],
                                                   len(info["plastic_layers"]), exp, layers[model]))
             best = {k: max(r[k] for r in reps) for k in reps[0]}
             best.update(batch=batch, s1=s1, s2=s2, params=info["parameters"],
-                        layers=len(info["plastic_layers"]))
-            results[(model, rule)] = best
+                        layers=len(info["plastic_layers"]), tf32=info.get("tf32"))
+            results[(model, px, rule)] = best
+    if cuda and results:
+        print("  PyTorch's TF32 settings (LibTorch has the same defaults): %s"
+              % next(iter(results.values()))["tf32"])
 
     print()
-    print("| model | rule | batch, S1/S2 steps | params (plastic layers) | lrid img/s wall / cpu | "
-          "PyTorch img/s wall / cpu | lrid/PyTorch wall / cpu (>= 1) | rule/SGDM time lrid wall / cpu "
-          "| rule/SGDM time PyTorch wall / cpu |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for (model, rule), r in results.items():
-        base = results.get((model, "sgdm"))
+    print("| model | px | rule | batch, S1/S2 steps | params (plastic layers) | lrid img/s wall / {0} | "
+          "PyTorch img/s wall / {0} | lrid/PyTorch wall / {0} (>= {1:g}) | rule/SGDM time lrid wall / {0} "
+          "| rule/SGDM time PyTorch wall / {0} |".format(second, args.target))
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (model, px, rule), r in results.items():
+        base = results.get((model, px, "sgdm"))
         def rel(k):
             return "%.2f" % (base[k] / r[k]) if base else "-"
-        print("| %s | %s | %d, %d/%d | %d (%d) | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %s / %s | %s / %s |"
-              % (model, rule, r["batch"], r["s1"], r["s2"], r["params"], r["layers"],
-                 r["lrid_wall"], r["lrid_cpu"], r["ref_wall"], r["ref_cpu"],
-                 r["lrid_wall"] / r["ref_wall"], r["lrid_cpu"] / r["ref_cpu"],
-                 rel("lrid_wall"), rel("lrid_cpu"), rel("ref_wall"), rel("ref_cpu")))
+        print("| %s | %d | %s | %d, %d/%d | %d (%d) | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %s / %s | %s / %s |"
+              % (model, px, rule, r["batch"], r["s1"], r["s2"], r["params"], r["layers"],
+                 r["lrid_wall"], r["lrid_" + second], r["ref_wall"], r["ref_" + second],
+                 r["lrid_wall"] / r["ref_wall"], r["lrid_" + second] / r["ref_" + second],
+                 rel("lrid_wall"), rel("lrid_" + second), rel("ref_wall"), rel("ref_" + second)))
     print()
-    for model in models:
-        for rule in rules:
-            if split_rule(rule)[0] != "ia" or (model, "sgdm") not in results:
-                continue
-            ia, sg = results[(model, rule)], results[(model, "sgdm")]
-            w, c = sg["lrid_wall"] / ia["lrid_wall"], sg["lrid_cpu"] / ia["lrid_cpu"]
-            print("%s: %s/SGDM time in lrid %.2f (wall) / %.2f (cpu); target < 1.5: %s"
-                  % (model, rule.upper(), w, c, "met" if max(w, c) < 1.5 else
-                     ("NOT met" if min(w, c) >= 1.5 else "mixed")))
-    for k in ("wall", "cpu"):
-        worst = min((r["lrid_" + k] / r["ref_" + k], m, ru) for (m, ru), r in results.items())
-        print("lowest lrid/PyTorch throughput ratio (%s): %.3f (%s %s); target >= 1: %s"
-              % (k, worst[0], worst[1], worst[2], "met" if worst[0] >= 1 else "NOT met"))
+    for (model, px, rule), ia in results.items():
+        sg = results.get((model, px, "sgdm"))
+        if split_rule(rule)[0] != "ia" or sg is None:
+            continue
+        w, c = sg["lrid_wall"] / ia["lrid_wall"], sg["lrid_" + second] / ia["lrid_" + second]
+        print("%s %d px: %s/SGDM time in lrid %.2f (wall) / %.2f (%s); target < 1.5: %s"
+              % (model, px, rule.upper(), w, c, second, "met" if max(w, c) < 1.5 else
+                 ("NOT met" if min(w, c) >= 1.5 else "mixed")))
+    for k in ("wall", second):
+        if not results:
+            break
+        worst = min((r["lrid_" + k] / r["ref_" + k], m, px, ru) for (m, px, ru), r in results.items())
+        print("lowest lrid/PyTorch throughput ratio (%s): %.3f (%s %d px %s); target >= %g: %s"
+              % (k, worst[0], worst[1], worst[2], worst[3], args.target,
+                 "met" if worst[0] >= args.target else "NOT met"))
+    # one verdict line per (model, size, rule): the figure that is not inflated by start-up
+    # (cpu: process CPU time; cuda: the steady window)
+    for (model, px, rule), r in results.items():
+        q = r["lrid_" + second] / r["ref_" + second]
+        print("%-4s  throughput %s %d px batch %d %s: lrid/PyTorch %.3f (%s: %.1f vs %.1f img/s; target >= %g)"
+              % ("PASS" if q >= args.target else "FAIL", model, px, r["batch"], rule, q, second,
+                 r["lrid_" + second], r["ref_" + second], args.target))
+    for model, px, batch, rule in skipped:
+        print("SKIP  throughput %s %d px batch %d %s: not run, past the deadline" % (model, px, batch, rule))
 
 
 def main():
@@ -567,6 +689,8 @@ def main():
     r.add_argument("--ia-fraction", type=float, default=1.0,
                    help="ia only: ia.batch_fraction (R on the first ceil(RHO N) examples)")
     r.add_argument("--profile", action="store_true", help="print torch.profiler's op table to stderr")
+    r.add_argument("--device", default="cpu", help="cpu or cuda (model, batches and step there)")
+    r.add_argument("--data", help="an HDF5 set in lrid's layout (default: Fashion-MNIST's IDX files)")
     b = sub.add_parser("bench")
     b.add_argument("lrid")
     b.add_argument("--models", default="KNet4,ResNet-18")
@@ -577,6 +701,15 @@ def main():
                    help="run both sides with glibc's mmap threshold at 32 MiB and trim threshold at 4 GiB")
     b.add_argument("--knet-steps", type=int, default=200, help="S2 for KNet4 (S1 = S2/4)")
     b.add_argument("--resnet-steps", type=int, default=16, help="S2 for ResNet-18 (S1 = S2/4)")
+    b.add_argument("--configs", help="MODEL:PX:BATCH:S2,... instead of --models/--knet-steps/--resnet-steps "
+                   "(PX 28: Fashion-MNIST; else a synthetic PX x PX x 3 set; S1 = max(2, S2/4))")
+    b.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="both sides train there (lrid: distributed.device)")
+    b.add_argument("--synthetic-train", type=int, default=2048, help="training images of a synthetic set")
+    b.add_argument("--synthetic-test", type=int, default=256, help="test images of a synthetic set")
+    b.add_argument("--target", type=float, default=1.0, help="lrid/PyTorch throughput target")
+    b.add_argument("--deadline", type=float, default=0.0,
+                   help="Unix time after which no further (model, rule) is started (reported SKIP)")
     a = ap.parse_args()
     reference(a) if a.cmd == "ref" else bench(a)
 
