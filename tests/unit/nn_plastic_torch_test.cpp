@@ -1,5 +1,7 @@
 // Plastic layers: backward kernels, Information Alignment's local gradient, capture.
 #include <gtest/gtest.h>
+#include <cstdio>
+#include <cstdlib>
 #include <torch/torch.h>
 
 #include "lrid/error.hpp"
@@ -16,17 +18,48 @@ using lrid::nn::PlasticLayer;
 using lrid::nn::PlasticLinear;
 using torch::Tensor;
 
+// The device the tests run on: LRID_TEST_DEVICE (cpu by default; tools/gpu/check.sh sets cuda).
+torch::Device TestDevice() {
+  static const torch::Device device = [] {
+    const char* v = std::getenv("LRID_TEST_DEVICE");
+    return torch::Device(v && *v ? v : "cpu");
+  }();
+  return device;
+}
+
+// Random tensors are drawn from the CPU generator (the same values on every device) and moved.
+Tensor Randn(at::IntArrayRef sizes, torch::Dtype dtype = torch::kFloat) {
+  return torch::randn(sizes, torch::TensorOptions().dtype(dtype)).to(TestDevice());
+}
+Tensor Rand(at::IntArrayRef sizes) { return torch::rand(sizes).to(TestDevice()); }
+Tensor Randint(int64_t low, int64_t high, at::IntArrayRef sizes) {
+  return torch::randint(low, high, sizes, torch::kLong).to(TestDevice());
+}
+
 class NnPlastic : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    // check.sh counts the CUDA tests as run on CUDA only when this line says so.
+    std::printf("lrid tests: device %s\n", TestDevice().str().c_str());
+  }
   void SetUp() override {
     torch::set_num_threads(1);
     torch::manual_seed(1234);
+    if (TestDevice().is_cuda()) {
+      ASSERT_TRUE(torch::cuda::is_available()) << "LRID_TEST_DEVICE=cuda, but no GPU is visible";
+      // float32 results comparable with autograd at 1e-5 and repeatable bit for bit (FA vs IA)
+      at::globalContext().setAllowTF32CuBLAS(false);
+      at::globalContext().setAllowTF32CuDNN(false);
+      at::globalContext().setDeterministicCuDNN(true);
+      at::globalContext().setBenchmarkCuDNN(false);
+    }
   }
 };
 
 // max |a - b| <= atol + rtol |b|, with a readable failure message.
-::testing::AssertionResult Close(const Tensor& a, const Tensor& b, double atol, double rtol = 0) {
-  if (!a.defined() || !b.defined()) return ::testing::AssertionFailure() << "undefined tensor";
+::testing::AssertionResult Close(const Tensor& a_any, const Tensor& b_any, double atol, double rtol = 0) {
+  if (!a_any.defined() || !b_any.defined()) return ::testing::AssertionFailure() << "undefined tensor";
+  const Tensor a = a_any.cpu(), b = b_any.cpu();
   if (a.sizes() != b.sizes())
     return ::testing::AssertionFailure() << "shape " << a.sizes() << " vs " << b.sizes();
   Tensor diff = (a - b).abs();
@@ -113,9 +146,10 @@ TEST_F(NnPlastic, BackwardWithBEqualToWMatchesAutograd) {
     SCOPED_TRACE(lrid::nn::feedback_name(fb));
     for (bool bias : {true, false}) {
       PlasticLinear lin(7, 5, bias, fb);
+      lin.to(TestDevice());
       RandomizeBias(lin);
       SetB(lin, lin.weight());
-      Tensor x = torch::randn({4, 7}), g = torch::randn({4, 5});
+      Tensor x = Randn({4, 7}), g = Randn({4, 5});
       Grads got = RunLayer(lin, x, g);
       Grads ref = Reference(false, {}, x, lin.weight(), lin.bias(), g);
       EXPECT_TRUE(Close(got.y, ref.y, 1e-5));
@@ -127,11 +161,12 @@ TEST_F(NnPlastic, BackwardWithBEqualToWMatchesAutograd) {
       SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " pad " +
                    std::to_string(s.padding) + " groups " + std::to_string(s.groups));
       PlasticConv2d conv(s, fb);
+      conv.to(TestDevice());
       RandomizeBias(conv);
       SetB(conv, conv.weight());
-      Tensor x = torch::randn({3, s.in_channels, 9, 10});
+      Tensor x = Randn({3, s.in_channels, 9, 10});
       Tensor y0 = conv.apply_forward(x);
-      Tensor g = torch::randn(y0.sizes());
+      Tensor g = Randn(y0.sizes());
       Grads got = RunLayer(conv, x, g);
       Grads ref = Reference(true, s, x, conv.weight(), conv.bias(), g);
       EXPECT_TRUE(Close(got.y, ref.y, 1e-5));
@@ -146,9 +181,10 @@ TEST_F(NnPlastic, InputGradientUsesTheBackwardKernel) {
   for (Feedback fb : {Feedback::Fixed, Feedback::InfoAlign}) {
     SCOPED_TRACE(lrid::nn::feedback_name(fb));
     PlasticLinear lin(7, 5, true, fb);
+    lin.to(TestDevice());
     const Tensor B = lin.feedback_kernel().detach().clone();
     ASSERT_FALSE(torch::equal(B, lin.weight().detach()));  // drawn independently
-    Tensor x = torch::randn({4, 7}), g = torch::randn({4, 5});
+    Tensor x = Randn({4, 7}), g = Randn({4, 5});
     Grads got = RunLayer(lin, x, g);
     EXPECT_TRUE(Close(got.dx, g.mm(B), 1e-5));
     Grads ref = Reference(false, {}, x, lin.weight(), lin.bias(), g);
@@ -158,9 +194,10 @@ TEST_F(NnPlastic, InputGradientUsesTheBackwardKernel) {
 
     for (const auto& s : kConvCases) {
       PlasticConv2d conv(s, fb);
+      conv.to(TestDevice());
       const Tensor Bc = conv.feedback_kernel().detach().clone();
-      Tensor xc = torch::randn({3, s.in_channels, 9, 10});
-      Tensor gc = torch::randn(conv.apply_forward(xc).sizes());
+      Tensor xc = Randn({3, s.in_channels, 9, 10});
+      Tensor gc = Randn(conv.apply_forward(xc).sizes());
       Grads gotc = RunLayer(conv, xc, gc);
       // conv_transpose2d of dy with B, output padding restoring the input size.
       std::vector<int64_t> op(2);
@@ -210,7 +247,7 @@ void CheckIaGradient(PlasticLayer& l, const Tensor& x, const Tensor& g) {
   for (int64_t i = 0; i < n; i += std::max<int64_t>(1, n / 40)) idx.push_back(i);
   idx.push_back(n - 1);
   Tensor fd = FiniteDifference(l, x, idx);
-  Tensor sel = got.dB.view({-1}).index_select(0, torch::tensor(idx));
+  Tensor sel = got.dB.view({-1}).index_select(0, torch::tensor(idx).to(TestDevice()));
   EXPECT_TRUE(Close(sel, fd, 1e-7, 1e-5)) << "fd " << fd.slice(0, 0, 5) << " got " << sel.slice(0, 0, 5);
   // The gradient is not dominated by the decay term (else the test could not see an error in
   // the amp/null terms).
@@ -229,17 +266,19 @@ TEST_F(NnPlastic, InfoAlignGradientIsDerivativeOfLocalLoss) {
     ia.normalize_output = mode == 2;
     {
       PlasticLinear lin(6, 4, true, Feedback::InfoAlign, ia);
-      lin.to(torch::kDouble);
-      Tensor x = torch::randn({5, 6}, torch::kDouble), g = torch::randn({5, 4}, torch::kDouble);
+      lin.to(TestDevice());
+      lin.to(TestDevice(), torch::kDouble);
+      Tensor x = Randn({5, 6}, torch::kDouble), g = Randn({5, 4}, torch::kDouble);
       CheckIaGradient(lin, x, g);
     }
     for (const auto& s : kConvCases) {
       SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " groups " +
                    std::to_string(s.groups));
       PlasticConv2d conv(s, Feedback::InfoAlign, ia);
-      conv.to(torch::kDouble);
-      Tensor x = torch::randn({3, s.in_channels, 9, 10}, torch::kDouble);
-      Tensor g = torch::randn(conv.apply_forward(x).sizes(), torch::kDouble);
+      conv.to(TestDevice());
+      conv.to(TestDevice(), torch::kDouble);
+      Tensor x = Randn({3, s.in_channels, 9, 10}, torch::kDouble);
+      Tensor g = Randn(conv.apply_forward(x).sizes(), torch::kDouble);
       CheckIaGradient(conv, x, g);
     }
   }
@@ -284,19 +323,21 @@ TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
   {
     PlasticLinear a(6, 4, true, Feedback::InfoAlign, part), b(6, 4, true, Feedback::InfoAlign, full),
         fa(6, 4, true, Feedback::Fixed, full);
-    for (PlasticLayer* l : {&a, &b, &fa}) l->to(torch::kDouble);
+    a.to(TestDevice()); b.to(TestDevice()); fa.to(TestDevice());
+    for (PlasticLayer* l : {&a, &b, &fa}) l->to(TestDevice(), torch::kDouble);
     RandomizeBias(a);
-    Tensor x = torch::randn({7, 6}, torch::kDouble), g = torch::randn({7, 4}, torch::kDouble);
+    Tensor x = Randn({7, 6}, torch::kDouble), g = Randn({7, 4}, torch::kDouble);
     check(a, b, fa, x, g);
   }
   for (const auto& s : kConvCases) {
     SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " groups " + std::to_string(s.groups));
     PlasticConv2d a(s, Feedback::InfoAlign, part), b(s, Feedback::InfoAlign, full),
         fa(s, Feedback::Fixed, full);
-    for (PlasticLayer* l : {&a, &b, &fa}) l->to(torch::kDouble);
+    a.to(TestDevice()); b.to(TestDevice()); fa.to(TestDevice());
+    for (PlasticLayer* l : {&a, &b, &fa}) l->to(TestDevice(), torch::kDouble);
     RandomizeBias(a);
-    Tensor x = torch::randn({5, s.in_channels, 9, 10}, torch::kDouble);
-    Tensor g = torch::randn(a.apply_forward(x).sizes(), torch::kDouble);
+    Tensor x = Randn({5, s.in_channels, 9, 10}, torch::kDouble);
+    Tensor g = Randn(a.apply_forward(x).sizes(), torch::kDouble);
     check(a, b, fa, x, g);
   }
 }
@@ -310,8 +351,9 @@ TEST_F(NnPlastic, LocalLossMatchesTheDefinition) {
   ia.gamma = 0.125;
   ia.normalize_output = false;
   PlasticLinear lin(6, 4, true, Feedback::InfoAlign, ia);
-  lin.to(torch::kDouble);
-  Tensor x = torch::randn({5, 6}, torch::kDouble);
+  lin.to(TestDevice());
+  lin.to(TestDevice(), torch::kDouble);
+  Tensor x = Randn({5, 6}, torch::kDouble);
   Tensor W = lin.weight().detach(), B = lin.feedback_kernel().detach();
   Tensor f = x.mm(W.t()), b = x.mm(B.t()), r = f.mm(B);
   const double amp = -(b * f).sum(1).mean().item<double>();
@@ -320,8 +362,9 @@ TEST_F(NnPlastic, LocalLossMatchesTheDefinition) {
   EXPECT_NEAR(lin.ia_local_loss(x).item<double>(), 0.5 * amp + 0.25 * null + 0.125 * decay, 1e-10);
   // conv, per-position: amp and null divided by the output positions.
   PlasticConv2d conv(Spec(2, 3, 3, 2, 1, false), Feedback::InfoAlign, ia);
-  conv.to(torch::kDouble);
-  Tensor xc = torch::randn({2, 2, 7, 7}, torch::kDouble);
+  conv.to(TestDevice());
+  conv.to(TestDevice(), torch::kDouble);
+  Tensor xc = Randn({2, 2, 7, 7}, torch::kDouble);
   Tensor Wc = conv.weight().detach(), Bc = conv.feedback_kernel().detach();
   Tensor fc = torch::conv2d(xc, Wc, {}, 2, 1), bc = torch::conv2d(xc, Bc, {}, 2, 1);
   Tensor rc = torch::conv_transpose2d(fc, Bc, {}, 2, 1);  // 4x4 -> 7x7
@@ -359,16 +402,19 @@ TEST_F(NnPlastic, InfoAlignDoesNotMoveW) {
     EXPECT_TRUE(b.dB.defined());
   };
   PlasticLinear fa(6, 4, true, Feedback::Fixed), ia(6, 4, true, Feedback::InfoAlign);
-  check(fa, ia, torch::randn({5, 6}), torch::randn({5, 4}));
+  fa.to(TestDevice()); ia.to(TestDevice());
+  check(fa, ia, Randn({5, 6}), Randn({5, 4}));
   const auto s = Spec(3, 4, 3, 2, 1, true);
   PlasticConv2d fac(s, Feedback::Fixed), iac(s, Feedback::InfoAlign);
-  Tensor x = torch::randn({2, 3, 8, 8});
-  check(fac, iac, x, torch::randn(fac.apply_forward(x).sizes()));
+  fac.to(TestDevice()); iac.to(TestDevice());
+  Tensor x = Randn({2, 3, 8, 8});
+  check(fac, iac, x, Randn(fac.apply_forward(x).sizes()));
 }
 
 TEST_F(NnPlastic, FeedbackKernelRegistration) {
   PlasticLinear bp(3, 2, true, Feedback::Backprop), fa(3, 2, true, Feedback::Fixed),
       ia(3, 2, true, Feedback::InfoAlign);
+  bp.to(TestDevice()); fa.to(TestDevice()); ia.to(TestDevice());
   EXPECT_TRUE(bp.feedback_kernel().is_same(bp.weight()));  // B is W, no copy
   EXPECT_EQ(bp.named_buffers().size(), 0u);
   EXPECT_EQ(bp.named_parameters().size(), 2u);
@@ -390,6 +436,7 @@ TEST_F(NnPlastic, FixedBIsUntouchedAndInfoAlignBLearns) {
     o.arch = "KNet4";
     o.feedback = fb;
     auto m = lrid::nn::build_model(o, 3);
+    m->to(TestDevice());
     std::vector<Tensor> B0, W0;
     for (const auto& p : m->plastic_layers()) {
       B0.push_back(p.feedback_kernel().detach().clone());
@@ -397,8 +444,8 @@ TEST_F(NnPlastic, FixedBIsUntouchedAndInfoAlignBLearns) {
     }
     torch::optim::SGD opt(m->parameters(),
                           torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(1e-4));
-    Tensor x = torch::randn({8, 1, 28, 28});
-    Tensor y = torch::randint(0, 10, {8}, torch::kLong);
+    Tensor x = Randn({8, 1, 28, 28});
+    Tensor y = Randint(0, 10, {8});
     for (int step = 0; step < 3; ++step) {
       opt.zero_grad();
       torch::nn::functional::cross_entropy(m->forward(x), y).backward();
@@ -420,7 +467,8 @@ TEST_F(NnPlastic, FixedBIsUntouchedAndInfoAlignBLearns) {
 
 TEST_F(NnPlastic, CaptureAndApplyForward) {
   PlasticConv2d conv(Spec(2, 3, 3, 1, 1, true), Feedback::InfoAlign);
-  Tensor x = torch::randn({2, 2, 5, 5});
+  conv.to(TestDevice());
+  Tensor x = Randn({2, 2, 5, 5});
   conv.forward(x);
   EXPECT_FALSE(conv.captured_input().defined());
   conv.set_capture(true);
@@ -450,9 +498,10 @@ TEST_F(NnPlastic, NormalizedInfoAlignGradientIsScaleFree) {
   IaCoefficients layer_inputs;
   layer_inputs.inputs = lrid::nn::IaInputs::Layer;
   PlasticConv2d conv(s, Feedback::InfoAlign, layer_inputs);
-  conv.to(torch::kDouble);
-  Tensor x = torch::randn({2, 3, 8, 8}, torch::kDouble);
-  Tensor g = torch::randn(conv.apply_forward(x).sizes(), torch::kDouble);
+  conv.to(TestDevice());
+  conv.to(TestDevice(), torch::kDouble);
+  Tensor x = Randn({2, 3, 8, 8}, torch::kDouble);
+  Tensor g = Randn(conv.apply_forward(x).sizes(), torch::kDouble);
   Tensor d1 = RunLayer(conv, x, g).dB;
   Tensor d2 = RunLayer(conv, 100.0 * x, g).dB;
   EXPECT_TRUE(Close(d1, d2, 1e-12, 1e-9));
@@ -498,15 +547,17 @@ TEST_F(NnPlastic, NoiseInputsAreSeededNoiseOfTheInputsShape) {
   };
   {
     PlasticLinear a(6, 4, true, Feedback::InfoAlign, noise), ref(6, 4, true, Feedback::InfoAlign, layer);
-    a.to(torch::kDouble), ref.to(torch::kDouble);
-    check(a, ref, torch::randn({8, 6}, torch::kDouble), torch::randn({8, 4}, torch::kDouble));
+    a.to(TestDevice()); ref.to(TestDevice());
+    a.to(TestDevice(), torch::kDouble), ref.to(TestDevice(), torch::kDouble);
+    check(a, ref, Randn({8, 6}, torch::kDouble), Randn({8, 4}, torch::kDouble));
   }
   for (const auto& s : kConvCases) {
     SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " groups " + std::to_string(s.groups));
     PlasticConv2d a(s, Feedback::InfoAlign, noise), ref(s, Feedback::InfoAlign, layer);
-    a.to(torch::kDouble), ref.to(torch::kDouble);
-    Tensor x = torch::randn({4, s.in_channels, 9, 10}, torch::kDouble);
-    check(a, ref, x, torch::randn(a.apply_forward(x).sizes(), torch::kDouble));
+    a.to(TestDevice()); ref.to(TestDevice());
+    a.to(TestDevice(), torch::kDouble), ref.to(TestDevice(), torch::kDouble);
+    Tensor x = Randn({4, s.in_channels, 9, 10}, torch::kDouble);
+    check(a, ref, x, Randn(a.apply_forward(x).sizes(), torch::kDouble));
   }
 }
 
@@ -526,19 +577,23 @@ TEST_F(NnPlastic, NoiseInputsNormaliseByTheExpectedOutputAndSplitAcrossRanks) {
     std::unique_ptr<PlasticLayer> a, b;
     if (conv) {
       a = std::make_unique<PlasticConv2d>(Spec(3, 4, 3, 1, 1, true), Feedback::InfoAlign, on);
+      a->to(TestDevice());
       b = std::make_unique<PlasticConv2d>(Spec(3, 4, 3, 1, 1, true), Feedback::InfoAlign, off);
+      b->to(TestDevice());
     } else {
       a = std::make_unique<PlasticLinear>(6, 4, true, Feedback::InfoAlign, on);
+      a->to(TestDevice());
       b = std::make_unique<PlasticLinear>(6, 4, true, Feedback::InfoAlign, off);
+      b->to(TestDevice());
     }
-    a->to(torch::kDouble), b->to(torch::kDouble);
+    a->to(TestDevice(), torch::kDouble), b->to(TestDevice(), torch::kDouble);
     {
       torch::NoGradGuard guard;
       b->weight().copy_(a->weight());
       b->feedback_kernel().copy_(a->feedback_kernel());
     }
-    const Tensor x = conv ? torch::randn({6, 3, 5, 5}, torch::kDouble) : torch::randn({6, 6}, torch::kDouble);
-    const Tensor g = torch::randn(a->apply_forward(x).sizes(), torch::kDouble);
+    const Tensor x = conv ? Randn({6, 3, 5, 5}, torch::kDouble) : Randn({6, 6}, torch::kDouble);
+    const Tensor g = Randn(a->apply_forward(x).sizes(), torch::kDouble);
     a->set_ia_seed(5), b->set_ia_seed(5);
     const Tensor B = a->feedback_kernel().detach();
     const Tensor dn = RunLayer(*a, x, g).dB - 2 * on.gamma * B, du = RunLayer(*b, x, g).dB - 2 * off.gamma * B;
@@ -563,10 +618,11 @@ TEST_F(NnPlastic, NoiseInputsAlignBWithW) {
     IaCoefficients c;
     c.inputs = inputs;
     PlasticLinear l(64, 32, true, Feedback::InfoAlign, c);
+    l.to(TestDevice());
     torch::optim::SGD opt({l.feedback_kernel()}, torch::optim::SGDOptions(1.0).momentum(0.9));
-    const Tensor mix = torch::randn({64, 64}) / 8.0;
+    const Tensor mix = Randn({64, 64}) / 8.0;
     for (int step = 0; step < 800; ++step) {
-      const Tensor x = torch::relu(torch::randn({32, 64}).mm(mix) + 2.0);
+      const Tensor x = torch::relu(Randn({32, 64}).mm(mix) + 2.0);
       l.set_ia_seed(static_cast<uint64_t>(step));
       opt.zero_grad();
       l.ia_local_loss(x).backward();
@@ -590,11 +646,12 @@ TEST_F(NnPlastic, DefaultInfoAlignTrainsStably) {
   o.height = o.width = 12;
   o.feedback = Feedback::InfoAlign;
   auto m = lrid::nn::build_model(o, 4);
+  m->to(TestDevice());
   torch::optim::SGD opt(m->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
-  Tensor protos = torch::rand({10, 1, 12, 12});
+  Tensor protos = Rand({10, 1, 12, 12});
   auto batch = [&](int64_t n) {
-    Tensor y = torch::randint(0, 10, {n}, torch::kLong);
-    return std::make_pair(protos.index_select(0, y) + 0.3 * torch::randn({n, 1, 12, 12}), y);
+    Tensor y = Randint(0, 10, {n});
+    return std::make_pair(protos.index_select(0, y) + 0.3 * Randn({n, 1, 12, 12}), y);
   };
   for (int step = 0; step < 150; ++step) {
     auto [x, y] = batch(32);
@@ -605,7 +662,7 @@ TEST_F(NnPlastic, DefaultInfoAlignTrainsStably) {
   // Single-batch losses spike under FA/IA at this lr; accuracy on a fixed batch does not.
   auto [xe, ye] = batch(256);
   torch::NoGradGuard no_grad;
-  const double acc = (m->forward(xe).argmax(1) == ye).to(torch::kDouble).mean().item<double>();
+  const double acc = (m->forward(xe).argmax(1) == ye).to(TestDevice(), torch::kDouble).mean().item<double>();
   EXPECT_GT(acc, 0.8);
   for (const auto& p : m->plastic_layers()) {
     SCOPED_TRACE(p.name);
