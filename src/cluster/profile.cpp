@@ -21,7 +21,7 @@ using util::join;
 using config::read_text_file;
 
 // The shared YAML reader plus what a profile needs on top of it.
-struct Ctx : config::YamlReader {
+struct ProfileReader : config::YamlReader {
   // A value that goes into an #SBATCH line: no spaces or shell/Slurm specials.
   std::string token(const YAML::Node& n, const std::string& key) const {
     const std::string v = str(n, key);
@@ -51,7 +51,7 @@ struct Ctx : config::YamlReader {
   }
 };
 
-std::vector<std::string> sbatch_options(const Ctx& c, const YAML::Node& v, const std::string& key) {
+std::vector<std::string> sbatch_options(const ProfileReader& c, const YAML::Node& v, const std::string& key) {
   const std::vector<std::string> opts = c.lines(v, key);
   for (size_t i = 0; i < opts.size(); ++i) {
     const auto& o = opts[i];
@@ -68,7 +68,7 @@ std::vector<std::string> sbatch_options(const Ctx& c, const YAML::Node& v, const
   return opts;
 }
 
-void parse_resources(const Ctx& c, const YAML::Node& n, const std::string& key, Resources& r,
+void parse_resources(const ProfileReader& c, const YAML::Node& n, const std::string& key, Resources& r,
                      bool is_reduce, bool* analyze, std::vector<std::string>* extra) {
   std::vector<std::string> allowed = {"nodes",  "tasks_per_node", "cpus_per_task", "gpus_per_node",
                                       "gpu_type", "memory",       "time"};
@@ -132,7 +132,7 @@ std::string Profile::launcher_program() const {
 }
 
 Profile load_profile_text(const std::string& text, const std::string& origin) {
-  const Ctx c{origin};
+  const ProfileReader c{origin};
   const YAML::Node root = config::parse_yaml(text, origin, "cluster profile");
   Profile p;
   p.path = origin;

@@ -38,8 +38,6 @@ const std::vector<std::string>& analysis_classifier_names() {
 
 namespace {
 
-using Ctx = YamlReader;
-
 std::string fmt_double(double v) {
   std::ostringstream s;
   s.precision(17);
@@ -120,7 +118,7 @@ void add_builtin_tasks(JobSpec& job) {
 // ---------------------------------------------------------------------------------------------
 // Sections.
 
-void parse_rule_settings(const Ctx& c, const YAML::Node& n, const std::string& key,
+void parse_rule_settings(const YamlReader& c, const YAML::Node& n, const std::string& key,
                          const std::string& rule, RuleSettings& r) {
   // `defaults` (rule "") holds what every rule shares; the optimiser and IA's coefficients
   // belong to a rule.
@@ -192,7 +190,7 @@ void parse_rule_settings(const Ctx& c, const YAML::Node& n, const std::string& k
   }
 }
 
-void parse_training(const Ctx& c, const YAML::Node& n, JobSpec& job) {
+void parse_training(const YamlReader& c, const YAML::Node& n, JobSpec& job) {
   for (const auto& rule : rule_names()) job.training[rule] = builtin_rule(rule);
   if (!n) return;
   std::vector<std::string> keys = {"defaults"};
@@ -204,7 +202,7 @@ void parse_training(const Ctx& c, const YAML::Node& n, JobSpec& job) {
   }
 }
 
-void parse_augment(const Ctx& c, const YAML::Node& a, const std::string& key, AugmentSpec& g) {
+void parse_augment(const YamlReader& c, const YAML::Node& a, const std::string& key, AugmentSpec& g) {
   c.check_keys(a, key, {"crop", "pad", "flip", "min_scale", "noise", "size"});
   if (auto v = a["crop"]) g.crop = c.choice(v, key + ".crop", {"none", "pad", "resized"}, "crop");
   if (auto v = a["pad"]) g.pad = c.non_negative(v, key + ".pad");
@@ -225,7 +223,7 @@ void parse_augment(const Ctx& c, const YAML::Node& a, const std::string& key, Au
   }
 }
 
-void parse_tasks(const Ctx& c, const YAML::Node& n, JobSpec& job) {
+void parse_tasks(const YamlReader& c, const YAML::Node& n, JobSpec& job) {
   if (!n) return;
   c.require_map(n, "tasks");
   for (const auto& kv : n) {
@@ -285,9 +283,9 @@ void parse_tasks(const Ctx& c, const YAML::Node& n, JobSpec& job) {
 }
 
 template <class T>
-void no_repeats(const Ctx& c, const YAML::Node& n, const std::string& key, const std::vector<T>& v);
+void no_repeats(const YamlReader& c, const YAML::Node& n, const std::string& key, const std::vector<T>& v);
 
-void parse_observables(const Ctx& c, const YAML::Node& n, ObservablesSpec& o) {
+void parse_observables(const YamlReader& c, const YAML::Node& n, ObservablesSpec& o) {
   if (!n) return;
   c.check_keys(n, "observables",
                {"trajectory_points", "observation_batch", "statistics", "conditions"});
@@ -325,7 +323,7 @@ void parse_observables(const Ctx& c, const YAML::Node& n, ObservablesSpec& o) {
   }
 }
 
-void parse_distributed(const Ctx& c, const YAML::Node& n, DistributedSpec& d) {
+void parse_distributed(const YamlReader& c, const YAML::Node& n, DistributedSpec& d) {
   if (!n) return;
   c.check_keys(n, "distributed", {"ranks_per_run", "gradient_backend", "device", "threads_per_rank", "max_attempts",
                                   "checkpoint_seconds", "data_memory_mb"});
@@ -339,7 +337,7 @@ void parse_distributed(const Ctx& c, const YAML::Node& n, DistributedSpec& d) {
   if (auto v = n["max_attempts"]) d.max_attempts = c.positive(v, "distributed.max_attempts");
 }
 
-void parse_analysis(const Ctx& c, const YAML::Node& n, AnalysisSpec& a) {
+void parse_analysis(const YamlReader& c, const YAML::Node& n, AnalysisSpec& a) {
   if (!n) return;
   c.check_keys(n, "analysis", {"splits", "test_fraction", "cv_folds", "seed", "statistics",
                                "classifiers", "random_forest", "linear_svm", "conv1d", "sweeps",
@@ -397,7 +395,7 @@ struct Block {
   YAML::Node node;
 };
 
-std::vector<Seed> parse_seeds(const Ctx& c, const YAML::Node& n, const std::string& key) {
+std::vector<Seed> parse_seeds(const YamlReader& c, const YAML::Node& n, const std::string& key) {
   std::vector<Seed> out;
   const auto xs = c.items(n, key);
   for (size_t i = 0; i < xs.size(); ++i) {
@@ -424,7 +422,7 @@ std::vector<Seed> parse_seeds(const Ctx& c, const YAML::Node& n, const std::stri
 }
 
 template <class T>
-void no_repeats(const Ctx& c, const YAML::Node& n, const std::string& key, const std::vector<T>& v) {
+void no_repeats(const YamlReader& c, const YAML::Node& n, const std::string& key, const std::vector<T>& v) {
   for (size_t i = 0; i < v.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (v[i] == v[j]) {
@@ -434,7 +432,7 @@ void no_repeats(const Ctx& c, const YAML::Node& n, const std::string& key, const
       }
 }
 
-Block parse_block(const Ctx& c, const YAML::Node& n, const std::string& key, const JobSpec& job) {
+Block parse_block(const YamlReader& c, const YAML::Node& n, const std::string& key, const JobSpec& job) {
   c.check_keys(n, key, {"learning_rules", "tasks", "architectures", "batch_sizes", "model_seeds",
                         "dataset_seeds"});
   Block b;
@@ -491,7 +489,7 @@ struct Exclude {
   }
 };
 
-std::vector<Exclude> parse_excludes(const Ctx& c, const YAML::Node& n, const JobSpec& job) {
+std::vector<Exclude> parse_excludes(const YamlReader& c, const YAML::Node& n, const JobSpec& job) {
   std::vector<Exclude> out;
   if (!n) return out;
   if (!n.IsSequence()) c.fail(n, "exclude", "expected a list of {learning_rule, task, ...} entries");
@@ -596,7 +594,7 @@ std::string run_fingerprint(const RunSpec& r, const JobSpec& job) {
   return f.str();
 }
 
-void expand(const Ctx& c, const YAML::Node& root, JobSpec& job) {
+void expand(const YamlReader& c, const YAML::Node& root, JobSpec& job) {
   const YAML::Node grid = root["grid"];
   if (!grid) c.fail(root, "grid", "missing key 'grid' (a list of blocks of factors)");
   if (!grid.IsSequence() || grid.size() == 0)
@@ -653,7 +651,7 @@ void expand_paths(JobSpec& job) {
   }
 }
 
-void check_tasks_and_rules(const Ctx& c, const YAML::Node& root, const JobSpec& job) {
+void check_tasks_and_rules(const YamlReader& c, const YAML::Node& root, const JobSpec& job) {
   for (const auto& r : job.runs) {
     const RuleSettings& s = job.training.at(r.rule);
     if ((r.rule == "fa" || r.rule == "ia") && s.optimizer != "sgd" && s.optimizer != "adam")
@@ -790,7 +788,7 @@ void set_path(YAML::Node node, const std::vector<std::string>& parts, size_t i, 
 }  // namespace
 
 JobSpec load_job_text(const std::string& text, const std::string& origin, const std::vector<std::string>& overrides) {
-  Ctx c{origin};
+  YamlReader c{origin};
   YAML::Node root = parse_yaml(text, origin, "job file");
   if (!root.IsMap()) c.fail(root, "", "expected a mapping with keys name, grid, ...");
 
