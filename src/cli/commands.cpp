@@ -5,7 +5,9 @@
 namespace lrid::cli {
 
 // The commands with their help (usage, what they do, examples that run as written from the
-// repository root: tests/scripts/help_examples.sh runs every one of them).
+// repository root: tests/scripts/help_examples.sh runs every one of them). Long because it is
+// the help text of every command, kept in one table so that --help, completion and the
+// examples test read the same data.
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"run", "the main job: train the grid across the MPI ranks (default: quickstart)", cmd_run,
