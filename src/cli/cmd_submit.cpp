@@ -89,11 +89,10 @@ void write_file(const std::string& path, const std::string& text, bool executabl
   if (executable) chmod(path.c_str(), 0755);
 }
 
-// The partitions the profile names must exist, and without one the site needs a default.
-void check_partitions(const cluster::Profile& p) {
-  std::vector<std::string> parts;
-  std::string def;
-  if (!cluster::list_partitions(parts, def)) return;  // sinfo unavailable: sbatch will judge
+// The partitions the profile names must exist (among those sinfo listed), and without one the
+// site needs a default.
+void check_partitions(const cluster::Profile& p, const cluster::Partitions& sinfo) {
+  const std::vector<std::string>& parts = sinfo.names;
   auto check = [&](const std::string& name, const std::string& key) {
     if (name.empty()) return;
     for (const auto& q : parts)
@@ -103,7 +102,7 @@ void check_partitions(const cluster::Profile& p) {
   };
   check(p.partition, "partition");
   check(p.reduce.partition, "reduce.partition");
-  if (p.partition.empty() && def.empty())
+  if (p.partition.empty() && sinfo.default_name.empty())
     throw BadInput(p.path + ": partition: missing, and this cluster has no default partition; add "
                             "'partition: NAME' (sinfo lists " + util::join(parts) + ")");
 }
@@ -298,8 +297,7 @@ int cmd_submit(int argc, char** argv) {
   }
 
   cluster::require_program("sbatch", "submit");
-  cluster::require_slurm("submit");  // before anything is written
-  check_partitions(profile);
+  check_partitions(profile, cluster::require_slurm("submit"));  // before anything is written
 
   check_campaign_dir(plan, job, shards);
 

@@ -90,7 +90,6 @@ std::optional<po::variables_map> parse_options(int argc, char** argv, const std:
   return vm;
 }
 
-
 namespace {
 
 // The positional "args": the first that is not key=value is the file, the rest overrides.
@@ -131,14 +130,8 @@ void require_analysis_overrides(const JobArgs& args) {
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t end = s.find(',', start);
-    const std::string part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!part.empty()) out.push_back(part);
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
+  for (auto& part : util::split(s, ','))
+    if (!part.empty()) out.push_back(std::move(part));
   return out;
 }
 

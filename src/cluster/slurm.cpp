@@ -61,7 +61,7 @@ void require_program(const std::string& program, const std::string& command) {
                  "(tools/setup.sh) and start cluster/local/start.sh");
 }
 
-void require_slurm(const std::string& command) {
+Partitions require_slurm(const std::string& command) {
   require_program("sinfo", command);
   const std::string local_hint =
       "on a cluster, run it on a login node; for the local cluster: cluster/local/start.sh DIR, then "
@@ -74,7 +74,18 @@ void require_slurm(const std::string& command) {
                      "slurm.conf (" + local_hint + ")");
   }
   const CommandResult r = run_command({"sinfo", "-h", "-o", "%P"});
-  if (r.status == 0) return;
+  if (r.status == 0) {
+    Partitions parts;
+    std::set<std::string> seen;
+    for (auto p : split_lines(r.out)) {
+      if (!p.empty() && p.back() == '*') {
+        p.pop_back();
+        parts.default_name = p;
+      }
+      if (seen.insert(p).second) parts.names.push_back(p);
+    }
+    return parts;
+  }
   std::string why = first_line(r.err);
   for (const auto& line : split_lines(r.err))  // Slurm's last line is the summary ("fatal: ...")
     if (line.find("fatal") != std::string::npos) why = line;
@@ -290,22 +301,6 @@ SlurmView query_jobs(const std::vector<std::string>& job_ids) {
       for (const auto& [k, s] : parse_sacct(a.out)) v.tasks.emplace(k, s);
   }
   return v;
-}
-
-bool list_partitions(std::vector<std::string>& partitions, std::string& default_partition) {
-  partitions.clear();
-  default_partition.clear();
-  const CommandResult r = run_command({"sinfo", "-h", "-o", "%P"});
-  if (r.status != 0) return false;
-  std::set<std::string> seen;
-  for (auto p : split_lines(r.out)) {
-    if (!p.empty() && p.back() == '*') {
-      p.pop_back();
-      default_partition = p;
-    }
-    if (seen.insert(p).second) partitions.push_back(p);
-  }
-  return true;
 }
 
 }  // namespace lrid::cluster

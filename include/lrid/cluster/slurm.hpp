@@ -25,7 +25,13 @@ void require_program(const std::string& program, const std::string& command);
 /// SLURM_CONF, no slurm.conf at all, or a controller that does not answer each get one line
 /// naming the environment to set (SLURM_CONF, the local cluster's env.sh) before anything is
 /// written. Slurm's own client would retry a missing SLURM_CONF for 60 s; this checks first.
-void require_slurm(const std::string& command);
+/// Returns what that `sinfo -h -o %P` listed: the partitions, and the default one (marked '*'
+/// by sinfo; "" when the cluster has none).
+struct Partitions {
+  std::vector<std::string> names;
+  std::string default_name;
+};
+Partitions require_slurm(const std::string& command);
 
 /// Runs `sbatch --parsable ARGS...` and returns the job id. A refusal by sbatch (bad partition,
 /// account, time limit...) throws BadInput with sbatch's message and `blame` (e.g. the profile).
@@ -63,9 +69,5 @@ SlurmView query_jobs(const std::vector<std::string>& job_ids);
 bool state_active(const std::string& state);
 /// Whether a finished job in this state did not complete (failed, cancelled, timeout, node fail...).
 bool state_unsuccessful(const std::string& state);
-
-/// Partitions from `sinfo -h -o %P`; `default_partition` gets the one marked '*' (or "").
-/// Returns false (and leaves both empty) when sinfo is not there or fails.
-bool list_partitions(std::vector<std::string>& partitions, std::string& default_partition);
 
 }  // namespace lrid::cluster
