@@ -409,8 +409,10 @@ class RunTrainer {
     model_->train();
     opt_ = make_optimizer(*model_, rs_);
     stream_ = std::make_unique<data::BatchStream>(train, t_.data.norm, run_.batch_size, run_.dataset_seed_value);
-    // Augmentation (and SimCLR's two views, concatenated) happens where the batch is read: in
-    // the prefetch thread when the data set is streamed.
+    // Batches cross to a CUDA device as uint8 and are normalised and augmented there (SimCLR's
+    // two views concatenated); on the CPU where they are read: in the prefetch thread when the
+    // data set is streamed.
+    stream_->set_deferred(device_.is_cuda() || o_.deferred_batches, device_.is_cuda());
     const data::AugmentOptions aug = augment_options(task_);
     const uint64_t dseed = run_.dataset_seed_value;
     if (task_.objective == "simclr")
@@ -461,13 +463,14 @@ class RunTrainer {
 
   // One step's loss (and backward when training) on this rank's share of the batch.
   double forward_loss(int64_t step, bool backward) {
-    const data::Batch b = stream_->next_shard(rank_, world_);  // transformed: SimCLR's two views, concatenated
+    // On the device, transformed: SimCLR's two views, concatenated.
+    const data::Batch b = stream_->finish(stream_->next_shard(rank_, world_), device_);
     (void)step;
     torch::Tensor loss;
     if (task_.objective == "simclr") {
-      loss = nt_xent(model_->forward(b.images.to(device_)), task_.simclr_temperature).first;
+      loss = nt_xent(model_->forward(b.images), task_.simclr_temperature).first;
     } else {
-      loss = torch::nn::functional::cross_entropy(model_->forward(b.images.to(device_)), b.labels.to(device_));
+      loss = torch::nn::functional::cross_entropy(model_->forward(b.images), b.labels);
     }
     if (backward) loss.backward();
     return loss.item<double>();

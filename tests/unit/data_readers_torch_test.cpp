@@ -656,6 +656,62 @@ TEST_F(DataTest, AugmentShardEqualsRowsOfWholeBatch) {
 }
 
 
+TEST_F(DataTest, DeferredSharesFinishToTheStreamsOwnBatches) {
+  // The CUDA path's data handling, run on the CPU: a deferred share leaves the stream as uint8
+  // with its place in the stream, and finish() (move, normalise, transform) gives the host
+  // path's batch bit for bit, for every rank's share, in memory and streamed with prefetch.
+  TempDir dir;
+  std::vector<int32_t> labels;
+  for (int i = 0; i < 40; ++i) labels.push_back((i * 3) % 4);
+  write_h5(dir / "d.h5", {{"train", {{40, 8, 8, 3}, H5T_NATIVE_UINT8, labels}},
+                          {"test", {{8, 8, 8, 3}, H5T_NATIVE_UINT8, std::vector<int32_t>(labels.begin(), labels.begin() + 8)}}});
+  const auto mem = read_hdf5(dir / "d.h5");
+  const auto str = read_hdf5(dir / "d.h5", int64_t(32) << 20, /*stream_bytes=*/100);
+  ASSERT_TRUE(str.train.streamed());
+  AugmentOptions aug;  // resized crop, flip, noise
+  const std::vector<std::pair<std::string, BatchTransform>> transforms = {
+      {"none", nullptr},
+      {"augment", [aug](Batch b, int64_t step, int64_t row, int64_t rows) {
+         b.images = augment_step(b.images, 5, step, aug, row, rows);
+         return b;
+       }},
+      {"two views", [aug](Batch b, int64_t step, int64_t row, int64_t rows) {
+         const auto v = two_views(b.images, 5, step, aug, row, rows);
+         b.images = torch::cat({v.first, v.second});
+         return b;
+       }}};
+  for (const auto& [name, transform] : transforms) {
+    for (int world : {1, 2}) {
+      for (int rank = 0; rank < world; ++rank) {
+        BatchStream host(mem.train, mem.norm, 12, 9), dm(mem.train, mem.norm, 12, 9), ds(str.train, str.norm, 12, 9);
+        for (auto* s : {&host, &dm, &ds}) s->set_transform(transform);
+        dm.set_deferred(true);
+        ds.set_deferred(true);
+        ds.start_prefetch(rank, world, 2);
+        EXPECT_TRUE(dm.deferred() && !host.deferred());
+        for (int k = 0; k < 6; ++k) {  // across an epoch boundary
+          const auto x = host.next_shard(rank, world);
+          const auto rm = dm.next_shard(rank, world), rs = ds.next_shard(rank, world);
+          ASSERT_EQ(rm.images.scalar_type(), torch::kByte) << name;
+          EXPECT_EQ(rm.step, k);
+          EXPECT_EQ(rm.row_offset, rank * 12 / world);
+          EXPECT_EQ(rm.total_rows, 12);
+          const auto ym = dm.finish(rm, torch::kCPU), ys = ds.finish(rs, torch::kCPU);
+          EXPECT_EQ(ym.images.scalar_type(), torch::kFloat);
+          EXPECT_TRUE(x.images.equal(ym.images) && x.labels.equal(ym.labels)) << name << " step " << k;
+          EXPECT_TRUE(x.images.equal(ys.images) && x.labels.equal(ys.labels)) << name << " step " << k;
+          // a host-path share is only moved
+          EXPECT_TRUE(host.finish(x, torch::kCPU).images.equal(x.images));
+        }
+        // a share finished twice, or one from a host-path stream, is refused
+        const auto once = dm.finish(dm.next_shard(rank, world), torch::kCPU);
+        EXPECT_THROW(dm.finish(once, torch::kCPU), std::logic_error);
+        EXPECT_THROW(ds.set_deferred(false), std::logic_error);  // while prefetching
+      }
+    }
+  }
+}
+
 TEST_F(DataTest, Hdf5StreamedEqualsInMemory) {
   // A set larger than the budget stays in its file: the same labels, normalisation, batches
   // (with and without the prefetch thread, for every rank's share), observation batch and label

@@ -99,6 +99,23 @@ TEST(Train, SameSeedsSameResultBitForBit) {
   EXPECT_NE(0, std::memcmp(c.values.data(), d.values.data(), c.values.size() * sizeof(float)));
 }
 
+TEST(Train, DeferredBatchesGiveTheSameRunBitForBit) {
+  // The CUDA path's batches (uint8 out of the stream, normalised and augmented where the run
+  // trains) on the CPU: every statistic and loss equal to the host path's, supervised with
+  // augmentation and SimCLR's two views.
+  torch::set_num_threads(1);
+  for (const std::string task : {"fashion_mnist_simclr", "fashion_mnist"}) {
+    const auto j = job("MLP", task, 12, 3, task == "fashion_mnist" ? "tasks:\n  fashion_mnist: {augment: {crop: pad, pad: 2, flip: 0.5, noise: 0.1}}\n" : "");
+    const auto& run = j.runs[2];  // fa
+    train::TrainOptions deferred;
+    deferred.deferred_batches = true;
+    const auto a = train::train_run(j, run), b = train::train_run(j, run, deferred);
+    ASSERT_EQ(a.values.size(), b.values.size());
+    EXPECT_EQ(0, std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float))) << task;
+    EXPECT_EQ(a.loss, b.loss) << task;
+  }
+}
+
 TEST(Recorder, PointsAreInitialToFinal) {
   torch::set_num_threads(1);
   const auto j = job("MLP", "fashion_mnist", 20, 5, "  statistics: [weightraw_norm]\n");

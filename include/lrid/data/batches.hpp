@@ -32,10 +32,15 @@ inline constexpr uint64_t kEpochSalt = 0x65706f6368ULL;        // "epoch"
 inline constexpr uint64_t kAugmentSalt = 0x6175676d656e74ULL;  // "augment"
 inline constexpr uint64_t kObserveSalt = 0x6f6273657276ULL;    // "observ"
 
-/// A batch: float32 [B,C,H,W] normalised images and int64 [B] labels.
+/// A batch: float32 [B,C,H,W] normalised images and int64 [B] labels. A share that
+/// BatchStream::next_shard returns also says where it sits in the stream (a deferred share's
+/// images are still uint8: BatchStream::finish needs them).
 struct Batch {
   torch::Tensor images;
   torch::Tensor labels;
+  int64_t step = -1;        ///< the training step it belongs to (-1: not from a stream)
+  int64_t row_offset = 0;   ///< its first row in the whole batch
+  int64_t total_rows = 0;   ///< the whole batch's rows
 };
 
 /// Rows [rank*B/world, (rank+1)*B/world) of a batch (views, no copy). The caller checks that
@@ -56,6 +61,18 @@ class BatchStream {
 
   /// Applied to every batch next_shard returns (by the prefetch thread when it runs).
   void set_transform(BatchTransform transform);
+  /// Deferred: next_shard returns the share as read (uint8 images, not yet normalised or
+  /// transformed) and the caller finishes it on its device with finish(): a quarter of the
+  /// bytes cross to a GPU, normalisation and augmentation run there. `pin`: the share is copied
+  /// into page-locked memory where it is read (the prefetch thread when it runs), so the copy
+  /// to a CUDA device is asynchronous; needs a CUDA LibTorch. Off by default; set before
+  /// start_prefetch.
+  void set_deferred(bool deferred, bool pin = false);
+  bool deferred() const { return deferred_; }
+  /// A share from next_shard on `device`: deferred, moved there (uint8), normalised and
+  /// transformed there, the same operations as the stream's own path (bit for bit on the CPU);
+  /// otherwise only moved. Labels are moved too.
+  Batch finish(Batch share, const torch::Device& device) const;
   /// From now on a background thread reads, normalises and transforms this rank's shares of the
   /// next `depth` batches while the caller trains on the current one; next_shard(rank, world)
   /// then returns them (the same batches, bit for bit). An error reading a batch (bad data) is
@@ -100,6 +117,7 @@ class BatchStream {
   int64_t cached_epoch_ = -1;
   torch::Tensor cached_perm_;
   BatchTransform transform_;
+  bool deferred_ = false, pin_ = false;
 
   // The prefetch thread and what it has produced: (step, batch or its error), in step order.
   struct Ready {

@@ -55,6 +55,10 @@ struct TrainOptions {
   std::function<void(nn::Model&)> on_final_model;
   /// Where the run trains: "cpu" or "cuda:N" (resolved by resolve_device).
   std::string device = "cpu";
+  /// Batches leave the data stream as uint8 and are normalised and augmented on the run's
+  /// device (data::BatchStream::set_deferred). Always so on CUDA; true here does the same on the
+  /// CPU (the same values bit for bit: the test of the CUDA path's data handling).
+  bool deferred_batches = false;
   /// Checkpoints (train/checkpoint.hpp): the directory ("" = off), the time between saves on the
   /// leader's clock (0: only after each recorded point), this attempt's number and the limit of
   /// attempts without progress since the checkpoint.
