@@ -14,6 +14,7 @@
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
 #include "lrid/train/campaign.hpp"
+#include "lrid/train/signals.hpp"
 
 namespace lrid::cli {
 
@@ -28,6 +29,7 @@ int cmd_run(int argc, char** argv) {
   const auto cmd = parse_job_command(argc, argv, "run", opts, nullptr);
   if (!cmd) return 0;
   const auto& [vm, args] = *cmd;
+  train::install_stop_handlers();  // from here on a signal stops the campaign cleanly (exit 75)
   const config::JobSpec job = !args.job.empty()
                                   ? config::load_job_file(args.job, args.overrides)
                                   : config::load_job_text(kQuickstartYaml, "<embedded jobs/quickstart.yaml>", args.overrides);
@@ -59,6 +61,14 @@ int cmd_run(int argc, char** argv) {
   o.threads = vm["threads"].as<int>();
   o.quiet = vm.count("quiet") > 0;
   const auto s = train::run_campaign(job, o);
+  if (s.interrupted) {
+    if (rank == 0)
+      std::printf("lrid run: interrupted by %s: %lld runs done, %lld failed, %lld pending (running runs "
+                  "checkpointed), not analysed; the same command continues it\n",
+                  train::signal_name(s.signal), static_cast<long long>(s.done), static_cast<long long>(s.failed),
+                  static_cast<long long>(s.pending));
+    return train::kExitInterrupted;
+  }
   if (rank == 0)
     std::printf("lrid run: training: %lld runs, %lld done, %lld failed, %lld pending (%.1f s) -> %s\n",
                 static_cast<long long>(s.runs), static_cast<long long>(s.done),

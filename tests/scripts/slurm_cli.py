@@ -104,6 +104,38 @@ check("# skipped" in loc, "--no-analyze: the analyze step is rendered as a comme
 for cmd in ["submit", "resume", "status"]:
     run([cmd, "--help"])
 
+# The array script's signal handling, executed with its launch line replaced: Slurm's warning
+# (--signal, which may come up to a minute early) while the ranks still start up kills them with
+# SIGUSR1 (exit 138): the task goes on as interrupted (75) and requeues itself; the same exit
+# without a warning is passed on as it is.
+shard_text = re.split(r"^# ===== .*$", loc, flags=re.M)[1]
+launch = re.search(r'^srun --mpi=pmix "\$LRID" train .* &$', shard_text, re.M)
+if check(launch is not None, "the array script launches the shard in the background"):
+    fakebin = os.path.join(TMP, "fakebin")
+    os.makedirs(fakebin, exist_ok=True)
+    write("fakebin/scontrol", "#!/bin/sh\necho \"$@\" >> \"$(dirname \"$0\")/scontrol.log\"\n")
+    os.chmod(os.path.join(fakebin, "scontrol"), 0o755)
+    env = dict(os.environ, PATH=fakebin + ":" + os.environ["PATH"], SLURM_ARRAY_TASK_ID="1",
+               SLURM_ARRAY_JOB_ID="41", SLURM_JOB_ID="42")
+    for name, line, warn, want_rc, want_text, requeued in [
+            ("warning during start-up", "sleep 20 &", True, 0, "while the ranks were starting", True),
+            ("killed by SIGUSR1 without a warning", "bash -c 'kill -USR1 $$' &", False, 138, None, False),
+            ("the ranks checkpointed (exit 75)", "bash -c 'trap \"exit 75\" USR1; sleep 20 & wait' &", True, 0,
+             "interrupted and checkpointed; requeueing 42", True)]:
+        log = os.path.join(fakebin, "scontrol.log")
+        if os.path.exists(log):
+            os.remove(log)
+        script = write("fake_shard.sh", shard_text[:launch.start()] + line + shard_text[launch.end():])
+        p = subprocess.Popen(["bash", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if warn:
+            time.sleep(1.0)
+            p.send_signal(10)  # SIGUSR1, as Slurm's --signal=B:USR1 sends it to the batch shell
+        out, _ = p.communicate(timeout=60)
+        ok = p.returncode == want_rc and (want_text is None or want_text in out)
+        ok = ok and os.path.exists(log) == requeued
+        check(ok, f"array script, {name}: exit {p.returncode} (want {want_rc}), requeued {os.path.exists(log)}"
+                  + ("" if ok else ": " + out[-400:]))
+
 # --- 2. bad input: exit code 2, one clear line --------------------------------------------------
 base = ["submit", SMOKE, "--shards", "2", "--dir", camp, "--dry-run", "--cluster"]
 bad(base + [write("p1.yaml", "partiton: gpu\n")], "p1.yaml:1:1: partiton: unknown key 'partiton' (did you mean 'partition'?)",
