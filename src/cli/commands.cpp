@@ -14,7 +14,9 @@ const std::vector<Command>& commands() {
        Help{"run [JOB.yaml] [key.path=value ...] [--dir DIR] [--fresh]   (under mpirun/srun)",
          "The main job: train every run of the job across the MPI ranks into DIR/campaign.h5 "
          "(continuing an earlier, interrupted campaign of the same job in DIR), then analyze it "
-         "into DIR/results (results.h5, report.md, PNG plots). Without JOB.yaml it runs the "
+         "into DIR/results (results.h5, report.md, PNG plots). A stop signal (Ctrl-C, SIGTERM) "
+         "checkpoints the runs in flight and exits 75 without analysing; the same command "
+         "continues. Without JOB.yaml it runs the "
          "embedded default, jobs/quickstart.yaml (Fashion-MNIST, all four learning rules; about 10 "
          "minutes on 2 cores: mpirun -np 2 lrid run).",
          {"mpirun -np 2 lrid run jobs/smoke.yaml",

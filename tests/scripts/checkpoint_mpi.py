@@ -7,7 +7,8 @@ shard files, under real mpirun:
    that run, and the campaign equals an uninterrupted one bit for bit.
 2. The same kill -9 and resume with ranks_per_run 2.
 3. SIGTERM to every rank: exit code 75, runs logged interrupted, --resume completes it bit for
-   bit.
+   bit. The same to `lrid run`: exit 75 and no analysis; the same command completes, analyses,
+   and equals the uninterrupted campaign bit for bit.
 4. A fault injected on the non-leader rank, and on the leader while it records, of a 2-rank
    group: that run fails with the rank's message, the others complete, nothing hangs.
 5. Shard 0 of 8 is about an eighth of the whole campaign file; the 8 merged equal the whole.
@@ -180,6 +181,27 @@ check(st.get("running", 0) == 0, f"SIGTERM: status shows nothing running ({st.ge
 check("--resume" in text, "SIGTERM: the job says how to resume")
 run(["train", path1, "--out", out, "--resume", "-q"], np_=2)
 same(contents(out), contents(ref1), "SIGTERM then --resume")
+
+# 3b. The same signal to `lrid run`: exit 75 before the analysis (no results), and the same
+# command continues the campaign and then analyses it.
+rdir = os.path.join(TMP, "rundir")
+rcmd = MPIRUN + ["-np", "2", LRID, "run", path1, "analysis.splits=3", "analysis.cv_folds=2",
+                 "analysis.classifiers=[random_forest]", "analysis.random_forest.n_estimators=[10]",
+                 "analysis.random_forest.max_features=[sqrt]", "analysis.sweep_splits=2",
+                 "analysis.sweep_forest.n_estimators=10", "--dir", rdir, "-q", "--no-plots"]
+proc = subprocess.Popen(rcmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+wait_for_checkpoints(os.path.join(rdir, "campaign.h5"), 1)
+pids = subprocess.run(["pgrep", "-f", f"^{LRID} run {path1}"], capture_output=True, text=True).stdout.split()
+for pid in pids:
+    os.kill(int(pid), signal.SIGTERM)
+text, _ = proc.communicate(timeout=120)
+check(proc.returncode == 75 and "interrupted by SIGTERM" in text and "not analysed" in text,
+      f"lrid run, SIGTERM: exit 75 and says so ({proc.returncode}: {text[-300:]!r})")
+check(not os.path.exists(os.path.join(rdir, "results", "report.md")), "lrid run, SIGTERM: nothing analysed")
+again = subprocess.run(rcmd, capture_output=True, text=True, timeout=TIMEOUT)
+check(again.returncode == 0 and os.path.exists(os.path.join(rdir, "results", "report.md")),
+      f"lrid run again: continues, completes and analyses ({again.returncode})")
+same(contents(os.path.join(rdir, "campaign.h5")), contents(ref1), "lrid run: SIGTERM, then the same command")
 
 # 4. Faults inside a 2-rank group: the non-leader in training, the leader while recording.
 path = job("fault", 200, 2, ckpt=0)
