@@ -294,11 +294,10 @@ int cmd_train(int argc, char** argv) {
   const auto cmd = parse_job_command(argc, argv, "train", opts, "JOB.yaml");
   if (!cmd) return 0;
   const auto& [vm, args] = *cmd;
+  if (vm.count("run")) return train_one_run(config::load_job_file(args.job, args.overrides), vm);
   // A campaign takes its stop signals from here on: Slurm's warning can come while it starts.
-  if (!vm.count("run")) train::install_stop_handlers();
-  const config::JobSpec job = config::load_job_file(args.job, args.overrides);
-  if (!vm.count("run")) return train_campaign(job, vm);
-  return train_one_run(job, vm);
+  train::install_stop_handlers();
+  return train_campaign(config::load_job_file(args.job, args.overrides), vm);
 }
 
 }  // namespace lrid::cli

@@ -103,34 +103,30 @@ Batch BatchStream::next() { return gather(next_indices()); }
 
 Batch BatchStream::make_shard(int64_t step, int rank, int world, int64_t& cached_epoch,
                               torch::Tensor& cached_perm) const {
-  auto idx = indices_at(step, cached_epoch, cached_perm).slice(0, rank * batch_size_ / world,
-                                                                (rank + 1) * batch_size_ / world);
-  const int64_t lo = rank * batch_size_ / world;
-  if (deferred_) {
-    Batch raw{set_.gather(idx), set_.labels.index_select(0, idx), step, lo, batch_size_};
-    if (pin_) {
-      raw.images = raw.images.pin_memory();
-      raw.labels = raw.labels.pin_memory();
-    }
-    return raw;
+  const int64_t lo = rank * batch_size_ / world, hi = (rank + 1) * batch_size_ / world;
+  const auto idx = indices_at(step, cached_epoch, cached_perm).slice(0, lo, hi);
+  Batch raw{set_.gather(idx), set_.labels.index_select(0, idx), step, lo, batch_size_};
+  if (!deferred_) return normalise_and_transform(std::move(raw));
+  if (pin_) {
+    raw.images = raw.images.pin_memory();
+    raw.labels = raw.labels.pin_memory();
   }
-  Batch b = gather(idx);
-  b.step = step, b.row_offset = lo, b.total_rows = batch_size_;
-  return transform_ ? transform_(std::move(b), step, lo, batch_size_) : b;
+  return raw;
+}
+
+Batch BatchStream::normalise_and_transform(Batch raw) const {
+  const int64_t step = raw.step, row = raw.row_offset, rows = raw.total_rows;
+  raw.images = norm_.apply(raw.images);
+  return transform_ ? transform_(std::move(raw), step, row, rows) : raw;
 }
 
 Batch BatchStream::finish(Batch share, const torch::Device& device) const {
   const bool async = device.is_cuda() && share.images.is_pinned();
   share.labels = share.labels.to(device, async);
-  if (!deferred_) {
-    share.images = share.images.to(device, async);
-    return share;
-  }
-  if (share.images.scalar_type() != torch::kByte || share.step < 0)
+  if (deferred_ && (share.images.scalar_type() != torch::kByte || share.step < 0))
     throw std::logic_error("BatchStream::finish: not a deferred share of this stream");
-  const int64_t step = share.step, row = share.row_offset, rows = share.total_rows;
-  share.images = norm_.apply(share.images.to(device, async));
-  return transform_ ? transform_(std::move(share), step, row, rows) : share;
+  share.images = share.images.to(device, async);
+  return deferred_ ? normalise_and_transform(std::move(share)) : share;
 }
 
 void BatchStream::set_deferred(bool deferred, bool pin) {

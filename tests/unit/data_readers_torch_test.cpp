@@ -389,6 +389,22 @@ void write_h5(const std::string& path, const std::vector<std::pair<std::string, 
   H5Fclose(f);
 }
 
+// A synthetic uint8 set written to `path` (train: n images h x w x c, label of image i
+// (i * mult) % classes; test: the first n_test of them), read twice: loaded into memory, and
+// streamed from its file (a budget of 100 bytes).
+struct MemAndStreamed {
+  TrainTest mem, str;
+};
+MemAndStreamed write_mem_and_streamed(const std::string& path, hsize_t n, hsize_t n_test, hsize_t h, hsize_t w,
+                                      hsize_t c, int mult, int classes) {
+  std::vector<int32_t> labels;
+  for (hsize_t i = 0; i < n; ++i) labels.push_back(int32_t((i * hsize_t(mult)) % hsize_t(classes)));
+  write_h5(path, {{"train", {{n, h, w, c}, H5T_NATIVE_UINT8, labels}},
+                  {"test", {{n_test, h, w, c}, H5T_NATIVE_UINT8,
+                            std::vector<int32_t>(labels.begin(), labels.begin() + std::ptrdiff_t(n_test))}}});
+  return {read_hdf5(path), read_hdf5(path, int64_t(32) << 20, /*stream_bytes=*/100)};
+}
+
 TEST_F(DataTest, Hdf5RoundTrip) {
   TempDir dir;
   H5Split train{{7, 5, 4, 3}, H5T_NATIVE_UINT8, {0, 1, 2, 3, 4, 0, 1}};
@@ -661,12 +677,7 @@ TEST_F(DataTest, DeferredSharesFinishToTheStreamsOwnBatches) {
   // with its place in the stream, and finish() (move, normalise, transform) gives the host
   // path's batch bit for bit, for every rank's share, in memory and streamed with prefetch.
   TempDir dir;
-  std::vector<int32_t> labels;
-  for (int i = 0; i < 40; ++i) labels.push_back((i * 3) % 4);
-  write_h5(dir / "d.h5", {{"train", {{40, 8, 8, 3}, H5T_NATIVE_UINT8, labels}},
-                          {"test", {{8, 8, 8, 3}, H5T_NATIVE_UINT8, std::vector<int32_t>(labels.begin(), labels.begin() + 8)}}});
-  const auto mem = read_hdf5(dir / "d.h5");
-  const auto str = read_hdf5(dir / "d.h5", int64_t(32) << 20, /*stream_bytes=*/100);
+  const auto [mem, str] = write_mem_and_streamed(dir / "d.h5", 40, 8, 8, 8, 3, 3, 4);
   ASSERT_TRUE(str.train.streamed());
   AugmentOptions aug;  // resized crop, flip, noise
   const std::vector<std::pair<std::string, BatchTransform>> transforms = {
@@ -717,12 +728,7 @@ TEST_F(DataTest, Hdf5StreamedEqualsInMemory) {
   // (with and without the prefetch thread, for every rank's share), observation batch and label
   // map as when it is loaded.
   TempDir dir;
-  std::vector<int32_t> labels;
-  for (int i = 0; i < 50; ++i) labels.push_back((i * 7) % 5);
-  write_h5(dir / "s.h5", {{"train", {{50, 6, 5, 3}, H5T_NATIVE_UINT8, labels}},
-                          {"test", {{20, 6, 5, 3}, H5T_NATIVE_UINT8, std::vector<int32_t>(labels.begin(), labels.begin() + 20)}}});
-  const auto mem = read_hdf5(dir / "s.h5");
-  const auto str = read_hdf5(dir / "s.h5", int64_t(32) << 20, /*stream_bytes=*/100);
+  const auto [mem, str] = write_mem_and_streamed(dir / "s.h5", 50, 20, 6, 5, 3, 7, 5);
   ASSERT_FALSE(mem.train.streamed());
   ASSERT_TRUE(str.train.streamed() && str.test.streamed());
   EXPECT_FALSE(str.train.images.defined());

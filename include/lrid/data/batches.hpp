@@ -105,6 +105,8 @@ class BatchStream {
   /// Dataset indices of batch `step` (the permutation cache is the caller's).
   torch::Tensor indices_at(int64_t step, int64_t& cached_epoch, torch::Tensor& cached_perm) const;
   Batch gather(const torch::Tensor& idx) const;
+  /// A share as read (uint8) -> normalised, then transformed (the step and rows it carries).
+  Batch normalise_and_transform(Batch raw) const;
   Batch make_shard(int64_t step, int rank, int world, int64_t& cached_epoch, torch::Tensor& cached_perm) const;
   void stop_prefetch();
   void prefetch_loop(int64_t from);
