@@ -115,9 +115,8 @@ Batch BatchStream::make_shard(int64_t step, int rank, int world, int64_t& cached
 }
 
 Batch BatchStream::normalise_and_transform(Batch raw) const {
-  const int64_t step = raw.step, row = raw.row_offset, rows = raw.total_rows;
   raw.images = norm_.apply(raw.images);
-  return transform_ ? transform_(std::move(raw), step, row, rows) : raw;
+  return transform_ ? transform_(std::move(raw)) : raw;
 }
 
 Batch BatchStream::finish(Batch share, const torch::Device& device) const {

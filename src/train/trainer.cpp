@@ -416,14 +416,14 @@ class RunTrainer {
     const data::AugmentOptions aug = augment_options(task_);
     const uint64_t dseed = run_.dataset_seed_value;
     if (task_.objective == "simclr")
-      stream_->set_transform([aug, dseed](data::Batch b, int64_t step, int64_t row, int64_t rows) {
-        const auto v = data::two_views(b.images, dseed, step, aug, row, rows);
+      stream_->set_transform([aug, dseed](data::Batch b) {
+        const auto v = data::two_views(b.images, dseed, b.step, aug, b.row_offset, b.total_rows);
         b.images = torch::cat({v.first, v.second});
         return b;
       });
     else if (augments(task_))
-      stream_->set_transform([aug, dseed](data::Batch b, int64_t step, int64_t row, int64_t rows) {
-        b.images = data::augment_step(b.images, dseed, step, aug, row, rows);
+      stream_->set_transform([aug, dseed](data::Batch b) {
+        b.images = data::augment_step(b.images, dseed, b.step, aug, b.row_offset, b.total_rows);
         return b;
       });
     S_ = total_steps(job_, run_, train.size());

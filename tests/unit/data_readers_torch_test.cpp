@@ -682,12 +682,12 @@ TEST_F(DataTest, DeferredSharesFinishToTheStreamsOwnBatches) {
   AugmentOptions aug;  // resized crop, flip, noise
   const std::vector<std::pair<std::string, BatchTransform>> transforms = {
       {"none", nullptr},
-      {"augment", [aug](Batch b, int64_t step, int64_t row, int64_t rows) {
-         b.images = augment_step(b.images, 5, step, aug, row, rows);
+      {"augment", [aug](Batch b) {
+         b.images = augment_step(b.images, 5, b.step, aug, b.row_offset, b.total_rows);
          return b;
        }},
-      {"two views", [aug](Batch b, int64_t step, int64_t row, int64_t rows) {
-         const auto v = two_views(b.images, 5, step, aug, row, rows);
+      {"two views", [aug](Batch b) {
+         const auto v = two_views(b.images, 5, b.step, aug, b.row_offset, b.total_rows);
          b.images = torch::cat({v.first, v.second});
          return b;
        }}};

@@ -47,9 +47,10 @@ struct Batch {
 /// B is divisible by world; here rank/world out of range -> std::invalid_argument.
 Batch shard(const Batch& batch, int rank, int world);
 
-/// What happens to a rank's share of the batch of step `step` after it is read and normalised
-/// (augmentation, SimCLR's two views): (batch, step, first row of the share, batch size).
-using BatchTransform = std::function<Batch(Batch, int64_t step, int64_t row_offset, int64_t total_rows)>;
+/// What happens to a rank's share of a batch after it is read and normalised (augmentation,
+/// SimCLR's two views). The share carries its step, first row and the whole batch's rows, which
+/// seed the augmentation per row.
+using BatchTransform = std::function<Batch(Batch)>;
 
 class BatchStream {
  public:
