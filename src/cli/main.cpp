@@ -1,17 +1,20 @@
 // lrid: identify learning rules from neural network observables.
 // Dispatches `lrid <command> [options]` and maps errors to exit codes
 // (0 ok, 2 bad input, 1 internal failure).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lrid/build_info.hpp"
 #include "lrid/cli/commands.hpp"
 #include "lrid/dist/mpi.hpp"
 #include "lrid/error.hpp"
+#include "lrid/train/signals.hpp"
 #include "lrid/util/text.hpp"
 
 namespace {
@@ -39,11 +42,26 @@ bool quiet_rank() {
   return rank != 0;
 }
 
+// A user error found before MPI starts is found by every rank at once. Rank 0 reports it, but
+// a launcher (mpirun) tears the job down as soon as any rank exits non-zero, and a quiet rank
+// that exits first can take rank 0 with it before its line is printed. So a quiet rank gives
+// rank 0 a few seconds to report and exit (which ends the job, and this rank, at once).
+// Under MPI the ranks leave together through MPI_Finalize, after rank 0 printed.
+void let_rank0_report_first() {
+  int init = 0;
+  MPI_Initialized(&init);
+  if (init || lrid::dist::launcher_size_from_env() < 2 || !quiet_rank()) return;
+  // lrid train and lrid run catch SIGTERM (to checkpoint); the launcher's teardown ends the wait.
+  for (int i = 0; i < 60 && !lrid::train::stop_requested(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
 int run_command(const lrid::cli::Command& c, int argc, char** argv) {
   try {
     return c.run(argc, argv);
   } catch (const lrid::BadInput& e) {
     if (!quiet_rank()) std::fprintf(stderr, "lrid %s: error: %s\n", c.name, e.what());
+    let_rank0_report_first();
     return 2;
   } catch (const std::exception& e) {
     // Torch's messages carry a C++ backtrace after the first line; LRID_DEBUG=1 shows it.
@@ -87,5 +105,6 @@ int main(int argc, char** argv) {
   if (!quiet_rank())
     std::fprintf(stderr, "lrid: error: unknown command '%s'%s (run 'lrid --help' for the list)\n", name.c_str(),
                  lrid::util::did_you_mean(name, names).c_str());
+  let_rank0_report_first();
   return 2;
 }
