@@ -213,7 +213,7 @@ int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
   const bool quiet = vm.count("quiet") > 0;
   int threads = vm["threads"].as<int>();
   if (threads == 0) threads = static_cast<int>(job.distributed.threads_per_rank);
-  threads = train::configure_threads(threads, 1);
+  threads = train::configure_threads(threads, 1, static_cast<int>(job.distributed.blas_threads));
 
   // distributed.device holds for --run too (cuda without CUDA: exit 2 before anything is written).
   const std::string device = train::resolve_device(job.distributed.device, 0);

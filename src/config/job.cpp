@@ -325,7 +325,7 @@ void parse_observables(const YamlReader& c, const YAML::Node& n, ObservablesSpec
 
 void parse_distributed(const YamlReader& c, const YAML::Node& n, DistributedSpec& d) {
   if (!n) return;
-  c.check_keys(n, "distributed", {"ranks_per_run", "gradient_backend", "device", "threads_per_rank", "max_attempts",
+  c.check_keys(n, "distributed", {"ranks_per_run", "gradient_backend", "device", "threads_per_rank", "blas_threads", "max_attempts",
                                   "checkpoint_seconds", "data_memory_mb"});
   if (auto v = n["checkpoint_seconds"]) d.checkpoint_seconds = c.non_negative_real(v, "distributed.checkpoint_seconds");
   if (auto v = n["data_memory_mb"]) d.data_memory_mb = c.real(v, "distributed.data_memory_mb");
@@ -334,6 +334,7 @@ void parse_distributed(const YamlReader& c, const YAML::Node& n, DistributedSpec
     d.gradient_backend = c.choice(v, "distributed.gradient_backend", {"auto", "mpi", "nccl"}, "gradient backend");
   if (auto v = n["device"]) d.device = c.choice(v, "distributed.device", {"auto", "cpu", "cuda"}, "device");
   if (auto v = n["threads_per_rank"]) d.threads_per_rank = c.non_negative(v, "distributed.threads_per_rank");
+  if (auto v = n["blas_threads"]) d.blas_threads = c.non_negative(v, "distributed.blas_threads");
   if (auto v = n["max_attempts"]) d.max_attempts = c.positive(v, "distributed.max_attempts");
 }
 

@@ -440,7 +440,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   const int node_ranks = dist::ranks_on_node(world);
   const int local = dist::local_rank_from_env() >= 0 ? dist::local_rank_from_env() : dist::node_rank(world);
   const int threads = configure_threads(o.threads > 0 ? o.threads : static_cast<int>(job.distributed.threads_per_rank),
-                                        node_ranks);
+                                        node_ranks, static_cast<int>(job.distributed.blas_threads));
   const std::string device = agreed(world, [&] { return resolve_device(job.distributed.device, local); });
   dist::Groups groups = dist::split_groups(world, static_cast<int>(job.distributed.ranks_per_run));
   std::unique_ptr<dist::GradientAverager> averager;
@@ -474,7 +474,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
     json start_event = {{"event", "start"},        {"job", job.name},          {"job_hash", job.hash},
                         {"campaign", o.out},       {"shard", o.shard.name()},  {"ranks", size},
                         {"groups", groups.group_count}, {"ranks_per_run", groups.group_size},
-                        {"threads_per_rank", threads}, {"device", device},     {"runs", runs},
+                        {"threads_per_rank", threads}, {"blas_threads", blas_threads()}, {"device", device}, {"runs", runs},
                         {"todo", order.size()},    {"resume", o.resume}};
     if (lock && !lock->took_over().empty()) start_event["stale_lock"] = lock->took_over();
     log->write(start_event);

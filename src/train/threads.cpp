@@ -19,15 +19,20 @@ int available_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-int configure_threads(int requested, int ranks_on_node) {
+int configure_threads(int requested, int ranks_on_node, int blas) {
   int n = requested > 0 ? requested : available_cores() / std::max(1, ranks_on_node);
   n = std::max(1, n);
   torch::set_num_threads(n);
   // Torch's matmul goes to the system BLAS; OpenBLAS keeps its own pool, sized from the CPU
-  // affinity, which differs with MPI's binding. Pin it to the same count so results do not
-  // depend on how ranks were bound (OpenBLAS partitions work, and summation, by thread count).
+  // affinity, which differs with MPI's binding. Pin it to a set count so results do not depend
+  // on how ranks were bound (OpenBLAS partitions work, and summation, by thread count). By
+  // default 1: OpenBLAS's idle threads spin (sched_yield) beside LibTorch's spinning OpenMP
+  // pool, and with both at 2 threads on 2 cores a KNet4 IA run trained 2.5x slower than with
+  // OpenBLAS at 1 (tools/bench/blas_threads.sh); only large GEMMs (fc layers of 10^8 flops
+  // and more) gain from OpenBLAS's own threads.
   using SetThreads = void (*)(int);
-  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
+  if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    f(blas > 0 ? blas : n);
   // glibc returns freed activation memory to the kernel after every step and faults it back in
   // on the next one (ResNet-18: 51k page faults and 121 ms of system time per step, measured);
   // keep it (tensors over 32 MiB are still mmapped).
@@ -47,6 +52,12 @@ int configure_threads(int requested, int ranks_on_node) {
     interop_set = true;
   }
   return n;
+}
+
+int blas_threads() {
+  using GetThreads = int (*)();
+  if (auto f = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) return f();
+  return 0;
 }
 
 }  // namespace lrid::train

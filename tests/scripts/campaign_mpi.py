@@ -152,6 +152,8 @@ for i in done_before:
     check(np.array_equal(vres[i], v_crash[i], equal_nan=True), f"run {i} unchanged by the resume")
 ev = log_events(crash)
 last_start = max(i for i, e in enumerate(ev) if e["event"] == "start")
+check(ev[last_start].get("threads_per_rank") == 1 and ev[last_start].get("blas_threads") in (0, 1),
+      f"the start event names the intra-op and BLAS threads ({ev[last_start]})")
 retrained = sorted(e["run"] for e in ev[last_start:] if e["event"] == "done")
 check(retrained == sorted(set(range(8)) - set(done_before)), f"resume trained only the rest ({retrained})")
 status = json.loads(run(["status", crash, "--json"]).stdout)

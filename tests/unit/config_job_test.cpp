@@ -458,6 +458,9 @@ distributed: {data_memory_mb: 64}
   EXPECT_EQ(j.task("fashion_mnist").augment.crop, "none");
   EXPECT_EQ(j.distributed.data_memory_mb, 64);
   EXPECT_EQ(load(kBase).distributed.data_memory_mb, 512);
+  EXPECT_EQ(load(kBase).distributed.blas_threads, 1);
+  EXPECT_EQ(load(kBase + "distributed: {blas_threads: 0}\n").distributed.blas_threads, 0);
+  expect_error(kBase + "distributed: {blas_threads: -1}\n", "job.yaml:9:", "distributed.blas_threads");
   // Augmentation is part of what a run trains: the hash changes, but not at the defaults.
   const std::string plain = R"(name: t
 grid:

@@ -13,6 +13,7 @@
 #include "lrid/observe/conditions.hpp"
 #include "lrid/observe/stats.hpp"
 #include "lrid/train/recorder.hpp"
+#include "lrid/train/threads.hpp"
 #include "lrid/train/trainer.hpp"
 
 using namespace lrid;
@@ -37,6 +38,20 @@ double mean(const std::vector<double>& v, size_t a, size_t b) {
 }
 
 }  // namespace
+
+// distributed.blas_threads reaches OpenBLAS, apart from LibTorch's intra-op count.
+TEST(Threads, BlasThreadsSetApartFromIntraOp) {
+  if (lrid::train::blas_threads() == 0) GTEST_SKIP() << "the BLAS is not OpenBLAS";
+  EXPECT_EQ(lrid::train::configure_threads(2, 1, 1), 2);
+  EXPECT_EQ(torch::get_num_threads(), 2);
+  EXPECT_EQ(lrid::train::blas_threads(), 1);
+  EXPECT_EQ(lrid::train::configure_threads(2, 1, 0), 2);  // 0: as many as the intra-op threads
+  EXPECT_EQ(lrid::train::blas_threads(), 2);
+  EXPECT_EQ(lrid::train::configure_threads(3, 1, 2), 3);
+  EXPECT_EQ(lrid::train::blas_threads(), 2);
+  lrid::train::configure_threads(1, 1, 1);
+  EXPECT_EQ(torch::get_num_threads(), 1);
+}
 
 TEST(Train, EveryRuleLowersKNet4Loss) {
   torch::set_num_threads(1);

@@ -126,6 +126,9 @@ struct DistributedSpec {
   std::string gradient_backend = "auto";  ///< auto | mpi | nccl
   std::string device = "auto";            ///< auto | cpu | cuda
   int64_t threads_per_rank = 0;           ///< 0: cores / ranks on the node
+  /// OpenBLAS's threads per rank for matrix products (0: threads_per_rank). 1: LibTorch's
+  /// intra-op pool does all the parallel work (two spinning pools oversubscribe the cores).
+  int64_t blas_threads = 1;
   int64_t max_attempts = 2;               ///< a failed run is retried on resume up to this
   double checkpoint_seconds = 600;        ///< in-run checkpoints this often (0: off)
   /// An HDF5 split whose images take more than this (MiB, per process) is streamed from the

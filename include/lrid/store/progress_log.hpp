@@ -5,7 +5,7 @@
 //
 // Events (every line has "event", "time" (ISO UTC) and "t" (seconds since the epoch)):
 //   start        job, job_hash, campaign, shard, ranks, groups, ranks_per_run, threads_per_rank,
-//                runs, todo, resume
+//                blas_threads, device, runs, todo, resume
 //   assign       run, group, key, device
 //   done         run, group, key, attempts, final_loss, final_metric, wall_seconds, seconds,
 //                record_seconds, train_seconds, device, resumed_from (the checkpoint's step or -1)

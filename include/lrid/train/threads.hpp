@@ -7,7 +7,11 @@ namespace lrid::train {
 int available_cores();
 
 /// Sets LibTorch's intra-op (and inter-op, once) thread counts. `requested` > 0 is used as is;
-/// 0 means available_cores() / ranks_on_node, at least 1. Returns the count set.
-int configure_threads(int requested, int ranks_on_node);
+/// 0 means available_cores() / ranks_on_node, at least 1. OpenBLAS (when it is the BLAS) gets
+/// `blas_threads`, or the intra-op count when that is 0. Returns the intra-op count set.
+int configure_threads(int requested, int ranks_on_node, int blas_threads = 1);
+
+/// OpenBLAS's thread count (0 when the BLAS is not OpenBLAS).
+int blas_threads();
 
 }  // namespace lrid::train
