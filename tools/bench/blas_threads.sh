@@ -39,8 +39,8 @@ IFS=, read -ra ids <<<"$runs"
 for id in "${ids[@]}"; do
   a_all=() b_all=() ratios=()
   for ((r = 0; r < rounds; r++)); do
-    read -r a acc_a < <(train "$id" 1)
-    read -r b acc_b < <(train "$id" 0)
+    read -r a acc_a < <(train "$id" 1) || { echo "blas_threads.sh: run $id (blas_threads 1) printed no result" >&2; exit 1; }
+    read -r b acc_b < <(train "$id" 0) || { echo "blas_threads.sh: run $id (blas_threads 0) printed no result" >&2; exit 1; }
     a_all+=("$a") b_all+=("$b")
     ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')")
   done
