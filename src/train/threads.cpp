@@ -27,7 +27,7 @@ int configure_threads(int requested, int ranks_on_node, int blas) {
   // affinity, which differs with MPI's binding. Pin it to a set count so results do not depend
   // on how ranks were bound (OpenBLAS partitions work, and summation, by thread count). By
   // default 1: OpenBLAS's idle threads spin (sched_yield) beside LibTorch's spinning OpenMP
-  // pool, and with both at 2 threads on 2 cores a KNet4 IA run trained 2.5x slower than with
+  // pool, and with both at 2 threads on 2 cores a KNet4 IA run trained 2.4x slower than with
   // OpenBLAS at 1 (tools/bench/blas_threads.sh); only large GEMMs (fc layers of 10^8 flops
   // and more) gain from OpenBLAS's own threads.
   using SetThreads = void (*)(int);

@@ -10,10 +10,10 @@
 #        runs 12 (MLP SGDM), 100 (KNet4 SGDM), 103 (KNet4 IA))
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-lrid="${LRID:-}"
-if [[ $# -gt 0 && "$1" != --* ]]; then lrid="$1"; shift; fi
-LRID="$(bench_binary lrid "$lrid")"
-threads=$(nproc) rounds=3 steps=300 runs=12,100,103
+if [[ $# -gt 0 && "$1" != --* ]]; then LRID="$1"; shift; fi
+cores=$(nproc)  # before bench_setup: its OMP_NUM_THREADS=1 makes nproc say 1
+threads=$cores rounds=3 steps=300 runs=12,100,103
+bench_setup blas
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
@@ -23,9 +23,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "blas_threads.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-work="$(mktemp -d /tmp/lrid-bench-blas.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
-echo "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), lrid: $LRID"
+echo "machine: $cores cores, $(uptime | sed 's/.*load average/load average/'), lrid: $LRID"
 echo "intra-op threads $threads, $steps steps, $rounds rounds (A: blas_threads 1, B: blas_threads 0 = $threads)"
 # train ID BLAS: prints "seconds accuracy" of the run's last line
 train() {
