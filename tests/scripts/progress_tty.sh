@@ -11,8 +11,10 @@ args=(train "$LRID_SOURCE_DIR/jobs/smoke.yaml" "grid.0.architectures=[KNet4]" "g
       training.defaults.steps=250)
 # Under mpirun a rank cannot tell whether mpirun's output is a terminal: LRID_PROGRESS=live
 # (what tools/run.sh sets in a terminal); a single process finds out itself.
-script -qec "LRID_PROGRESS=live mpirun -q --oversubscribe -np 2 $LRID ${args[*]} --out $T/tty.h5" "$T/tty.txt" >/dev/null
-if grep -q $'\r\033\[K\[0/2\] running: run [01] [0-9]*/250 ([0-9.]*/s)' "$T/tty.txt"; then
+# The live line is rank 0's heartbeat (every 5 s): these runs train 1000 steps, several
+# heartbeats long on any machine (250 steps took 4.5 s on one and no heartbeat came).
+script -qec "LRID_PROGRESS=live mpirun -q --oversubscribe -np 2 $LRID ${args[*]} training.defaults.steps=1000 --out $T/tty.h5" "$T/tty.txt" >/dev/null
+if grep -q $'\r\033\[K\[0/2\] running: run [01] [0-9]*/1000 ([0-9.]*/s)' "$T/tty.txt"; then
   echo "ok   a live line in a terminal: [done/total] running: run R step/steps (rate)"
 else echo "FAIL: no live progress line in a terminal:"; cat -v "$T/tty.txt"; fail=1; fi
 grep -q "ETA [0-9]* s" "$T/tty.txt" && echo "ok   the live line has an ETA" || { echo "FAIL: no ETA"; fail=1; }
