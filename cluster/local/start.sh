@@ -20,6 +20,10 @@
 #   - ProctrackType=proctrack/linuxproc, TaskPlugin=task/none: no cgroups needed;
 #   - MpiDefault=none: MPI steps ask for PMIx explicitly (srun --mpi=pmix), the only plugin
 #     Debian's OpenMPI 4.1 starts with;
+#   - TmpFS=DIR/tmp: srun --mpi=pmix makes each step's PMIx directory in TmpFS, named by job and
+#     step id only (spmix_appdir_UID_JOB.STEP). Every cluster numbers its jobs from 1, so under
+#     Slurm's default /tmp a directory left behind by an earlier, killed cluster (or one running
+#     beside it) makes that step's launch fail ("Cannot create client cli tmpdir ... File exists");
 #   - MinJobAge=3600 and JobCompType=jobcomp/filetxt: finished (failed, cancelled) array tasks
 #     stay visible to squeue for an hour, and one line per finished job goes to DIR/log/jobcomp.txt
 #     (there is no slurmdbd here, so sacct has no accounting data).
@@ -63,7 +67,7 @@ wait_for() {
   done
 }
 
-mkdir -p "$D"/{etc,munge,log,state,spool}
+mkdir -p "$D"/{etc,munge,log,state,spool,tmp}
 # munged refuses a socket below a directory that is not world-executable: make DIR's own
 # directories so, and ask for the ones above it (this script does not change them)
 chmod 755 "$D" "$D/munge"
@@ -104,6 +108,7 @@ CredType=cred/munge
 AuthInfo=socket=$SOCK,cred_expire=$CRED_EXPIRE
 StateSaveLocation=$D/state
 SlurmdSpoolDir=$D/spool
+TmpFS=$D/tmp
 SlurmctldPidFile=$D/state/slurmctld.pid
 SlurmdPidFile=$D/spool/slurmd.pid
 SlurmctldLogFile=$D/log/slurmctld.log

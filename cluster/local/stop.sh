@@ -50,7 +50,7 @@ stop munged    "$D/munge/munged.pid"    munged
 keep=()
 [[ ${KEEP_LOGS:-0} == 1 ]] && keep=(-not -name log)
 find "$D" -mindepth 1 -maxdepth 1 \( -name etc -o -name munge -o -name state -o -name spool \
-  -o -name log -o -name env.sh \) "${keep[@]}" -exec rm -rf {} +
+  -o -name log -o -name tmp -o -name env.sh \) "${keep[@]}" -exec rm -rf {} +
 rmdir "$D" 2>/dev/null
 say "stopped ($D cleaned)"
 exit 0
