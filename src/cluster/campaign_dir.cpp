@@ -55,7 +55,9 @@ std::string last_error_line(const std::string& path) {
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("lrid shard ", 0) == 0) lines.clear();
+    // an attempt's header, "lrid shard I/N: Slurm job ...", not the script's "lrid shard I: ..." lines
+    const size_t colon = line.find(':');
+    if (line.rfind("lrid shard ", 0) == 0 && colon != std::string::npos && line.find('/') < colon) lines.clear();
     lines.push_back(line);
   }
   std::string lrid_error, slurm_notice, any_error;

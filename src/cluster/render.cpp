@@ -208,7 +208,15 @@ std::string render_reduce_script(const Profile& p, const ScriptPlan& plan, const
       {"LRID", shell_quote(plan.lrid)},
       {"DIR", shell_quote(plan.dir)},
       {"SHARD_FILES", "\"$DIR\"/shards/shard-{0.." + std::to_string(plan.shards - 1) + "}.h5"},
-      {"ANALYZE", plan.analyze ? analyze
+      // As in the shard script: a launcher may exit 0 without starting the ranks (Slurm 22.05's
+      // srun when slurmstepd fails first), so success needs the report lrid analyze writes last.
+      {"ANALYZE", plan.analyze ? "analyze_start=$(date +%s)\n" + analyze +
+                                     "\nreport=$DIR/results/report.md\n"
+                                     "if [ \"$(stat -c %Y \"$report\" 2>/dev/null || echo 0)\" -lt \"$analyze_start\" ]; then\n"
+                                     "  echo \"lrid reduction: error: the launcher exited 0 but lrid analyze wrote no new "
+                                     "$report: the ranks did not start; see the launcher's message above\"\n"
+                                     "  exit 1\n"
+                                     "fi"
                                : "# skipped (submitted with --no-analyze / reduce.analyze: false); by hand:\n# " +
                                      analyze}};
   return render(tmpl, vars, origin);

@@ -7,7 +7,10 @@
 3. Bad input with a live cluster: a campaign dir of another job, an unknown partition, no
    sbatch in PATH: exit code 2 and a clear message.
 4. 'scontrol requeue' of a finished array task: the task reruns with --resume and trains nothing.
-5. A run ~3x longer than the shard's 1-minute time limit: Slurm's warning (--signal) makes the
+5. A step whose ranks never start, for which srun exits 0: the shard is FAILED with the script's
+   error line and the reduction does not merge; then the reduction's analyze step cannot start:
+   the reduction is FAILED; resume completes both.
+6. A run ~3x longer than the shard's 1-minute time limit: Slurm's warning (--signal) makes the
    rank checkpoint and exit 75, the task requeues itself, and after several attempts the run is
    done and equals one uninterrupted mpirun run bit for bit.
 """
@@ -267,7 +270,56 @@ check(len(starts) == 2 and starts[1]["resume"] and starts[1]["todo"] == 0
 check(s["complete"] and s["shard_status"][0]["slurm_state"] == "COMPLETED", "status: complete again")
 
 # ---------------------------------------------------------------------------------------------
-print("--- 5. a run ~3x longer than the shard's time limit: Slurm's warning signal, checkpoint, "
+print("--- 5. a step whose ranks never start (srun exits 0): the shard is FAILED, resume completes it", flush=True)
+# Slurm 22.05's srun exits 0 when slurmstepd fails before forking the ranks. One real way to make
+# that happen: the step's PMIx directory (TmpFS/spmix_appdir_UID_JOB.STEP) already exists, as one
+# left behind by a killed cluster did under /tmp before the local cluster had its own TmpFS.
+cfg = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, check=True).stdout
+tmpfs = next(l.split("=", 1)[1].strip() for l in cfg.splitlines() if l.startswith("TmpFS"))
+check(tmpfs == os.path.join(WORK, "slurm", "tmp"),
+      f"the local cluster keeps its steps' PMIx directories in its own TmpFS ({tmpfs})")
+# the next job id: one more than the highest Slurm knows (finished jobs stay listed for an hour)
+last_id = max(int(j) for j in subprocess.run(["squeue", "-h", "-t", "all", "-o", "%A"], capture_output=True,
+                                            text=True, check=True).stdout.split())
+stale = [os.path.join(tmpfs, f"spmix_appdir_{os.getuid()}_{last_id + 1}.0")]
+for d in stale:
+    os.makedirs(os.path.join(d, "0"), mode=0o700)
+c7 = os.path.join(WORK, "c7")
+run(["submit", SMOKE, "--cluster", PROFILE, "--shards", "1", "--dir", "c7"], quiet=True)
+check(int(record(c7)["submissions"][0]["array_job"]) == last_id + 1, "the shard's array job got the expected id")
+s = wait_inactive(c7, 120)
+sh = s["shard_status"][0]
+with open(os.path.join(c7, "logs", "shard-0.out")) as f:
+    out7 = f.read()
+check("launch failed" in out7, "the step's launch failed (srun: task 0 launch failed)")
+check(sh["slurm_state"] == "FAILED" and "the launcher exited 0 but lrid train never finished" in sh["output_error"],
+      f"status: the shard is FAILED ({sh['slurm_state']}), with the script's error line")
+check(s["to_resubmit"] == [0] and s["reduction"]["state"] == "FAILED" and not s["reduction"]["merged"],
+      "status: shard 0 to resubmit; the reduction found it incomplete")
+for d in stale:
+    shutil.rmtree(d)
+# resume: a new array job (last_id + 3) and reduction (last_id + 4), whose analyze step cannot start
+stale = os.path.join(tmpfs, f"spmix_appdir_{os.getuid()}_{last_id + 4}.0")
+os.makedirs(os.path.join(stale, "0"), mode=0o700)
+run(["resume", c7], quiet=True)
+s = wait_inactive(c7, 120)
+red = record(c7)["submissions"][-1]["reduce_job"]
+check(red == str(last_id + 4), f"the resumed reduction got the expected id ({red})")
+with open(os.path.join(c7, "logs", f"reduce-{red}.out")) as f:
+    out7 = f.read()
+check(s["shard_status"][0]["complete"] and s["reduction"]["state"] == "FAILED" and not s["reduction"]["done"]
+      and "the launcher exited 0 but lrid analyze wrote no new" in out7,
+      "after resume: shard 0 complete; the reduction, whose analyze step never started, FAILED")
+shutil.rmtree(stale)
+run(["resume", c7], quiet=True)
+s = wait_inactive(c7, 120)
+check(len(record(c7)["submissions"]) == 3 and s["complete"] and s["reduction"]["state"] == "COMPLETED"
+      and os.path.exists(os.path.join(c7, "results", "report.md")),
+      "a second resume reruns only the reduction: the campaign and its analysis completed")
+print(f"    ({time.time() - T0:.0f} s)", flush=True)
+
+# ---------------------------------------------------------------------------------------------
+print("--- 6. a run ~3x longer than the shard's time limit: Slurm's warning signal, checkpoint, "
       "exit 75, requeue, until it is done; equal to one uninterrupted mpirun run", flush=True)
 job5 = write("long.yaml", """name: long
 grid:

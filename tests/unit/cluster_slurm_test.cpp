@@ -343,3 +343,23 @@ TEST(ClusterCampaignDir, ForeignAndUnreadableShardFiles) {
               contains(s.shards[1].output_error, "not an HDF5 file"))
       << s.shards[1].output_error;
 }
+
+// The latest attempt starts at the "lrid shard I/N:" header; the shard script's own
+// "lrid shard I: ..." lines inside an attempt keep what came before them.
+TEST(ClusterCampaignDir, OutputErrorOfTheLatestAttempt) {
+  Fixture f;
+  {
+    std::ofstream out(f.dir + "/logs/shard-0.out");
+    out << "lrid shard 0/3: Slurm job 12_0 (job id 12, restart 0)\nlrid train: error: old problem\n"
+        << "lrid shard 0/3: Slurm job 12_0 (job id 12, restart 1)\n"
+        << "lrid train: error: /x/shard-0.h5: disk full\n"
+        << "lrid shard 0: the warning came while the ranks were starting (killed by SIGUSR1, nothing lost)\n";
+    std::ofstream out2(f.dir + "/logs/shard-2.out");
+    out2 << "lrid shard 2/3: Slurm job 12_2 (job id 14, restart 0)\n"
+         << "srun: error: task 0 launch failed: Unspecified error\n"
+         << "lrid shard 2: error: the launcher exited 0 but lrid train never finished\n";
+  }
+  const auto s = read_dir_status(f.dir, 1e9, view({{"12_0", "FAILED"}, {"12_2", "FAILED"}}));
+  EXPECT_EQ(s.shards[0].output_error, "lrid train: error: /x/shard-0.h5: disk full");
+  EXPECT_EQ(s.shards[2].output_error, "lrid shard 2: error: the launcher exited 0 but lrid train never finished");
+}
