@@ -1,5 +1,6 @@
 """Shared helpers of the Python script tests: the lrid binary, checks, running commands."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -10,8 +11,15 @@ MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
 failures = []
 
 
+_tempdirs = []
+
+
 def tempdir(prefix):
-    return tempfile.mkdtemp(prefix=prefix)
+    """A new directory under $TMPDIR (default /tmp); finish() removes it when every check passed
+    and names it, kept for inspection, when one failed."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    _tempdirs.append(d)
+    return d
 
 
 def check(cond, what):
@@ -34,4 +42,9 @@ def run(args, np_=None, expect=0, cwd=None, env=None, show=False):
 
 def finish():
     print(f"{len(failures)} checks failed" if failures else "all checks passed")
+    for d in _tempdirs:
+        if failures:
+            print(f"kept for inspection: {d}")
+        else:
+            shutil.rmtree(d, ignore_errors=True)
     sys.exit(1 if failures else 0)

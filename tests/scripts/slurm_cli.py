@@ -8,13 +8,12 @@ import re
 import subprocess
 import sys
 import time
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lridtest  # noqa: E402
 from lridtest import SRC, check, failures  # noqa: E402
 
-TMP = tempfile.mkdtemp(prefix="lrid_slurm_cli_")
+TMP = lridtest.tempdir("lrid_slurm_cli_")
 GPU = os.path.join(SRC, "cluster", "example-gpu.yaml")
 LOCAL = os.path.join(SRC, "cluster", "local.yaml")
 SMOKE = os.path.join(SRC, "jobs", "smoke.yaml")
@@ -179,5 +178,4 @@ bad(["status", SMOKE, "--require-complete"], "--require-complete applies to a ca
 
 if failures:
     print(f"{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
-    sys.exit(1)
-print("all slurm cli checks passed")
+lridtest.finish()
