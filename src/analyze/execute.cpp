@@ -10,7 +10,7 @@
 #include <numeric>
 #include <string>
 
-#include "lrid/dist/queue.hpp"
+#include "lrid/comm/queue.hpp"
 
 namespace lrid::analyze {
 
@@ -66,14 +66,14 @@ struct Unit {
 };
 
 // "lrid analyze: model selection 441/1000 fits (44%, 12 s, ETA 15 s)" every 5 s and at the end.
-dist::QueueOptions progress(const char* stage, size_t total, const ExecuteOptions& o, int rank) {
-  dist::QueueOptions q;
+comm::QueueOptions progress(const char* stage, size_t total, const ExecuteOptions& o, int rank) {
+  comm::QueueOptions q;
   q.heartbeat_seconds = 0;
   if (o.quiet || rank != 0) return q;
   auto state = std::make_shared<std::pair<size_t, double>>(0, now());
   const double stage_start = now();
-  q.on_event = [state, stage, total, stage_start, o](const dist::TaskEvent& ev) {
-    if (ev.kind != dist::TaskEvent::kDone) return;
+  q.on_event = [state, stage, total, stage_start, o](const comm::TaskEvent& ev) {
+    if (ev.kind != comm::TaskEvent::kDone) return;
     auto& [done, last] = *state;
     ++done;
     if (now() - last < 5 && done != total) return;
@@ -113,7 +113,7 @@ Execution execute_plan(const std::vector<Evaluation>& plan, const CampaignData& 
   }
   Execution out;
   out.fits = static_cast<int64_t>(cv.size() + test.size());
-  dist::Groups groups = dist::split_groups(MPI_COMM_WORLD, 1);
+  comm::Groups groups = comm::split_groups(MPI_COMM_WORLD, 1);
 
   // Stage 1: model selection, the most expensive units first.
   std::vector<int64_t> order(cv.size());
@@ -121,7 +121,7 @@ Execution execute_plan(const std::vector<Evaluation>& plan, const CampaignData& 
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return cv[static_cast<size_t>(a)].cost > cv[static_cast<size_t>(b)].cost; });
   if (rank == 0 && !o.quiet)
     std::printf("lrid analyze: %zu evaluations, %zu CV fits, %zu test fits\n", plan.size(), cv.size(), test.size());
-  const auto cv_results = dist::run_queue(
+  const auto cv_results = comm::run_queue(
       MPI_COMM_WORLD, groups, order,
       [&](int64_t t) {
         const Unit& u = cv[static_cast<size_t>(t)];
@@ -150,7 +150,7 @@ Execution execute_plan(const std::vector<Evaluation>& plan, const CampaignData& 
   // Stage 2: one test fit per split of every evaluation.
   std::vector<int64_t> order2(test.size());
   std::iota(order2.begin(), order2.end(), 0);
-  const auto test_results = dist::run_queue(
+  const auto test_results = comm::run_queue(
       MPI_COMM_WORLD, groups, order2,
       [&](int64_t t) {
         const Unit& u = test[static_cast<size_t>(t)];
@@ -158,7 +158,7 @@ Execution execute_plan(const std::vector<Evaluation>& plan, const CampaignData& 
         return ws.protocol(u.eval).run_test_unit(static_cast<int>(u.unit), gp).to_json().dump();
       },
       progress("test", test.size(), o, rank));
-  dist::free_groups(groups);
+  comm::free_groups(groups);
   if (rank != 0) return out;
 
   out.results.resize(plan.size());

@@ -15,7 +15,7 @@
 #include "lrid/analyze/plan.hpp"
 #include "lrid/analyze/report.hpp"
 #include "lrid/analyze/results.hpp"
-#include "lrid/dist/queue.hpp"
+#include "lrid/comm/queue.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
 
@@ -97,7 +97,7 @@ AnalysisSummary run_analysis(const AnalysisOptions& o) {
   AnalysisSummary summary;
   summary.fits = ex.fits;
   if (rank != 0) {
-    dist::quiet_barrier(MPI_COMM_WORLD);
+    comm::quiet_barrier(MPI_COMM_WORLD);
     return summary;
   }
   Results r = collect_results(plan, ex.results, c, o.spec, selected);
@@ -114,7 +114,7 @@ AnalysisSummary run_analysis(const AnalysisOptions& o) {
     summary.findings += std::to_string(f.number) + " " + verdict_name(f.verdict) + ": " + f.evidence + "\n";
   if (!o.export_features.empty()) export_features(build_features(c, main_features(selected)), o.export_features);
   summary.seconds = now() - t0;
-  dist::quiet_barrier(MPI_COMM_WORLD);
+  comm::quiet_barrier(MPI_COMM_WORLD);
   return summary;
 }
 

@@ -17,7 +17,7 @@ extern char** environ;
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
 #include "lrid/config/job.hpp"
-#include "lrid/dist/mpi.hpp"
+#include "lrid/comm/mpi.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
 #include "lrid/util/text.hpp"
@@ -166,7 +166,7 @@ int cmd_analyze(int argc, char** argv) {
   o.require_complete = vm.count("require-complete") > 0;
   if (vm.count("export-features")) o.export_features = vm["export-features"].as<std::string>();
   o.quiet = vm.count("quiet") > 0;
-  dist::init_mpi(nullptr, nullptr);
+  comm::init_mpi(nullptr, nullptr);
   return analyze_campaign(o, !vm.count("no-plots"), vm.count("json") > 0);
 }
 

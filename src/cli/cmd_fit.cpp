@@ -13,7 +13,7 @@
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
 #include "lrid/config/job.hpp"
-#include "lrid/dist/mpi.hpp"
+#include "lrid/comm/mpi.hpp"
 #include "lrid/error.hpp"
 #include "lrid/util/text.hpp"
 
@@ -94,7 +94,7 @@ int cmd_fit(int argc, char** argv) {
   if (vm.count("seed")) o.analysis.seed = static_cast<int64_t>(vm["seed"].as<uint64_t>());
   o.quiet = vm.count("quiet") > 0;
 
-  dist::init_mpi(nullptr, nullptr);
+  comm::init_mpi(nullptr, nullptr);
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);

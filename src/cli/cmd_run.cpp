@@ -9,7 +9,7 @@
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
 #include "lrid/config/job.hpp"
-#include "lrid/dist/mpi.hpp"
+#include "lrid/comm/mpi.hpp"
 #include "lrid/embedded_jobs.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
@@ -35,7 +35,7 @@ int cmd_run(int argc, char** argv) {
                                   : config::load_job_text(kQuickstartYaml, "<embedded jobs/quickstart.yaml>", args.overrides);
   const std::string dir = vm.count("dir") ? vm["dir"].as<std::string>() : "lrid-" + job.name;
 
-  dist::init_mpi(nullptr, nullptr);
+  comm::init_mpi(nullptr, nullptr);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank == 0 && mkdir(dir.c_str(), 0775) != 0 && errno != EEXIST)
@@ -55,7 +55,7 @@ int cmd_run(int argc, char** argv) {
         other = dir + ": holds a campaign of job '" + c->job_name() + "' (hash " + c->job_hash() + "), not of " +
                 job.path + " (hash " + job.hash + "); use --dir ANOTHER_DIR for this job, or --fresh to replace it";
     }
-    dist::bcast_string(other, 0, MPI_COMM_WORLD);
+    comm::bcast_string(other, 0, MPI_COMM_WORLD);
     if (!other.empty()) throw BadInput(other);
   }
   o.threads = vm["threads"].as<int>();

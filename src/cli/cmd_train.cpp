@@ -20,7 +20,7 @@
 #include "lrid/train/device.hpp"
 #include "lrid/train/signals.hpp"
 #include "lrid/train/trainer.hpp"
-#include "lrid/dist/mpi.hpp"
+#include "lrid/comm/mpi.hpp"
 #include "lrid/observe/conditions.hpp"
 #include "lrid/util/text.hpp"
 
@@ -47,7 +47,7 @@ int train_campaign(const config::JobSpec& job, const po::variables_map& vm) {
   if (vm.count("shard")) o.shard = train::parse_shard(vm["shard"].as<std::string>());
   o.threads = vm["threads"].as<int>();
   o.quiet = vm.count("quiet") > 0;
-  dist::init_mpi(nullptr, nullptr);
+  comm::init_mpi(nullptr, nullptr);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   const auto s = train::run_campaign(job, o);
@@ -199,7 +199,7 @@ int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
   {
     int init = 0, ranks = 1;
     MPI_Initialized(&init);
-    if (!init) ranks = dist::launcher_size_from_env();
+    if (!init) ranks = comm::launcher_size_from_env();
     if (ranks > 1)
       throw BadInput("--run trains one run in this one process, but it was started as " + std::to_string(ranks) +
                      " MPI ranks; run it without mpirun/srun, or train the campaign without --run");

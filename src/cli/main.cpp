@@ -12,7 +12,7 @@
 
 #include "lrid/build_info.hpp"
 #include "lrid/cli/commands.hpp"
-#include "lrid/dist/mpi.hpp"
+#include "lrid/comm/mpi.hpp"
 #include "lrid/error.hpp"
 #include "lrid/train/signals.hpp"
 #include "lrid/util/text.hpp"
@@ -35,7 +35,7 @@ void print_usage(std::FILE* out) {
 // (a bad job file, a bad option) are found before MPI starts, so the rank the launcher gave the
 // process in its environment counts too (OpenMPI, PMIx, MPICH/Intel MPI's PMI, srun).
 bool quiet_rank() {
-  int init = 0, fin = 0, rank = lrid::dist::launcher_rank_from_env();
+  int init = 0, fin = 0, rank = lrid::comm::launcher_rank_from_env();
   MPI_Initialized(&init);
   MPI_Finalized(&fin);
   if (init && !fin) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -50,7 +50,7 @@ bool quiet_rank() {
 void let_rank0_report_first() {
   int init = 0;
   MPI_Initialized(&init);
-  if (init || lrid::dist::launcher_size_from_env() < 2 || !quiet_rank()) return;
+  if (init || lrid::comm::launcher_size_from_env() < 2 || !quiet_rank()) return;
   // lrid train and lrid run catch SIGTERM (to checkpoint); the launcher's teardown ends the wait.
   for (int i = 0; i < 60 && !lrid::train::stop_requested(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   for (const auto& c : lrid::cli::commands()) {
     if (name != c.name) continue;
     const int code = run_command(c, argc - 1, argv + 1);
-    lrid::dist::finalize_mpi();
+    lrid::comm::finalize_mpi();
     return code;
   }
   std::vector<std::string> names;

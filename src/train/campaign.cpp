@@ -17,10 +17,10 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "lrid/dist/averager.hpp"
-#include "lrid/dist/mpi.hpp"
-#include "lrid/dist/nccl_backend.hpp"
-#include "lrid/dist/queue.hpp"
+#include "lrid/comm/averager.hpp"
+#include "lrid/comm/mpi.hpp"
+#include "lrid/comm/nccl_backend.hpp"
+#include "lrid/comm/queue.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/lock.hpp"
 #include "lrid/store/progress_log.hpp"
@@ -115,14 +115,14 @@ auto agreed(MPI_Comm world, F what) -> decltype(what()) {
   int bad = error.empty() ? INT_MAX : rank;
   MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MIN, world);
   if (bad != INT_MAX) {
-    dist::bcast_string(error, bad, world);
+    comm::bcast_string(error, bad, world);
     throw BadInput(error);
   }
   return value;
 }
 
 // The averaging backend of a rank: auto is NCCL for CUDA runs, MPI for CPU ones.
-std::unique_ptr<dist::ReduceBackend> make_backend(const config::JobSpec& job, const std::string& device, MPI_Comm world,
+std::unique_ptr<comm::ReduceBackend> make_backend(const config::JobSpec& job, const std::string& device, MPI_Comm world,
                                                   MPI_Comm group) {
   const std::string b = job.distributed.gradient_backend;
   const bool cuda = device.rfind("cuda", 0) == 0;
@@ -137,8 +137,8 @@ std::unique_ptr<dist::ReduceBackend> make_backend(const config::JobSpec& job, co
                      device + "; use gradient_backend: nccl or auto");
     return 0;
   });
-  if (nccl) return dist::make_nccl_backend(world, group, std::stoi(device.substr(5)), job.path);
-  return dist::make_mpi_backend(group);
+  if (nccl) return comm::make_nccl_backend(world, group, std::stoi(device.substr(5)), job.path);
+  return comm::make_mpi_backend(group);
 }
 
 // The running runs' progress, from the group leaders' progress files (rank 0's heartbeat).
@@ -165,7 +165,7 @@ bool live_progress() {
   const std::string mode = v ? v : "auto";
   if (mode == "live") return true;
   if (mode == "plain") return false;
-  return dist::launcher_size_from_env() == 1 && isatty(1) != 0;
+  return comm::launcher_size_from_env() == 1 && isatty(1) != 0;
 }
 
 // The runs a shard still has to train (not done; failed ones up to max_attempts), the most
@@ -201,8 +201,8 @@ struct RunWorker {
   const config::JobSpec& job;
   const CampaignOptions& options;
   store::Campaign& campaign;
-  const dist::Groups& groups;
-  dist::GradientAverager* averager;  // null: no data parallelism (groups of one rank)
+  const comm::Groups& groups;
+  comm::GradientAverager* averager;  // null: no data parallelism (groups of one rank)
   std::string device;
   std::string checkpoints;  // "" when checkpoints are off
 
@@ -299,9 +299,9 @@ class QueueMonitor {
     for (int64_t id : order) cost_todo_ += cost(id);
   }
 
-  void on_event(const dist::TaskEvent& e) {
-    if (e.kind == dist::TaskEvent::kAssigned) assigned(e);
-    else if (e.kind == dist::TaskEvent::kDone) finished(e);
+  void on_event(const comm::TaskEvent& e) {
+    if (e.kind == comm::TaskEvent::kAssigned) assigned(e);
+    else if (e.kind == comm::TaskEvent::kDone) finished(e);
     else heartbeat();
   }
   // Clears the live line once the queue is over.
@@ -323,14 +323,14 @@ class QueueMonitor {
     return done > 0 ? elapsed / done * std::max(0.0, cost_todo_ - done) : std::nan("");
   }
 
-  void assigned(const dist::TaskEvent& e) {
+  void assigned(const comm::TaskEvent& e) {
     ++assigned_count_;
     std::lock_guard<std::mutex> l(assigned_mu_);
     running_[e.task] = device_;
     log_.write({{"event", "assign"}, {"run", e.task}, {"group", e.group}, {"key", key(e.task)}, {"device", device_}});
   }
 
-  void finished(const dist::TaskEvent& e) {
+  void finished(const comm::TaskEvent& e) {
     {
       std::lock_guard<std::mutex> l(assigned_mu_);
       running_.erase(e.task);
@@ -357,7 +357,7 @@ class QueueMonitor {
     if (!options_.quiet) print_finished(e, status, r);
   }
 
-  void print_finished(const dist::TaskEvent& e, const std::string& status, const json& r) const {
+  void print_finished(const comm::TaskEvent& e, const std::string& status, const json& r) const {
     const auto n = static_cast<long long>(finished_count());
     const auto id = static_cast<long long>(e.task);
     const std::string k = key(e.task);
@@ -437,28 +437,28 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   int rank = 0, size = 1;
   MPI_Comm_rank(world, &rank);
   MPI_Comm_size(world, &size);
-  const int node_ranks = dist::ranks_on_node(world);
-  const int local = dist::local_rank_from_env() >= 0 ? dist::local_rank_from_env() : dist::node_rank(world);
+  const int node_ranks = comm::ranks_on_node(world);
+  const int local = comm::local_rank_from_env() >= 0 ? comm::local_rank_from_env() : comm::node_rank(world);
   const int threads = configure_threads(o.threads > 0 ? o.threads : static_cast<int>(job.distributed.threads_per_rank),
                                         node_ranks, static_cast<int>(job.distributed.blas_threads));
   const std::string device = agreed(world, [&] { return resolve_device(job.distributed.device, local); });
-  dist::Groups groups = dist::split_groups(world, static_cast<int>(job.distributed.ranks_per_run));
-  std::unique_ptr<dist::GradientAverager> averager;
+  comm::Groups groups = comm::split_groups(world, static_cast<int>(job.distributed.ranks_per_run));
+  std::unique_ptr<comm::GradientAverager> averager;
   // Rank 0 takes the writer lock and creates or checks the file; every rank learns the outcome.
   std::unique_ptr<store::CampaignLock> lock;
   bool fresh = false;
   try {
-    averager = std::make_unique<dist::GradientAverager>(groups.group, make_backend(job, device, world, groups.group));
+    averager = std::make_unique<comm::GradientAverager>(groups.group, make_backend(job, device, world, groups.group));
     fresh = agreed(world, [&] {
       if (rank != 0) return false;
       lock = std::make_unique<store::CampaignLock>(o.out, "lrid train " + job.path);
       return prepare_file(job, o);
     });
   } catch (const BadInput&) {
-    dist::free_groups(groups);
+    comm::free_groups(groups);
     throw;
   }
-  dist::quiet_barrier(world);
+  comm::quiet_barrier(world);
   auto campaign = store::Campaign::open(o.out, job, size > 1 ? world : MPI_COMM_NULL, true);
   install_stop_handlers();
   const std::string ckpt = job.distributed.checkpoint_seconds > 0 ? checkpoint_dir(o.out) : std::string();
@@ -488,13 +488,13 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   }
 
   const RunWorker work{job, o, *campaign, groups, averager.get(), device, ckpt};
-  dist::QueueOptions qo;
-  qo.on_event = [&](const dist::TaskEvent& e) {
+  comm::QueueOptions qo;
+  qo.on_event = [&](const comm::TaskEvent& e) {
     if (monitor) monitor->on_event(e);
   };
-  dist::run_queue(world, groups, order, work, qo);
+  comm::run_queue(world, groups, order, work, qo);
   if (monitor) monitor->close();
-  dist::quiet_barrier(world);
+  comm::quiet_barrier(world);
 
   Counts end;
   if (rank == 0) {
@@ -505,7 +505,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   MPI_Bcast(&end, static_cast<int>(sizeof end), MPI_BYTE, 0, world);
   campaign.reset();  // collective close
   averager.reset();
-  dist::free_groups(groups);
+  comm::free_groups(groups);
   CampaignSummary summary;
   summary.runs = end.runs;
   summary.done = end.done;

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lrid/data/data.hpp"
-#include "lrid/dist/averager.hpp"
+#include "lrid/comm/averager.hpp"
 #include "lrid/error.hpp"
 #include "lrid/nn/models.hpp"
 #include "lrid/observe/conditions.hpp"
@@ -310,7 +310,7 @@ namespace {
 
 }  // namespace
 
-dist::BufferView view_of(const torch::Tensor& t);
+comm::BufferView view_of(const torch::Tensor& t);
 
 namespace {
 
@@ -510,7 +510,7 @@ class RunTrainer {
     if (o_.stop_requested && o_.stop_requested()) want |= kStopNow;
     boundary_flags_ = agree(want);
     if (o_.group) {
-      std::vector<dist::BufferView> views;
+      std::vector<comm::BufferView> views;
       for (auto& p : params_)
         if (p.grad().defined()) views.push_back(view_of(p.grad()));
       o_.group->average(views);
@@ -762,16 +762,16 @@ class RunTrainer {
 
 }  // namespace
 
-dist::BufferView view_of(const torch::Tensor& t) {
+comm::BufferView view_of(const torch::Tensor& t) {
   TORCH_CHECK(t.is_contiguous(), "view_of: the gradient must be contiguous");
-  dist::BufferView v;
+  comm::BufferView v;
   v.data = t.data_ptr();
   v.count = t.numel();
-  v.dtype = t.scalar_type() == torch::kFloat64 ? dist::DType::F64 : dist::DType::F32;
+  v.dtype = t.scalar_type() == torch::kFloat64 ? comm::DType::F64 : comm::DType::F32;
   TORCH_CHECK(t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64,
               "view_of: float32 or float64 gradients only");
   if (t.is_cuda()) {
-    v.device.kind = dist::Device::Kind::CUDA;
+    v.device.kind = comm::Device::Kind::CUDA;
     v.device.index = t.get_device();
     v.device.stream = current_cuda_stream(t.get_device());
   }

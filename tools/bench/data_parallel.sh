@@ -16,7 +16,7 @@
 #   half batch     mpirun -np 1, batch 32, threads_per_rank 1: one rank's share of G=2's work,
 #                  the step time G=2 would have with free communication and no contention;
 #   communication  MPI_Allreduce of KNet4's 87,978 gradient floats between 2 ranks (a small C
-#                  program; blocking MPI_Allreduce, as dist::MpiAverager calls it).
+#                  program; blocking MPI_Allreduce, as comm::MpiAverager calls it).
 # Step time = train_seconds / steps from the `done` events of CAMPAIGN.h5.log.jsonl
 # (train_seconds: forward, backward, gradient averaging and optimiser steps; recording excluded).
 # Each campaign trains 2 runs (model seeds 0, 1); the configurations are interleaved REPS times and

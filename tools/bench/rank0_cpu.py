@@ -11,7 +11,7 @@
       rank 0's scheduler thread (named lrid-scheduler): utime+stime over its lifetime and over
       the campaign's wall time (log start -> finish).
   rank0_cpu.py idle SAMPLES.json LOG.jsonl
-      A campaign with one run: the ranks without work wait (rank r > 0 in dist::quiet_barrier;
+      A campaign with one run: the ranks without work wait (rank r > 0 in comm::quiet_barrier;
       rank 0 in its scheduler thread's poll loop, its main thread blocked in join) while one
       trains; each waiting rank's process CPU share over the run's time (log assign -> done,
       trimmed by 1 s / 0.5 s), per thread too.
@@ -163,7 +163,7 @@ def idle(samples, log):
         (ta, pa, tha), (tb, pb, thb) = win[0], win[-1]
         share = (pb - pa) / TCK / (tb - ta)
         worst = max(worst, share)
-        where = ("in dist::quiet_barrier (MPI_Ibarrier + MPI_Test and sleeps) after its queue ran dry"
+        where = ("in comm::quiet_barrier (MPI_Ibarrier + MPI_Test and sleeps) after its queue ran dry"
                  if idle_rank != 0 else
                  "main thread blocked joining the scheduler thread, which polls MPI_Iprobe + sleeps")
         print(f"  rank {idle_rank} (pid {pid}) waits: {where}")

@@ -7,7 +7,7 @@
 #    utime+stime (/proc/PID/task/TID/stat) over the campaign's wall time, on a grid of 24
 #    MLP runs under `mpirun -np 2` (rank 0's main thread trains group 0's runs meanwhile).
 # 2. A rank that waits idle: `mpirun -np 2` with a single KNet4 run; the rank without work
-#    waits for the whole run (rank 1: dist::quiet_barrier, MPI_Ibarrier + MPI_Test and sleeps;
+#    waits for the whole run (rank 1: comm::quiet_barrier, MPI_Ibarrier + MPI_Test and sleeps;
 #    rank 0: its scheduler thread's MPI_Iprobe + sleep loop, the main thread blocked in join);
 #    its process CPU share over the run's duration. Which rank gets the run is a race, so the
 #    same run is also trained under -np 3 --oversubscribe: at least one rank > 0 then waits.
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   MPI_Barrier(MPI_COMM_WORLD);
   double w0 = now(), c0 = cpu();
   if (rank == 1) sleep(5);
-  if (quiet) {  /* what lrid's dist::wait does: MPI_Test, then sleeps growing to 2 ms */
+  if (quiet) {  /* what lrid's comm::wait does: MPI_Test, then sleeps growing to 2 ms */
     MPI_Request r; int done = 0, us = 20; MPI_Ibarrier(MPI_COMM_WORLD, &r);
     while (MPI_Test(&r, &done, MPI_STATUS_IGNORE), !done) { usleep(us); us = us * 2 > 2000 ? 2000 : us * 2; }
   } else {
@@ -120,7 +120,7 @@ echo "[2] idle ranks, mpirun -np 2, one KNet4 run of $IDLE_STEPS steps"
 sampled idle2 -np 2 "$LRID" train "$work/idle.yaml" --out "$work/idle2.h5"
 "$PYTHON" "$here/rank0_cpu.py" idle "$work/idle2.samples.json" "$work/idle2.h5.log.jsonl"
 # Which rank gets the run is a race (on this machine usually rank 1); with 3 ranks at least one
-# rank > 0 surely waits in dist::quiet_barrier.
+# rank > 0 surely waits in comm::quiet_barrier.
 echo
 echo "[3] idle ranks, mpirun -np 3 --oversubscribe, the same run"
 sampled idle3 -np 3 --oversubscribe "$LRID" train "$work/idle.yaml" --out "$work/idle3.h5"

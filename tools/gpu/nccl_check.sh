@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Check of the NCCL gradient backend (gradient_backend: nccl) on a machine with CUDA GPUs.
-# It cannot run on a machine without a GPU; there, tests/unit/dist_nccl_torch_test.cpp only
+# It cannot run on a machine without a GPU; there, tests/unit/comm_nccl_torch_test.cpp only
 # checks that selecting nccl fails with exit code 2 and a clear message.
 #
 #   tools/gpu/nccl_check.sh          # from the repository root (a correctness check, not a benchmark)
@@ -14,7 +14,7 @@
 #     b. `lrid train` of a small job with gradient_backend: nccl, ranks_per_run 1, -np 1: exit 0,
 #        every run done (device binding, no communicator needed).
 #   2 GPUs or more (NCCL refuses two ranks of one communicator on one GPU)
-#     c. mpirun -np 2 unit test DistNccl.TwoRanksCudaNcclNearCpuMpi: SGDM, Adam, FA and IA on
+#     c. mpirun -np 2 unit test CommNccl.TwoRanksCudaNcclNearCpuMpi: SGDM, Adam, FA and IA on
 #        KNet4 and MLP, G=2 on CUDA with NCCL vs G=2 on the CPU with MPI, final parameters within
 #        1e-3 of their scale.
 #     d. mpirun -np 2 `lrid train` of the same job (ranks_per_run 2) with nccl on cuda and with
@@ -136,7 +136,7 @@ fi
 echo
 if (( gpus >= 2 )); then
   echo "== 2 GPU checks (G=2: NCCL vs MPI)"
-  gtest "c. G=2 parameters CUDA+NCCL vs CPU+MPI, 4 rules x KNet4/MLP (unit test, mpirun -np 2)" 'DistNccl.TwoRanks*' "${MPIRUN[@]}" -np 2
+  gtest "c. G=2 parameters CUDA+NCCL vs CPU+MPI, 4 rules x KNet4/MLP (unit test, mpirun -np 2)" 'CommNccl.TwoRanks*' "${MPIRUN[@]}" -np 2
   job nccl 2 cuda > "$work/nccl.yaml"
   job mpi 2 cpu > "$work/mpi.yaml"
   ok=1

@@ -13,7 +13,7 @@
 //   then     select(scores)       -> the chosen grid point per split
 //   stage 2: splits s             -> run_test_unit(s, chosen[s])  (SplitOutcome::to_json())
 //   then     combine(outcomes)    -> ProtocolResult (mean and s.e.m. over splits)
-// to the rank-0 work queue (dist/queue.hpp); evaluate() runs it all in this process.
+// to the rank-0 work queue (comm/queue.hpp); evaluate() runs it all in this process.
 // A random_forest CV unit scores every grid point that differs only in n_estimators with one
 // fit of the largest forest (the first m trees of a forest are the forest fitted with
 // n_estimators = m, forest.hpp), so the paper's 15-point forest grid costs 3 fits per fold.

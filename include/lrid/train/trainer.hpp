@@ -9,7 +9,7 @@
 #include "lrid/config/job.hpp"
 #include "lrid/store/campaign.hpp"
 
-#include "lrid/dist/averager.hpp"
+#include "lrid/comm/averager.hpp"
 namespace lrid::nn {
 class Model;  // lrid/nn/models.hpp
 }
@@ -48,7 +48,7 @@ struct TrainOptions {
   /// Called after each trajectory point is recorded.
   std::function<void(const Progress&)> on_point;
   /// Data-parallel group (nullptr: this process trains alone on the whole batch).
-  dist::GradientAverager* group = nullptr;
+  comm::GradientAverager* group = nullptr;
   /// Record observables (the leader of a group does; the others only train).
   bool record = true;
   /// Called with the trained model at the end (tests, tools), before evaluation.

@@ -14,9 +14,9 @@
 #include <memory>
 #include <string>
 
-#include "lrid/dist/averager.hpp"
+#include "lrid/comm/averager.hpp"
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 /// Collective over `world`: checks on every rank that CUDA device `device` is usable and that no
 /// two ranks of a group share one; if any rank fails, every rank throws the same BadInput
@@ -27,4 +27,4 @@ std::unique_ptr<ReduceBackend> make_nccl_backend(MPI_Comm world, MPI_Comm group,
 /// Whether this build has the NCCL backend.
 bool have_nccl();
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm

@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 /// Initialises MPI (MPI_THREAD_MULTIPLE when available) if not already; idempotent.
 /// Returns true when running under an MPI launcher with more than one rank.
@@ -48,4 +48,4 @@ int node_rank(MPI_Comm comm);
 /// The number of ranks of `comm` on this node (collective over comm).
 int ranks_on_node(MPI_Comm comm);
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm

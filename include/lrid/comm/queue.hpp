@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "lrid/dist/mpi.hpp"
+#include "lrid/comm/mpi.hpp"
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 struct TaskEvent {
   enum Kind { kAssigned, kDone, kHeartbeat } kind = kAssigned;
@@ -49,4 +49,4 @@ std::vector<std::string> run_queue(MPI_Comm world, const Groups& groups,
                                    const std::function<std::string(int64_t)>& work,
                                    const QueueOptions& options = {});
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm

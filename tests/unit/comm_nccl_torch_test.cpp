@@ -18,9 +18,9 @@
 #include <tuple>
 
 #include "lrid/config/job.hpp"
-#include "lrid/dist/averager.hpp"
-#include "lrid/dist/mpi.hpp"
-#include "lrid/dist/nccl_backend.hpp"
+#include "lrid/comm/averager.hpp"
+#include "lrid/comm/mpi.hpp"
+#include "lrid/comm/nccl_backend.hpp"
 #include "lrid/error.hpp"
 #include "lrid/train/device.hpp"
 #include "lrid/nn/models.hpp"
@@ -92,7 +92,7 @@ std::pair<int, std::string> train_smoke(const fs::path& dir, const std::string& 
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, read_all(dir / "err.txt")};
 }
 
-TEST(DistNccl, SelectingNcclWithoutGpuExitsWithBadInput) {
+TEST(CommNccl, SelectingNcclWithoutGpuExitsWithBadInput) {
   if (cuda_devices() > 0 || lrid::train::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
   if (!fs::exists(lrid_binary())) GTEST_SKIP() << "no lrid binary at " << lrid_binary();
   const fs::path dir = fs::temp_directory_path() / ("lrid-nccl-test-" + std::to_string(getpid()));
@@ -106,7 +106,7 @@ TEST(DistNccl, SelectingNcclWithoutGpuExitsWithBadInput) {
   fs::remove_all(dir);
 }
 
-TEST(DistNccl, DeviceCudaWithoutCudaExitsWithBadInputAndAutoTrainsOnCpu) {
+TEST(CommNccl, DeviceCudaWithoutCudaExitsWithBadInputAndAutoTrainsOnCpu) {
   if (lrid::train::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is usable here";
   if (!fs::exists(lrid_binary())) GTEST_SKIP() << "no lrid binary at " << lrid_binary();
   const fs::path dir = fs::temp_directory_path() / ("lrid-device-test-" + std::to_string(getpid()));
@@ -129,22 +129,22 @@ TEST(DistNccl, DeviceCudaWithoutCudaExitsWithBadInputAndAutoTrainsOnCpu) {
 
 #ifdef LRID_HAVE_NCCL
 // Under `mpirun -np 2` with a GPU per rank (tools/gpu/check.sh); skipped otherwise.
-TEST(DistNccl, TwoRanksCudaNcclNearCpuMpi) {
+TEST(CommNccl, TwoRanksCudaNcclNearCpuMpi) {
   if (lrid::train::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device usable by LibTorch: the NCCL path cannot run here";
   ensure_mpi();
   int size = 1, rank = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (size != 2) GTEST_SKIP() << "run under mpirun -np 2 (world has " << size << " rank(s))";
-  const std::string device = lrid::train::resolve_device("cuda", lrid::dist::local_rank_from_env());
-  std::unique_ptr<lrid::dist::GradientAverager> nccl;
+  const std::string device = lrid::train::resolve_device("cuda", lrid::comm::local_rank_from_env());
+  std::unique_ptr<lrid::comm::GradientAverager> nccl;
   try {
-    nccl = std::make_unique<lrid::dist::GradientAverager>(
-        MPI_COMM_WORLD, lrid::dist::make_nccl_backend(MPI_COMM_WORLD, MPI_COMM_WORLD, std::stoi(device.substr(5)), "test"));
+    nccl = std::make_unique<lrid::comm::GradientAverager>(
+        MPI_COMM_WORLD, lrid::comm::make_nccl_backend(MPI_COMM_WORLD, MPI_COMM_WORLD, std::stoi(device.substr(5)), "test"));
   } catch (const lrid::BadInput& e) {
     GTEST_SKIP() << e.what();  // e.g. both ranks on one GPU: NCCL needs one GPU per rank
   }
-  lrid::dist::GradientAverager mpi(MPI_COMM_WORLD, lrid::dist::make_mpi_backend(MPI_COMM_WORLD));
+  lrid::comm::GradientAverager mpi(MPI_COMM_WORLD, lrid::comm::make_mpi_backend(MPI_COMM_WORLD));
   torch::set_num_threads(1);
   const auto job = lrid::config::load_job_text(
       "name: t\ngrid:\n  - learning_rules: [sgdm, adam, fa, ia]\n    tasks: [fashion_mnist]\n"

@@ -1,5 +1,5 @@
-// MPI start-up, shutdown and shared collectives (see include/lrid/dist/mpi.hpp).
-#include "lrid/dist/mpi.hpp"
+// MPI start-up, shutdown and shared collectives (see include/lrid/comm/mpi.hpp).
+#include "lrid/comm/mpi.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -11,7 +11,7 @@
 
 #include "lrid/error.hpp"
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 namespace {
 
@@ -134,4 +134,4 @@ std::pair<int, int> on_node(MPI_Comm comm) {
 int node_rank(MPI_Comm comm) { return on_node(comm).first; }
 int ranks_on_node(MPI_Comm comm) { return on_node(comm).second; }
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm

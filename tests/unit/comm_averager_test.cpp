@@ -9,10 +9,10 @@
 #include <numeric>
 #include <vector>
 
-#include "lrid/dist/averager.hpp"
-#include "lrid/dist/mpi.hpp"
+#include "lrid/comm/averager.hpp"
+#include "lrid/comm/mpi.hpp"
 
-using namespace lrid::dist;
+using namespace lrid::comm;
 
 namespace {
 
@@ -54,7 +54,7 @@ void ensure_mpi() {
 
 }  // namespace
 
-TEST(DistAverager, BucketPlanStraddlesAndSkipsEmptyGradients) {
+TEST(CommAverager, BucketPlanStraddlesAndSkipsEmptyGradients) {
   std::vector<float> a(10), empty, b(25), c(3);
   std::vector<double> d(6);
   std::vector<BufferView> g = {f32(a), f32(empty), f32(b), f32(c), f64(d)};
@@ -82,7 +82,7 @@ TEST(DistAverager, BucketPlanStraddlesAndSkipsEmptyGradients) {
   EXPECT_TRUE(plan_buckets({f32(empty)}, 64).empty());
 }
 
-TEST(DistAverager, PackReduceUnpackTouchesEveryElementOnce) {
+TEST(CommAverager, PackReduceUnpackTouchesEveryElementOnce) {
   ensure_mpi();
   std::vector<float> a(10), b(25), c(3), w(40), e;
   std::vector<double> d(6);
@@ -113,7 +113,7 @@ TEST(DistAverager, PackReduceUnpackTouchesEveryElementOnce) {
   EXPECT_EQ(avg.agree("boom", 0).error, "rank 0: boom");
 }
 
-TEST(DistAverager, MpiBackendOnOneRankIsTheIdentity) {
+TEST(CommAverager, MpiBackendOnOneRankIsTheIdentity) {
   ensure_mpi();
   auto be = make_mpi_backend(MPI_COMM_SELF);
   std::vector<float> x = {1, 2, 3};

@@ -1,4 +1,4 @@
-#include "lrid/dist/queue.hpp"
+#include "lrid/comm/queue.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -11,7 +11,7 @@
 
 #include "lrid/error.hpp"
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 namespace {
 
@@ -196,4 +196,4 @@ std::vector<std::string> run_queue(MPI_Comm world, const Groups& groups,
   return rank == 0 ? results : std::vector<std::string>{};
 }
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm

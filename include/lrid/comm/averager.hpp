@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "lrid/dist/buffers.hpp"
+#include "lrid/comm/buffers.hpp"
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 /// One piece of a gradient in a bucket: elements [offset, offset + count) of gradient `grad`
 /// at element `bucket_offset` of the bucket.
@@ -95,4 +95,4 @@ class GradientAverager {
   size_t bucket_bytes_;
 };
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm

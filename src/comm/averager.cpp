@@ -1,5 +1,5 @@
-// Gradient averaging: bucketing once, backends behind one interface (see lrid/dist/averager.hpp).
-#include "lrid/dist/averager.hpp"
+// Gradient averaging: bucketing once, backends behind one interface (see lrid/comm/averager.hpp).
+#include "lrid/comm/averager.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -7,9 +7,9 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "lrid/dist/mpi.hpp"
+#include "lrid/comm/mpi.hpp"
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 size_t dtype_bytes(DType t) { return t == DType::F32 ? 4 : 8; }
 
@@ -164,4 +164,4 @@ class MpiBackend : public ReduceBackend {
 
 std::unique_ptr<ReduceBackend> make_mpi_backend(MPI_Comm group) { return std::make_unique<MpiBackend>(group); }
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 enum class DType { F32, F64 };
 size_t dtype_bytes(DType t);
@@ -25,4 +25,4 @@ struct BufferView {
   size_t bytes() const { return static_cast<size_t>(count) * dtype_bytes(dtype); }
 };
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm

@@ -1,6 +1,6 @@
-// The NCCL backend (see include/lrid/dist/nccl_backend.hpp). The only file of lrid that talks to
+// The NCCL backend (see include/lrid/comm/nccl_backend.hpp). The only file of lrid that talks to
 // NCCL and the CUDA runtime; compiled only when CMake found both (LRID_HAVE_NCCL).
-#include "lrid/dist/nccl_backend.hpp"
+#include "lrid/comm/nccl_backend.hpp"
 
 #include "lrid/error.hpp"
 
@@ -17,9 +17,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "lrid/dist/mpi.hpp"
+#include "lrid/comm/mpi.hpp"
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 namespace {
 
@@ -139,11 +139,11 @@ std::unique_ptr<ReduceBackend> make_nccl_backend(MPI_Comm world, MPI_Comm group,
   return std::make_unique<NcclBackend>(group, device);
 }
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm
 
 #else  // no NCCL in this build
 
-namespace lrid::dist {
+namespace lrid::comm {
 
 bool have_nccl() { return false; }
 
@@ -153,6 +153,6 @@ std::unique_ptr<ReduceBackend> make_nccl_backend(MPI_Comm, MPI_Comm, int, const 
                          "shows how), or use gradient_backend: mpi or auto");
 }
 
-}  // namespace lrid::dist
+}  // namespace lrid::comm
 
 #endif

@@ -1,4 +1,4 @@
-// The rank-0 work queue. Alone these run in one process; tests/scripts/dist_queue.sh runs them
+// The rank-0 work queue. Alone these run in one process; tests/scripts/comm_queue.sh runs them
 // under real mpirun (3 ranks in groups of one, 4 ranks in groups of two).
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "lrid/dist/mpi.hpp"
-#include "lrid/dist/queue.hpp"
+#include "lrid/comm/mpi.hpp"
+#include "lrid/comm/queue.hpp"
 
-using namespace lrid::dist;
+using namespace lrid::comm;
 
 namespace {
 
@@ -27,7 +27,7 @@ void ensure_mpi() {
 
 }  // namespace
 
-TEST(DistQueue, EveryTaskRunsOnceAndItsResultComesBack) {
+TEST(CommQueue, EveryTaskRunsOnceAndItsResultComesBack) {
   ensure_mpi();
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -76,7 +76,7 @@ TEST(DistQueue, EveryTaskRunsOnceAndItsResultComesBack) {
   free_groups(g);
 }
 
-TEST(DistQueue, EmptyOrderAndStringBroadcast) {
+TEST(CommQueue, EmptyOrderAndStringBroadcast) {
   ensure_mpi();
   Groups g = split_groups(MPI_COMM_WORLD, 1);
   const auto results = run_queue(MPI_COMM_WORLD, g, {}, [](int64_t) { return std::string("x"); });
