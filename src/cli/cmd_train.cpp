@@ -217,6 +217,7 @@ int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
 
   // distributed.device holds for --run too (cuda without CUDA: exit 2 before anything is written).
   const std::string device = train::resolve_device(job.distributed.device, 0);
+  train::set_allow_tf32(job.distributed.allow_tf32);
   std::unique_ptr<store::Campaign> campaign;
   std::unique_ptr<store::CampaignLock> lock;
   if (vm.count("out")) {

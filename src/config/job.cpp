@@ -326,7 +326,8 @@ void parse_observables(const YamlReader& c, const YAML::Node& n, ObservablesSpec
 void parse_distributed(const YamlReader& c, const YAML::Node& n, DistributedSpec& d) {
   if (!n) return;
   c.check_keys(n, "distributed", {"ranks_per_run", "gradient_backend", "device", "threads_per_rank", "blas_threads", "max_attempts",
-                                  "checkpoint_seconds", "data_memory_mb"});
+                                  "checkpoint_seconds", "data_memory_mb", "allow_tf32"});
+  if (auto v = n["allow_tf32"]) d.allow_tf32 = c.boolean(v, "distributed.allow_tf32");
   if (auto v = n["checkpoint_seconds"]) d.checkpoint_seconds = c.non_negative_real(v, "distributed.checkpoint_seconds");
   if (auto v = n["data_memory_mb"]) d.data_memory_mb = c.real(v, "distributed.data_memory_mb");
   if (auto v = n["ranks_per_run"]) d.ranks_per_run = c.positive(v, "distributed.ranks_per_run");

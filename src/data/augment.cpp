@@ -70,6 +70,7 @@ torch::Tensor pad_crop(const torch::Tensor& x, const torch::Tensor& u, const tor
   auto oy = (u.select(1, 0) * double(ry + 1)).floor().clamp_max(double(ry)).to(torch::kLong);
   auto ox = (u.select(1, 1) * double(rx + 1)).floor().clamp_max(double(rx)).to(torch::kLong);
   auto xp = torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0.0);
+  // host: per-example indices are built beside the host-drawn offsets, moved below (rows, cols)
   auto ar_h = torch::arange(oh, lopt), ar_w = torch::arange(ow, lopt);
   auto rows = (oy.view({b, 1}) + ar_h.view({1, oh})).to(dev);                        // [B,oh]
   auto fwd = ar_w.view({1, ow}).expand({b, ow});
@@ -93,7 +94,7 @@ torch::Tensor resized_crop(const torch::Tensor& x, const torch::Tensor& u,
   auto tx = (2 * u.select(1, 2) - 1) * (1 - cw);
   auto ty = (2 * u.select(1, 3) - 1) * (1 - ch);
   auto sx = torch::where(flip, -cw, cw);
-  auto zero = torch::zeros({b});
+  auto zero = torch::zeros({b});  // host: theta is built from host draws, moved below
   auto theta = torch::stack({sx, zero, tx, zero, ch, ty}, 1).view({b, 2, 3});
   theta = theta.to(x.device(), x.scalar_type());
   const int64_t oh = o.out_height > 0 ? o.out_height : x.size(2), ow = o.out_width > 0 ? o.out_width : x.size(3);
@@ -121,6 +122,7 @@ torch::Tensor augment(const torch::Tensor& x, uint64_t seed, const AugmentOption
   // Per-example parameters for the whole batch, then this shard's rows:
   // columns 0..3 crop, column 4 flip.
   auto gen = make_generator(seed);
+  // host: CPU generators, so every device draws the same augmentation (docs/data.md)
   auto u = torch::rand({total_rows, 5}, gen, torch::kDouble).narrow(0, row_offset, b);
   auto flip = u.select(1, 4) < o.flip_prob;
 
@@ -141,6 +143,7 @@ torch::Tensor augment(const torch::Tensor& x, uint64_t seed, const AugmentOption
   }
   if (o.noise_std > 0) {
     // Each global row has its own noise generator, so shards reproduce the whole batch's rows.
+    // host: drawn per row on CPU generators, moved when added
     auto noise = torch::empty({b, x.size(1), oh, ow}, torch::kFloat);
     for (int64_t i = 0; i < b; ++i) {
       auto g = make_generator(derive_seed(seed, kNoiseSalt, uint64_t(row_offset + i)));

@@ -54,7 +54,7 @@ BatchStream::BatchStream(ImageSet train, Normalization norm, int64_t batch_size,
 
 torch::Tensor BatchStream::epoch_permutation(int64_t e) const {
   auto gen = make_generator(derive_seed(seed_, kEpochSalt, uint64_t(e)));
-  return torch::randperm(set_.size(), gen, torch::kLong);
+  return torch::randperm(set_.size(), gen, torch::kLong);  // host: the data order indexes host data
 }
 
 int64_t BatchStream::epoch() const { return step_ * batch_size_ / set_.size(); }
@@ -228,6 +228,7 @@ Batch observation_batch(const ImageSet& test, const Normalization& norm, int64_t
     throw BadInput("observation batch of " + std::to_string(n) + " images from " + test.source +
                    ", expected 1.." + std::to_string(test.size()));
   auto gen = make_generator(derive_seed(dataset_seed, kObserveSalt));
+  // host: indices into the host copy of the test set
   auto idx = std::get<0>(torch::randperm(test.size(), gen, torch::kLong).narrow(0, 0, n).sort());
   return {norm.apply(test.gather(idx)), test.labels.index_select(0, idx)};
 }

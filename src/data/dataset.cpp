@@ -203,7 +203,7 @@ ImageSet apply_label_map(const ImageSet& set, const LabelMap& map) {
     max_new = std::max(max_new, map[i]);
   }
   if (max_new < 0) throw BadInput("label map drops every class, expected at least one kept");
-  auto lut = torch::tensor(std::vector<int64_t>(map), torch::kLong);
+  auto lut = torch::tensor(std::vector<int64_t>(map), torch::kLong);  // host: labels are mapped on the host
   ImageSet out;
   out.num_classes = max_new + 1;
   out.source = set.source;

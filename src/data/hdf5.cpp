@@ -159,7 +159,7 @@ ImageSet read_split(hid_t file, const std::string& path, const std::string& spli
 
   ImageSet s;
   s.source = where;
-  s.labels = torch::empty({n}, torch::kLong);
+  s.labels = torch::empty({n}, torch::kLong);  // host: read from the file
   if (H5Dread(lab.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
               s.labels.data_ptr<int64_t>()) < 0)
     throw BadInput(where + "/labels: read failed (corrupt or truncated file)");

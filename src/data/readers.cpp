@@ -28,7 +28,7 @@ void require_file(const std::string& path) {
 
 torch::Tensor alloc_u8(at::IntArrayRef sizes, const std::string& what) {
   try {
-    return torch::empty(sizes, torch::kUInt8);
+    return torch::empty(sizes, torch::kUInt8);  // host: read from the file
   } catch (const std::exception&) {
     std::string s;
     for (auto v : sizes) s += (s.empty() ? "" : "x") + std::to_string(v);
@@ -277,7 +277,7 @@ ImageSet read_cifar10_batches(const std::vector<std::string>& files) {
   }
   ImageSet s;
   s.images = detail::alloc_u8({total, 3, 32, 32}, files[0]);
-  s.labels = torch::empty({total}, torch::kLong);
+  s.labels = torch::empty({total}, torch::kLong);  // host: read from the file
   s.num_classes = 10;
   s.source = files.size() == 1 ? files[0] : files[0] + " (+" + std::to_string(files.size() - 1) + " more)";
   auto* img = s.images.data_ptr<uint8_t>();

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <mutex>
 
 #include "lrid/error.hpp"
 
@@ -39,38 +38,28 @@ int64_t ia_batch(const IaCoefficients& c, int64_t n) {
   return std::max<int64_t>(1, std::min(k, n));
 }
 
-namespace {
-// Calls draw(generator) with a generator seeded with `seed` on the options' device: a fresh CPU
-// generator, or the device's default one reseeded under its lock (the values depend on the seed
-// only; lrid draws from it nowhere else).
-template <class Draw>
-Tensor with_seeded_generator(uint64_t seed, const torch::TensorOptions& options, Draw draw) {
-  if (options.device().is_cpu()) {
-    auto gen = at::detail::createCPUGenerator(seed);
-    return draw(gen);
-  }
-  at::Generator gen = at::globalContext().defaultGenerator(options.device());
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_current_seed(seed);
-  return draw(gen);
-}
-}  // namespace
-
+// Drawn on a fresh CPU generator seeded with `seed`, then moved to the options' device (as the
+// initial weights are): the values depend on the seed alone, whatever the device. Never the
+// device's own generator, whose stream differs between CPU and CUDA.
 Tensor seeded_normal(at::IntArrayRef shape, uint64_t seed, const torch::TensorOptions& options) {
-  return with_seeded_generator(seed, options, [&](at::Generator& g) { return at::randn(shape, g, options); });
+  auto gen = at::detail::createCPUGenerator(seed);
+  return at::randn(shape, gen, options.device(torch::kCPU)).to(options.device());
 }
 
 Tensor seeded_uniform(at::IntArrayRef shape, uint64_t seed, const torch::TensorOptions& options) {
-  return with_seeded_generator(seed, options, [&](at::Generator& g) { return at::rand(shape, g, options); });
+  auto gen = at::detail::createCPUGenerator(seed);
+  return at::rand(shape, gen, options.device(torch::kCPU)).to(options.device());
 }
 
 Tensor ia_noise(const IaCoefficients& c, const Tensor& like, int64_t n, uint64_t seed, int rank, int world) {
   std::vector<int64_t> shape = like.sizes().vec();
   shape[0] = n * world;
-  Tensor z = seeded_normal(shape, seed, like.options());
+  // On the CPU generator (seeded_normal), scaled there, then moved: the same seed gives the same
+  // noise on every device.
+  Tensor z = seeded_normal(shape, seed, like.options().device(torch::kCPU));
   if (world > 1) z = z.narrow(0, n * rank, n).contiguous();
   if (c.noise_std != 1.0) z.mul_(c.noise_std);
-  return z;
+  return z.to(like.device());
 }
 
 namespace {
@@ -290,13 +279,15 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
 PlasticLayer::PlasticLayer(LayerKind kind, Feedback feedback, IaCoefficients ia)
     : kind_(kind), feedback_(feedback), ia_(ia) {}
 
+// host: a model is built and initialised on the CPU (CPU generators: the same W and B on every
+// device), then moved with Model::to.
 void PlasticLayer::create_tensors(const std::vector<int64_t>& shape, int64_t bias_size) {
-  weight_ = register_parameter("weight", torch::empty(shape));
-  if (bias_size > 0) bias_ = register_parameter("bias", torch::zeros({bias_size}));
+  weight_ = register_parameter("weight", torch::empty(shape));  // host: (above)
+  if (bias_size > 0) bias_ = register_parameter("bias", torch::zeros({bias_size}));  // host: (above)
   if (feedback_ == Feedback::Fixed) {
-    b_ = register_buffer("feedback", torch::empty(shape));
+    b_ = register_buffer("feedback", torch::empty(shape));  // host: (above)
   } else if (feedback_ == Feedback::InfoAlign) {
-    b_ = register_parameter("feedback", torch::empty(shape));
+    b_ = register_parameter("feedback", torch::empty(shape));  // host: (above)
   }
   auto gw = at::detail::createCPUGenerator(0x5eed0001);
   auto gb = at::detail::createCPUGenerator(0x5eed0002);
@@ -379,6 +370,12 @@ Tensor PlasticLinear::custom_forward(const Tensor& x) {
               x.sizes());
   IaArgs ia{feedback_ == Feedback::InfoAlign, ia_, ia_seed_, ia_rank_, ia_world_};
   return LinearFeedbackFn::apply(x, weight_, optional_bias(), b_, ia);
+}
+
+Tensor feedback_linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& B, bool info_align,
+                       const IaCoefficients& ia, uint64_t seed) {
+  IaArgs a{info_align, ia, seed, 0, 1};
+  return LinearFeedbackFn::apply(x, w, bias.defined() ? c10::optional<Tensor>(bias) : c10::nullopt, B, a);
 }
 
 void PlasticLinear::ia_projections(const Tensor& x, const Tensor& w, const Tensor& B, Tensor& f,

@@ -121,24 +121,34 @@ auto agreed(MPI_Comm world, F what) -> decltype(what()) {
   return value;
 }
 
-// The averaging backend of a rank: auto is NCCL for CUDA runs, MPI for CPU ones.
-std::unique_ptr<comm::ReduceBackend> make_backend(const config::JobSpec& job, const std::string& device, MPI_Comm world,
-                                                  MPI_Comm group) {
-  const std::string b = job.distributed.gradient_backend;
+// The averaging backend of a data-parallel group (docs/job-file.md, distributed.gradient_backend):
+// none for a group of one rank, which has nothing to average (whatever the setting; an explicit
+// choice is still checked against the device); for larger groups auto is NCCL on CUDA (MPI only
+// averages host memory, so a build without NCCL is refused) and MPI on the CPU. `where` names the
+// job file in messages.
+std::unique_ptr<comm::ReduceBackend> make_backend(const config::DistributedSpec& d, const std::string& where,
+                                                  const std::string& device, MPI_Comm world, const comm::Groups& groups) {
+  const std::string& b = d.gradient_backend;
   const bool cuda = device.rfind("cuda", 0) == 0;
   const bool nccl = b == "nccl" || (b == "auto" && cuda);
+  const bool parallel = groups.group_size > 1;
   // Every rank learns whether any rank's choice is impossible before the collective set-up.
   agreed(world, [&] {
     if (nccl && !cuda)
-      throw BadInput(job.path + ": distributed.gradient_backend: nccl averages GPU memory, but this rank trains on " +
-                     device + " (distributed.device: " + job.distributed.device + ")");
-    if (!nccl && cuda)
-      throw BadInput(job.path + ": distributed.gradient_backend: mpi averages CPU memory, but this rank trains on " +
+      throw BadInput(where + ": distributed.gradient_backend: nccl averages GPU memory, but this rank trains on " +
+                     device + " (distributed.device: " + d.device + ")");
+    if (!nccl && cuda && parallel)
+      throw BadInput(where + ": distributed.gradient_backend: mpi averages CPU memory, but this rank trains on " +
                      device + "; use gradient_backend: nccl or auto");
+    if (nccl && parallel && !comm::have_nccl())
+      throw BadInput(where + ": distributed.gradient_backend: " + b + " averages a data-parallel group on " + device +
+                     " with NCCL, but this lrid was built without NCCL (README, \"Building for GPUs\"); or use "
+                     "distributed.ranks_per_run: 1");
     return 0;
   });
-  if (nccl) return comm::make_nccl_backend(world, group, std::stoi(device.substr(5)), job.path);
-  return comm::make_mpi_backend(group);
+  if (!parallel) return nullptr;
+  if (nccl) return comm::make_nccl_backend(world, groups.group, std::stoi(device.substr(5)), where);
+  return comm::make_mpi_backend(groups.group);
 }
 
 // The running runs' progress, from the group leaders' progress files (rank 0's heartbeat).
@@ -202,7 +212,7 @@ struct RunWorker {
   const CampaignOptions& options;
   store::Campaign& campaign;
   const comm::Groups& groups;
-  comm::GradientAverager* averager;  // null: no data parallelism (groups of one rank)
+  comm::GradientAverager* averager;  // null for groups of one rank (no data parallelism)
   std::string device;
   std::string checkpoints;  // "" when checkpoints are off
 
@@ -260,7 +270,7 @@ struct RunWorker {
   TrainOptions train_options(int64_t id, int32_t attempts, std::vector<std::string>& notes,
                              double& last_progress) const {
     TrainOptions to;
-    to.group = groups.group_size > 1 ? averager : nullptr;
+    to.group = averager;
     to.record = groups.leader();
     to.device = device;
     to.checkpoint_dir = checkpoints;
@@ -442,13 +452,15 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
   const int threads = configure_threads(o.threads > 0 ? o.threads : static_cast<int>(job.distributed.threads_per_rank),
                                         node_ranks, static_cast<int>(job.distributed.blas_threads));
   const std::string device = agreed(world, [&] { return resolve_device(job.distributed.device, local); });
+  set_allow_tf32(job.distributed.allow_tf32);
   comm::Groups groups = comm::split_groups(world, static_cast<int>(job.distributed.ranks_per_run));
   std::unique_ptr<comm::GradientAverager> averager;
   // Rank 0 takes the writer lock and creates or checks the file; every rank learns the outcome.
   std::unique_ptr<store::CampaignLock> lock;
   bool fresh = false;
   try {
-    averager = std::make_unique<comm::GradientAverager>(groups.group, make_backend(job, device, world, groups.group));
+    auto backend = make_backend(job.distributed, job.path, device, world, groups);
+    if (backend) averager = std::make_unique<comm::GradientAverager>(groups.group, std::move(backend));
     fresh = agreed(world, [&] {
       if (rank != 0) return false;
       lock = std::make_unique<store::CampaignLock>(o.out, "lrid train " + job.path);
@@ -474,7 +486,9 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
     json start_event = {{"event", "start"},        {"job", job.name},          {"job_hash", job.hash},
                         {"campaign", o.out},       {"shard", o.shard.name()},  {"ranks", size},
                         {"groups", groups.group_count}, {"ranks_per_run", groups.group_size},
-                        {"threads_per_rank", threads}, {"blas_threads", blas_threads()}, {"device", device}, {"runs", runs},
+                        {"threads_per_rank", threads}, {"blas_threads", blas_threads()}, {"device", device},
+                        {"gradient_backend", averager ? averager->backend().name() : "none"},
+                        {"allow_tf32", job.distributed.allow_tf32}, {"runs", runs},
                         {"todo", order.size()},    {"resume", o.resume}};
     if (lock && !lock->took_over().empty()) start_event["stale_lock"] = lock->took_over();
     log->write(start_event);

@@ -37,6 +37,11 @@ std::string resolve_device(const std::string& setting, int local_rank) {
   return "cuda:" + std::to_string((local_rank < 0 ? 0 : local_rank) % n);
 }
 
+void set_allow_tf32(bool allow) {
+  at::globalContext().setAllowTF32CuDNN(allow);
+  at::globalContext().setAllowTF32CuBLAS(allow);
+}
+
 void* current_cuda_stream(int device) {
 #ifdef LRID_TORCH_CUDA
   return static_cast<void*>(c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device)).stream());

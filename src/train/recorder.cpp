@@ -50,12 +50,14 @@ double angle_degrees(const torch::Tensor& a, const torch::Tensor& b) {
 namespace {
 template <class T>
 torch::Tensor to_tensor(const std::vector<T>& v, torch::ScalarType t) {
+  // host: the recorder's state is host memory, saved in a checkpoint
   return torch::from_blob(const_cast<T*>(v.data()), {static_cast<int64_t>(v.size())}, t).clone();
 }
 template <class T>
 void from_tensor(const torch::Tensor& x, std::vector<T>& v) {
-  const torch::Tensor c = x.contiguous();
-  if (static_cast<size_t>(c.numel()) != v.size()) throw std::runtime_error("checkpoint: recorder state of another size");
+  const torch::Tensor c = x.to(torch::kCPU).contiguous();  // host memory, read below
+  if (static_cast<size_t>(c.numel()) != v.size() || c.element_size() != static_cast<int64_t>(sizeof(T)))
+    throw std::runtime_error("checkpoint: recorder state of another size or type");
   std::memcpy(v.data(), c.data_ptr(), v.size() * sizeof(T));
 }
 }  // namespace
@@ -69,17 +71,18 @@ void Recorder::save(torch::serialize::OutputArchive& a) const {
 }
 
 void Recorder::load(torch::serialize::InputArchive& a) {
-  torch::Tensor t;
-  a.read("values", t);
-  from_tensor(t, values_);
-  a.read("wb_angle", t);
-  from_tensor(t, wb_angle_);
-  a.read("grad_angle", t);
-  from_tensor(t, grad_angle_);
-  a.read("act_units", t);
-  from_tensor(t, act_units_);
-  a.read("weight_entries", t);
-  from_tensor(t, weight_entries_);
+  // A fresh tensor per entry: InputArchive::read into a defined tensor set_()s it in place and
+  // keeps its dtype (an int64 entry read into the float32 tensor of the one before).
+  auto read = [&a](const char* key, auto& v) {
+    torch::Tensor t;
+    a.read(key, t);
+    from_tensor(t, v);
+  };
+  read("values", values_);
+  read("wb_angle", wb_angle_);
+  read("grad_angle", grad_angle_);
+  read("act_units", act_units_);
+  read("weight_entries", weight_entries_);
 }
 
 void Recorder::record_diagnostics(int64_t point) {

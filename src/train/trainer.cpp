@@ -18,6 +18,7 @@
 #include "lrid/rng.hpp"
 #include "lrid/store/run_files.hpp"
 #include "lrid/train/device.hpp"
+#include "lrid/train/objectives.hpp"
 #include "lrid/train/recorder.hpp"
 #include "lrid/util/text.hpp"
 
@@ -124,21 +125,6 @@ Optimizer make_optimizer(nn::Model& model, const config::RuleSettings& s) {
   return o;
 }
 
-// NT-Xent (SimCLR) over z = [z1; z2] (2B x D): each row's positive is its other view.
-// Returns {loss, top-1 accuracy of finding the positive}.
-std::pair<torch::Tensor, double> nt_xent(const torch::Tensor& z, double temperature) {
-  const int64_t n = z.size(0), b = n / 2;
-  const torch::Tensor zn = torch::nn::functional::normalize(
-      z, torch::nn::functional::NormalizeFuncOptions().dim(1));
-  torch::Tensor sim = torch::mm(zn, zn.t()) / temperature;
-  sim = sim.masked_fill(torch::eye(n, torch::TensorOptions().dtype(torch::kBool)), -1e9);
-  const torch::Tensor target =
-      torch::cat({torch::arange(b, n, torch::kLong), torch::arange(0, b, torch::kLong)});
-  torch::Tensor loss = torch::nn::functional::cross_entropy(sim, target);
-  const double acc = sim.detach().argmax(1).eq(target).to(torch::kFloat64).mean().item<double>();
-  return {loss, acc};
-}
-
 struct TaskData {
   data::TrainTest data;
   int64_t classes = 0;
@@ -200,7 +186,7 @@ double evaluate(nn::Model& model, const config::TaskSpec& task, const TaskData& 
       const auto v = data::two_views(x, data::derive_seed(dataset_seed, 0x76616cULL), i, augment_options(task));
       const auto z = model.forward(torch::cat({v.first, v.second}).to(device));
       const auto r = nt_xent(z, task.simclr_temperature);
-      correct += r.second * static_cast<double>(x.size(0));
+      correct += r.accuracy.item<double>() * static_cast<double>(x.size(0));
       count += static_cast<double>(x.size(0));
     }
   } else {
@@ -233,6 +219,20 @@ void check_divergence(const config::RuleSettings& rs, int64_t step, double loss,
     m << "loss diverged at step " << step << ": smoothed loss " << smoothed << " > "
       << rs.divergence_factor << " x the initial " << initial << " (training.divergence_factor)";
     throw RunFailed(m.str());
+  }
+}
+
+// After Optimizer::load from a host archive: the state (SGD's momentum buffers, Adam's moments)
+// to the parameters' device.
+void move_optimizer_state(torch::optim::Optimizer& opt, const torch::Device& device) {
+  for (auto& kv : opt.state()) {
+    if (auto* sgd = dynamic_cast<torch::optim::SGDParamState*>(kv.second.get())) {
+      if (sgd->momentum_buffer().defined()) sgd->momentum_buffer(sgd->momentum_buffer().to(device));
+    } else if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(kv.second.get())) {
+      adam->exp_avg(adam->exp_avg().to(device));
+      adam->exp_avg_sq(adam->exp_avg_sq().to(device));
+      if (adam->max_exp_avg_sq().defined()) adam->max_exp_avg_sq(adam->max_exp_avg_sq().to(device));
+    }
   }
 }
 
@@ -452,9 +452,9 @@ class RunTrainer {
           data::two_views(obs.images, data::derive_seed(run_.dataset_seed_value, 0xd1a6ULL), 0, augment_options(task_));
       const torch::Tensor both = torch::cat({views.first, views.second}).to(device_);
       const double temperature = task_.simclr_temperature;
-      loss = [both, temperature](nn::Model& m) { return nt_xent(m.forward(both), temperature).first; };
+      loss = [both, temperature](nn::Model& m) { return nt_xent(m.forward(both), temperature).loss; };
     } else {
-      loss = [images, labels](nn::Model& m) { return torch::nn::functional::cross_entropy(m.forward(images), labels); };
+      loss = [images, labels](nn::Model& m) { return supervised_loss(m.forward(images), labels); };
     }
     recorder_ = std::make_unique<Recorder>(*model_, images, job_conditions(job_),
                                            observe::resolve_statistics(job_.observables.statistics), K_, loss);
@@ -468,9 +468,9 @@ class RunTrainer {
     (void)step;
     torch::Tensor loss;
     if (task_.objective == "simclr") {
-      loss = nt_xent(model_->forward(b.images), task_.simclr_temperature).first;
+      loss = nt_xent(model_->forward(b.images), task_.simclr_temperature).loss;
     } else {
-      loss = torch::nn::functional::cross_entropy(model_->forward(b.images), b.labels);
+      loss = supervised_loss(model_->forward(b.images), b.labels);
     }
     if (backward) loss.backward();
     return loss.item<double>();
@@ -585,6 +585,7 @@ class RunTrainer {
     a.write("ranks", c10::IValue(static_cast<int64_t>(world_)));
     a.write("attempt", c10::IValue(static_cast<int64_t>(o_.attempt)));
     a.write("next_point", c10::IValue(static_cast<int64_t>(next_point_)));
+    // host: the checkpoint's scalars and loss curve (read back as host memory in resume)
     a.write("scalars", torch::tensor({last_loss_, initial_loss_, smoothed_loss_, step_time_, result_.record_seconds,
                                       seconds_since(t0_) + elapsed_before_},
                                      torch::kFloat64));
@@ -592,7 +593,7 @@ class RunTrainer {
     opt_.opt->save(optim);
     a.write("model", model);
     a.write("optimizer", optim);
-    a.write("loss", torch::tensor(result_.loss, torch::kFloat64));
+    a.write("loss", torch::tensor(result_.loss, torch::kFloat64));  // host: as above
     if (recorder_) {
       torch::serialize::OutputArchive rec;
       recorder_->save(rec);
@@ -626,7 +627,9 @@ class RunTrainer {
     bool have = access(path.c_str(), F_OK) == 0;
     if (have) {
       try {
-        a.load_from(path, device_);
+        // Read on the host whatever the run's device: the scalars and the recorder's state are
+        // read as host memory below; what training needs is moved to the device after loading.
+        a.load_from(path, torch::kCPU);
         c10::IValue v;
         a.read("hash", v);
         if (v.toStringRef() != run_.hash) throw std::runtime_error("it belongs to another run (hash " + v.toStringRef() + ")");
@@ -670,18 +673,26 @@ class RunTrainer {
     a.read("model", model);
     a.read("optimizer", optim);
     model_->load(model);
+    model_->to(device_);  // the loaded tensors replaced the parameters' data on the host
     opt_.opt->load(optim);
+    move_optimizer_state(*opt_.opt, device_);
     c10::IValue v;
     a.read("next_point", v);
     next_point_ = static_cast<size_t>(v.toInt());
     torch::Tensor sc, loss;
     a.read("scalars", sc);
+    sc = sc.to(torch::kCPU, torch::kFloat64).contiguous();
     const auto x = sc.accessor<double, 1>();
     last_loss_ = x[0], initial_loss_ = x[1], smoothed_loss_ = x[2], step_time_ = x[3];
     result_.record_seconds = x[4];
     elapsed_before_ = x[5];
     a.read("loss", loss);
-    for (int64_t i = 0; i < loss.numel(); ++i) result_.loss[static_cast<size_t>(i)] = loss[i].item<double>();
+    loss = loss.to(torch::kCPU, torch::kFloat64).contiguous();
+    if (static_cast<size_t>(loss.numel()) != result_.loss.size())
+      throw RunFailed(path + ": checkpoint holds " + std::to_string(loss.numel()) + " loss points, the run has " +
+                      std::to_string(result_.loss.size()));
+    const auto lx = loss.accessor<double, 1>();
+    for (int64_t i = 0; i < loss.numel(); ++i) result_.loss[static_cast<size_t>(i)] = lx[i];
     if (recorder_) {
       torch::serialize::InputArchive rec;
       a.read("recorder", rec);

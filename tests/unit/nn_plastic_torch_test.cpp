@@ -672,3 +672,23 @@ TEST_F(NnPlastic, DefaultInfoAlignTrainsStably) {
 }
 
 }  // namespace
+
+TEST_F(NnPlastic, NoiseInputsAreAFunctionOfTheSeedAlone) {
+  // IA's noise is drawn on a CPU generator seeded with the step's seed, scaled, then moved to the
+  // layer's device: the same values whichever device the run is configured for (cpu, cuda, or
+  // meta here), and a group's rank takes its rows of the whole batch's draw.
+  IaCoefficients c;
+  c.noise_std = 0.5;
+  const Tensor like = torch::zeros({4, 3, 5, 5});
+  auto gen = at::detail::createCPUGenerator(1234);
+  const Tensor expect = at::randn({4, 3, 5, 5}, gen, torch::kFloat).mul_(0.5);
+  EXPECT_TRUE(torch::equal(lrid::nn::ia_noise(c, like, 4, 1234), expect));
+  EXPECT_TRUE(torch::equal(lrid::nn::ia_noise(c, like.to(TestDevice()), 4, 1234).cpu(), expect));
+  const Tensor meta = lrid::nn::ia_noise(c, like.to(torch::kMeta), 4, 1234);
+  EXPECT_TRUE(meta.is_meta());
+  EXPECT_EQ(meta.sizes(), expect.sizes());
+  auto gen2 = at::detail::createCPUGenerator(1234);
+  const Tensor group = at::randn({8, 3, 5, 5}, gen2, torch::kFloat).mul_(0.5);
+  EXPECT_TRUE(torch::equal(lrid::nn::ia_noise(c, like, 4, 1234, 1, 2), group.narrow(0, 4, 4)));
+  EXPECT_FALSE(torch::equal(lrid::nn::ia_noise(c, like, 4, 1235), expect));
+}

@@ -130,6 +130,9 @@ struct DistributedSpec {
   /// intra-op pool does all the parallel work (two spinning pools oversubscribe the cores).
   int64_t blas_threads = 1;
   int64_t max_attempts = 2;               ///< a failed run is retried on resume up to this
+  /// TF32 in float32 convolutions and matrix products on CUDA (train::set_allow_tf32): faster,
+  /// not bit-reproducible across devices. No effect on the CPU; not part of the run hash.
+  bool allow_tf32 = true;
   double checkpoint_seconds = 600;        ///< in-run checkpoints this often (0: off)
   /// An HDF5 split whose images take more than this (MiB, per process) is streamed from the
   /// file by batches instead of loaded (< 0: never stream).

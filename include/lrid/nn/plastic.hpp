@@ -91,18 +91,27 @@ using IaInputs = config::IaInputs;
 /// The number of inputs R is evaluated on in a batch of n: ceil(rho n), at least 1.
 int64_t ia_batch(const IaCoefficients& c, int64_t n);
 
-/// Standard normal values of `shape` drawn from a generator seeded with `seed` on the options'
-/// device: the same seed gives the same values on the same device type.
+/// Standard normal values of `shape` drawn from a CPU generator seeded with `seed`, returned on the
+/// options' device: the same seed gives the same values on every device (CPU, CUDA).
 torch::Tensor seeded_normal(at::IntArrayRef shape, uint64_t seed, const torch::TensorOptions& options);
 /// The same for uniform values in [0, 1).
 torch::Tensor seeded_uniform(at::IntArrayRef shape, uint64_t seed, const torch::TensorOptions& options);
 
-/// IA's noise inputs: n examples shaped like `like`'s examples, N(0, noise_std^2), from `seed`.
+/// IA's noise inputs: n examples shaped like `like`'s examples, N(0, noise_std^2), from `seed`,
+/// drawn on the CPU (seeded_normal) and returned on `like`'s device: a function of the seed alone.
+/// On a GPU that is a host draw and a copy of the noise's size per layer and step (docs/job-file.md).
 /// With a data-parallel group of `world` ranks the noise of the whole group's batch (world x n
 /// rows) is drawn and rank `rank` takes its rows, so a group draws the same noise as one process
 /// training on the whole batch.
 torch::Tensor ia_noise(const IaCoefficients& c, const torch::Tensor& like, int64_t n, uint64_t seed, int rank = 0,
                        int world = 1);
+
+/// The custom-feedback forward of a fully connected plastic layer as a function of its tensors
+/// (what PlasticLinear::forward runs for FA and IA): y = x W^T + bias, with dx = dy B in backward
+/// and, when `info_align`, dR/dB delivered to B (noise inputs from `seed`). For device tests
+/// (tests/unit/train_objectives_torch_test.cpp runs it on meta tensors).
+torch::Tensor feedback_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias,
+                              const torch::Tensor& B, bool info_align, const IaCoefficients& ia, uint64_t seed = 0);
 
 enum class LayerKind { Linear, Conv2d };
 

@@ -15,6 +15,11 @@ int cuda_device_count();
 /// or without a visible GPU: BadInput naming what is missing. auto: cuda when both are there.
 std::string resolve_device(const std::string& setting, int local_rank);
 
+/// TF32 for float32 convolutions (cuDNN) and matrix products (cuBLAS) on Ampere and later GPUs
+/// (distributed.allow_tf32): faster, with a 10-bit mantissa in those products, so CUDA runs with
+/// it are not bit-comparable with CPU runs or with CUDA runs without it. No effect on the CPU.
+void set_allow_tf32(bool allow);
+
 /// The current CUDA stream of a device as an opaque cudaStream_t (nullptr on a CPU-only build).
 void* current_cuda_stream(int device);
 
