@@ -25,7 +25,19 @@ FORMAT = "lrid-results-2"
 # imaging hundreds to thousands of synapses.
 EPHYS_UNITS = (100, 1000)
 IMAGING_SYNAPSES = (100, 5000)
-RULE_COLORS = {"sgdm": "tab:blue", "adam": "tab:orange", "fa": "tab:green", "ia": "tab:red"}
+# Each rule's colour, from results.h5 (/classes' "colors" attribute, written from the rule's
+# definition in lrid's registry, src/config/rules/); a rule without one gets matplotlib's next.
+RULE_COLORS = {}
+
+
+def rule_colors(f, classes):
+    colors = s(f["classes"].attrs["colors"]) if "colors" in f["classes"].attrs else []
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    out = {}
+    for i, c in enumerate(classes):
+        given = colors[i] if i < len(colors) else ""
+        out[c] = given or cycle[i % len(cycle)]
+    return out
 
 
 def fail(msg):
@@ -300,6 +312,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     settings = json.loads(attr(f, "settings", "{}"))
     classes = s(f["classes"][:])
+    RULE_COLORS.update(rule_colors(f, classes))
     made = []
     if "main" in f:
         made += main_accuracy(f, out, settings, classes)

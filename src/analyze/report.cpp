@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "lrid/config/rules.hpp"
 #include "lrid/util/text.hpp"
 
 namespace lrid::analyze {
@@ -58,26 +59,38 @@ Finding hardest_pair(const Results& r) {
   Finding f;
   f.number = 3;
   f.title = "Rules differing in learning-rate policy (SGDM vs Adam) are the hardest to tell apart";
-  f.criterion = "sgdm<->adam is the single most confused pair of rules (forest, all statistics)";
-  const MainRow* m = r.main_row("all", "random_forest");
+  // The paper's rules (config/rules.hpp, RuleDef::paper) in the campaign; the policy pair is its
+  // two backprop rules (B = W), one under the shared SGD policy and one under its own. Other
+  // rules of the campaign do not take part: the pairwise identifiability matrix covers them.
   const auto& cl = r.classes;
-  const auto a = std::find(cl.begin(), cl.end(), "sgdm"), b = std::find(cl.begin(), cl.end(), "adam");
-  if (!m || a == cl.end() || b == cl.end() || cl.size() < 3) {
-    f.evidence = "needs the forest on all statistics and sgdm, adam and a third rule";
+  std::vector<size_t> paper;
+  size_t ia = cl.size(), ib = cl.size();
+  for (size_t i = 0; i < cl.size(); ++i) {
+    const config::RuleDef* d = config::find_rule(cl[i]);
+    if (!d || !d->paper) continue;
+    paper.push_back(i);
+    if (d->feedback == config::FeedbackKind::Exact) (d->policy == config::Policy::Shared ? ia : ib) = i;
+  }
+  const std::string a_name = ia < cl.size() ? cl[ia] : "sgdm", b_name = ib < cl.size() ? cl[ib] : "adam";
+  f.criterion = a_name + "<->" + b_name + " is the single most confused pair of the paper's rules (forest, all statistics)";
+  const MainRow* m = r.main_row("all", "random_forest");
+  if (!m || ia == cl.size() || ib == cl.size() || paper.size() < 3) {
+    f.evidence = "needs the forest on all statistics and " + a_name + ", " + b_name + " and a third rule of the paper";
     return f;
   }
   const size_t C = cl.size();
   auto pair = [&](size_t i, size_t j) { return 0.5 * (m->confusion[i * C + j].mean + m->confusion[j * C + i].mean); };
-  const size_t ia = static_cast<size_t>(a - cl.begin()), ib = static_cast<size_t>(b - cl.begin());
   const double target = pair(ia, ib);
   double other = -1;
   std::string other_name;
-  for (size_t i = 0; i < C; ++i)
-    for (size_t j = i + 1; j < C; ++j) {
+  for (size_t x = 0; x < paper.size(); ++x)
+    for (size_t y = x + 1; y < paper.size(); ++y) {
+      const size_t i = paper[x], j = paper[y];
       if ((i == std::min(ia, ib) && j == std::max(ia, ib))) continue;
       if (pair(i, j) > other) other = pair(i, j), other_name = cl[i] + "<->" + cl[j];
     }
-  f.evidence = "mean confusion sgdm<->adam " + f3(target) + ", the most confused other pair " + other_name + " " + f3(other);
+  f.evidence = "mean confusion " + a_name + "<->" + b_name + " " + f3(target) + ", the most confused other pair " +
+               other_name + " " + f3(other);
   f.verdict = !(ok(target) && ok(other)) ? V::NotMeasured : target > other ? V::Reproduced : V::NotReproduced;
   return f;
 }

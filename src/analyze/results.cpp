@@ -388,6 +388,15 @@ void write_attributes(hid_t f, const Results& r) {
   h5::write_strings_attr(f, "dropped_statistics", r.dropped_statistics);
   h5::write_strings_attr(f, "policy_differences", r.policy_differences);
   h5::write_strings(f, "/classes", r.classes);
+  // Each rule's plot colour, from its definition (config/rules.hpp); "" for a class lrid does not
+  // know (tools/plot_results.py then takes matplotlib's next colour).
+  std::vector<std::string> colors;
+  for (const auto& c : r.classes) {
+    const config::RuleDef* def = config::find_rule(c);
+    colors.push_back(def ? def->color : "");
+  }
+  h5::Id classes(h5::check(H5Oopen(f, "/classes", H5P_DEFAULT), "open /classes"));
+  h5::write_strings_attr(classes, "colors", colors);
 }
 
 // /main: per observable class x classifier the accuracy, confusion, d', per-split accuracy and

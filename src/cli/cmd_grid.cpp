@@ -15,6 +15,15 @@ namespace lrid::cli {
 
 namespace {
 
+// A rule-only key's value as JSON (its type says which).
+nlohmann::json key_json(const config::RuleKey& k, const config::RuleKey::Value& v) {
+  switch (k.type) {
+    case config::RuleKey::Type::Bool: return v.flag;
+    case config::RuleKey::Type::Choice: return v.text;
+    default: return v.number;
+  }
+}
+
 nlohmann::json training_json(const config::RuleSettings& s, const std::string& rule) {
   nlohmann::json j = {{"optimizer", s.optimizer},
                       {"learning_rate", s.learning_rate},
@@ -28,12 +37,12 @@ nlohmann::json training_json(const config::RuleSettings& s, const std::string& r
   if (s.optimizer == "adam") j["betas"] = {s.beta1, s.beta2}, j["eps"] = s.eps;
   if (s.schedule == "step") j["step_milestones"] = s.step_milestones, j["step_gamma"] = s.step_gamma;
   if (s.steps > 0) j["steps"] = s.steps; else j["epochs"] = s.epochs;
-  if (rule == "ia") {
-    j["feedback_learning_rate"] = s.feedback_learning_rate > 0 ? s.feedback_learning_rate : s.learning_rate;
-    j["ia"] = {{"alpha", s.ia.alpha}, {"beta", s.ia.beta}, {"gamma", s.ia.gamma},
-               {"inputs", config::ia_inputs_name(s.ia.inputs)}, {"noise_std", s.ia.noise_std},
-               {"per_position", s.ia.per_position}, {"normalize_output", s.ia.normalize_output},
-               {"batch_fraction", s.ia.batch_fraction}};
+  // What B does, and the rule's own keys at their paths (training.ia.ia.alpha -> "ia": {"alpha"}).
+  j["feedback"] = config::feedback_kind_name(s.feedback.kind);
+  for (const auto& k : config::rule_def(rule).keys) {
+    nlohmann::json v = key_json(k, k.get(s));
+    if (k.path == "feedback_learning_rate" && s.feedback.learning_rate <= 0) v = s.learning_rate;  // 0: the rule's
+    j[nlohmann::json::json_pointer("/" + util::join(util::split(k.path, '.'), "/"))] = v;
   }
   return j;
 }
@@ -138,15 +147,19 @@ int cmd_grid(int argc, char** argv) {
     if (s.gradient_clip > 0) std::printf(", clip %s", util::shortest(s.gradient_clip).c_str());
     if (s.steps > 0) std::printf(", %lld steps", static_cast<long long>(s.steps));
     else std::printf(", %s epochs", util::shortest(s.epochs).c_str());
-    if (rule == "ia")
-      std::printf("; B: lr %s, R on %s inputs", util::shortest(s.feedback_learning_rate > 0 ? s.feedback_learning_rate : s.learning_rate).c_str(),
-                  config::ia_inputs_name(s.ia.inputs));
+    const auto& fb = s.feedback;
+    if (fb.kind == config::FeedbackKind::Learned) {
+      std::printf("; B learned: lr %s", util::shortest(fb.learning_rate > 0 ? fb.learning_rate : s.learning_rate).c_str());
+      if (fb.regulariser.uses_inputs()) std::printf(", R on %s inputs", config::local_inputs_name(fb.regulariser.inputs));
+    } else if (fb.kind != config::FeedbackKind::Exact) {
+      std::printf("; B %s", config::feedback_kind_name(fb.kind));
+    }
     std::printf("\n");
   }
   const auto diff = config::policy_differences(job);
   if (!diff.empty()) {
-    std::printf("warning: sgdm, fa and ia differ in their learning-rate policy, so a classifier can tell them "
-                "apart by their step sizes, not only by their update direction:\n");
+    std::printf("warning: the rules of the shared SGD policy differ in their learning-rate policy, so a classifier "
+                "can tell them apart by their step sizes, not only by their update direction:\n");
     for (const auto& d : diff) std::printf("  %s\n", d.c_str());
   }
   return 0;

@@ -20,11 +20,6 @@ namespace lrid::config {
 using util::did_you_mean;
 using util::join;
 
-const std::vector<std::string>& rule_names() {
-  static const std::vector<std::string> names = {"sgdm", "adam", "fa", "ia"};
-  return names;
-}
-
 const std::vector<std::string>& analysis_sweep_names() {
   static const std::vector<std::string> names = {"observable_class", "holdout",    "trajectory",
                                                  "measurement",      "importance", "permutation"};
@@ -62,30 +57,26 @@ AugmentSpec default_augment(const std::string& objective) {
 
 namespace {
 
-RuleSettings builtin_rule(const std::string& rule) {
-  // One learning-rate policy for SGDM, FA and IA (they differ only in the direction of the
-  // update); Adam has its own rate. FA and IA need the gradient clip to train at the rate SGDM
-  // uses: their misaligned hidden-layer updates act as noise that inflates the activations
-  // until the logits explode (docs/science.md, "Why FA and IA diverged").
+// A rule's built-in settings: the shared defaults (cosine schedule, 300 steps, the task gradient
+// clipped to 1), its first optimizer at that optimizer's default rate (sgd: 0.01 with momentum
+// 0.9, the shared SGD policy; adam: 1e-3), then its own defaults (RuleDef::defaults). FA and IA
+// need the gradient clip to train at the rate SGDM uses: their misaligned hidden-layer updates act
+// as noise that inflates the activations until the logits explode (docs/science.md, "Why FA and IA
+// diverged").
+RuleSettings builtin_rule(const RuleDef& def) {
   RuleSettings r;
   r.schedule = "cosine";
   r.steps = 300;
   r.gradient_clip = 1.0;
-  if (rule == "adam") {
-    r.optimizer = "adam";
+  r.optimizer = def.optimizers.front();
+  if (r.optimizer == "adam") {
     r.learning_rate = 1e-3;
   } else {
-    r.optimizer = "sgd";
     r.learning_rate = 0.01;
     r.momentum = 0.9;
   }
-  if (rule == "ia") {
-    r.ia = IaCoefficients{};
-    // B's own rate (Neural-Alignment's alignment_learning_rate): at 1.0 B aligns with W within a
-    // few hundred steps (W-B angle ~20 deg on KNet4 and the MLP after 1000); at 0.01 it hardly
-    // leaves its random start (~80 deg) and IA trains like FA (docs/science.md).
-    r.feedback_learning_rate = 1.0;
-  }
+  r.feedback.kind = def.feedback;
+  if (def.defaults) def.defaults(r);
   return r;
 }
 
@@ -118,25 +109,49 @@ void add_builtin_tasks(JobSpec& job) {
 // ---------------------------------------------------------------------------------------------
 // Sections.
 
-void parse_rule_settings(const YamlReader& c, const YAML::Node& n, const std::string& key,
-                         const std::string& rule, RuleSettings& r) {
-  // `defaults` (rule "") holds what every rule shares; the optimiser and IA's coefficients
-  // belong to a rule.
-  std::vector<std::string> keys = {"learning_rate", "momentum", "beta1", "beta2", "eps",
-                                   "weight_decay", "schedule", "warmup_steps", "step_gamma",
-                                   "step_milestones", "steps", "epochs", "gradient_clip",
-                                   "max_loss", "divergence_factor"};
-  if (!rule.empty()) keys.push_back("optimizer");
-  if (rule == "ia") keys.push_back("ia"), keys.push_back("feedback_learning_rate");
+// A rule-only key's value, checked as its type says (config/rules.hpp).
+RuleKey::Value rule_key_value(const YamlReader& c, const YAML::Node& v, const std::string& key, const RuleKey& k) {
+  RuleKey::Value out;
+  switch (k.type) {
+    case RuleKey::Type::Real: out.number = c.real(v, key); break;
+    case RuleKey::Type::NonNegative: out.number = c.non_negative_real(v, key); break;
+    case RuleKey::Type::Positive: out.number = c.positive_real(v, key); break;
+    case RuleKey::Type::Fraction:
+      out.number = c.positive_real(v, key);
+      if (out.number > 1.0) c.fail(v, key, "expected a fraction of the batch in (0, 1]");
+      break;
+    case RuleKey::Type::Bool: out.flag = c.boolean(v, key); break;
+    case RuleKey::Type::Choice: out.text = c.choice(v, key, k.choices, "value"); break;
+  }
+  return out;
+}
+
+void parse_rule_settings(const YamlReader& c, const YAML::Node& n, const std::string& key, const RuleDef* rule,
+                         RuleSettings& r) {
+  // `defaults` (rule nullptr) holds what every rule shares; the optimiser and the rule-only keys
+  // (config/rules.hpp) belong to a rule.
+  std::vector<std::string> keys;
+  for (const auto& k : shared_training_keys()) keys.push_back(k.path);
+  // The rule's keys below it: "feedback_learning_rate", or the first part of "ia.alpha".
+  std::map<std::string, std::vector<std::string>> groups;
+  if (rule) {
+    keys.push_back("optimizer");
+    for (const auto& k : rule->keys) {
+      const auto dot = k.path.find('.');
+      const std::string top = k.path.substr(0, dot);
+      if (std::find(keys.begin(), keys.end(), top) == keys.end()) keys.push_back(top);
+      if (dot != std::string::npos) groups[top].push_back(k.path.substr(dot + 1));
+    }
+  }
   c.check_keys(n, key, keys);
   if (n["steps"] && n["epochs"])
     c.fail(n["epochs"], key + ".epochs", "give either steps or epochs, not both");
   if (auto v = n["optimizer"]) {
     r.optimizer = c.choice(v, key + ".optimizer", {"sgd", "adam"}, "optimizer");
-    if (rule == "sgdm" && r.optimizer != "sgd")
-      c.fail(v, key + ".optimizer", "rule sgdm is SGD with momentum; expected 'sgd'");
-    if (rule == "adam" && r.optimizer != "adam")
-      c.fail(v, key + ".optimizer", "rule adam uses the Adam optimiser; expected 'adam'");
+    if (std::find(rule->optimizers.begin(), rule->optimizers.end(), r.optimizer) == rule->optimizers.end())
+      c.fail(v, key + ".optimizer",
+             "rule " + rule->name + " (" + rule->title + ") uses " + util::join(rule->optimizers, " or ") +
+                 "; expected '" + rule->optimizers.front() + "'");
   }
   if (auto v = n["learning_rate"]) r.learning_rate = c.positive_real(v, key + ".learning_rate");
   if (auto v = n["momentum"]) {
@@ -167,38 +182,46 @@ void parse_rule_settings(const YamlReader& c, const YAML::Node& n, const std::st
     if (r.divergence_factor != 0 && r.divergence_factor <= 1)
       c.fail(v, key + ".divergence_factor", "expected 0 (off) or a factor > 1 of the initial loss");
   }
-  if (auto v = n["feedback_learning_rate"])
-    r.feedback_learning_rate = c.positive_real(v, key + ".feedback_learning_rate");
-  if (auto ia = n["ia"]) {
-    c.check_keys(ia, key + ".ia", {"alpha", "beta", "gamma", "per_position", "normalize_output",
-                                         "batch_fraction", "inputs", "noise_std"});
-    if (auto v = ia["inputs"])
-      r.ia.inputs = c.choice(v, key + ".ia.inputs", {"noise", "layer"}, "IA input") == "noise"
-                        ? IaInputs::Noise
-                        : IaInputs::Layer;
-    if (auto v = ia["noise_std"]) r.ia.noise_std = c.positive_real(v, key + ".ia.noise_std");
-    if (auto v = ia["normalize_output"]) r.ia.normalize_output = c.boolean(v, key + ".ia.normalize_output");
-    if (auto v = ia["per_position"]) r.ia.per_position = c.boolean(v, key + ".ia.per_position");
-    if (auto v = ia["alpha"]) r.ia.alpha = c.non_negative_real(v, key + ".ia.alpha");
-    if (auto v = ia["beta"]) r.ia.beta = c.non_negative_real(v, key + ".ia.beta");
-    if (auto v = ia["gamma"]) r.ia.gamma = c.non_negative_real(v, key + ".ia.gamma");
-    if (auto v = ia["batch_fraction"]) {
-      r.ia.batch_fraction = c.positive_real(v, key + ".ia.batch_fraction");
-      if (r.ia.batch_fraction > 1.0)
-        c.fail(v, key + ".ia.batch_fraction", "expected a fraction of the batch in (0, 1]");
-    }
+  if (!rule) return;
+  for (const auto& [top, leaves] : groups)
+    if (auto g = n[top]) c.check_keys(g, key + "." + top, leaves);
+  for (const auto& k : rule->keys) {
+    // (No assignment between YAML::Node handles: yaml-cpp's operator= writes into the tree.)
+    const auto dot = k.path.find('.');
+    const YAML::Node top = n[k.path.substr(0, dot)];
+    const auto value = [&]() -> YAML::Node {
+      if (!top || dot == std::string::npos) return top;
+      return top[k.path.substr(dot + 1)];
+    };
+    if (const YAML::Node v = value()) k.set(r, rule_key_value(c, v, key + "." + k.path, k));
   }
 }
 
 void parse_training(const YamlReader& c, const YAML::Node& n, JobSpec& job) {
-  for (const auto& rule : rule_names()) job.training[rule] = builtin_rule(rule);
+  for (const auto& def : rule_defs()) job.training[def.name] = builtin_rule(def);
   if (!n) return;
+  // A rule's settings under its name or one of its aliases (once).
   std::vector<std::string> keys = {"defaults"};
-  for (const auto& r : rule_names()) keys.push_back(r);
+  for (const auto& def : rule_defs()) {
+    keys.push_back(def.name);
+    for (const auto& a : def.aliases) keys.push_back(a);
+  }
   c.check_keys(n, "training", keys);
-  for (const auto& rule : rule_names()) {
-    if (auto d = n["defaults"]) parse_rule_settings(c, d, "training.defaults", "", job.training[rule]);
-    if (auto v = n[rule]) parse_rule_settings(c, v, "training." + rule, rule, job.training[rule]);
+  std::map<std::string, std::pair<std::string, YAML::Node>> given;  // rule -> (key as written, node)
+  for (const auto& kv : n) {
+    const std::string k = kv.first.as<std::string>();
+    if (k == "defaults") continue;
+    const RuleDef& def = *find_rule(k);
+    if (given.count(def.name))
+      c.fail(kv.first, "training." + k,
+             "rule " + def.name + "'s settings are given twice (as '" + given[def.name].first + "' and '" + k + "')");
+    given[def.name] = {k, kv.second};
+  }
+  for (const auto& def : rule_defs()) {
+    if (auto d = n["defaults"]) parse_rule_settings(c, d, "training.defaults", nullptr, job.training[def.name]);
+    auto it = given.find(def.name);
+    if (it != given.end())
+      parse_rule_settings(c, it->second.second, "training." + it->second.first, &def, job.training[def.name]);
   }
 }
 
@@ -390,6 +413,16 @@ void parse_analysis(const YamlReader& c, const YAML::Node& n, AnalysisSpec& a) {
 // ---------------------------------------------------------------------------------------------
 // Grid expansion.
 
+// A learning rule by name or alias (config/rules.hpp), as its canonical name.
+std::string rule_choice(const YamlReader& c, const YAML::Node& n, const std::string& key) {
+  const std::string v = c.str(n, key);
+  const RuleDef* def = find_rule(v);
+  if (!def)
+    c.fail(n, key, "unknown learning rule '" + v + "'" + did_you_mean(v, rule_names()) + "; expected one of " +
+                       join(rule_names()));
+  return def->name;
+}
+
 struct Block {
   std::vector<std::string> rules, tasks, archs;
   std::vector<int64_t> batch_sizes;
@@ -443,8 +476,7 @@ Block parse_block(const YamlReader& c, const YAML::Node& n, const std::string& k
     if (!n[k]) c.fail(n, key, std::string("missing key '") + k + "'");
   const auto rules = c.items(n["learning_rules"], key + ".learning_rules");
   for (size_t i = 0; i < rules.size(); ++i)
-    b.rules.push_back(c.choice(rules[i], key + ".learning_rules[" + std::to_string(i) + "]",
-                               rule_names(), "learning rule"));
+    b.rules.push_back(rule_choice(c, rules[i], key + ".learning_rules[" + std::to_string(i) + "]"));
   std::vector<std::string> task_names;
   for (const auto& kv : job.tasks) task_names.push_back(kv.first);
   const auto tasks = c.items(n["tasks"], key + ".tasks");
@@ -503,7 +535,7 @@ std::vector<Exclude> parse_excludes(const YamlReader& c, const YAML::Node& n, co
     if (e.size() == 0) c.fail(e, key, "an empty exclude would remove every run");
     Exclude x;
     x.node = e;
-    if (auto v = e["learning_rule"]) x.rule = c.choice(v, key + ".learning_rule", rule_names(), "learning rule");
+    if (auto v = e["learning_rule"]) x.rule = rule_choice(c, v, key + ".learning_rule");
     if (auto v = e["task"]) {
       std::vector<std::string> names;
       for (const auto& kv : job.tasks) names.push_back(kv.first);
@@ -578,11 +610,7 @@ std::string run_fingerprint(const RunSpec& r, const JobSpec& job) {
   f << "|steps=" << s.steps << "|epochs=" << fmt_double(s.epochs)
     << "|clip=" << fmt_double(s.gradient_clip) << "|maxloss=" << fmt_double(s.max_loss)
     << "|divergence=" << fmt_double(s.divergence_factor);
-  if (r.rule == "ia")
-    f << "|ia=" << fmt_double(s.ia.alpha) << "," << fmt_double(s.ia.beta) << ","
-      << fmt_double(s.ia.gamma) << "," << s.ia.per_position << "," << s.ia.normalize_output
-      << "," << fmt_double(s.ia.batch_fraction) << "," << ia_inputs_name(s.ia.inputs) << ","
-      << fmt_double(s.ia.noise_std) << "|fblr=" << fmt_double(s.feedback_learning_rate);
+  f << rule_key_fingerprint(rule_def(r.rule), s);  // its own keys (RuleDef::hash)
   f << "|obs.points=" << o.trajectory_points << "|obs.batch=" << o.observation_batch
     << "|obs.stats=";
   for (const auto& x : o.statistics) f << x << ",";
@@ -656,8 +684,6 @@ void expand_paths(JobSpec& job) {
 void check_tasks_and_rules(const YamlReader& c, const YAML::Node& root, const JobSpec& job) {
   for (const auto& r : job.runs) {
     const RuleSettings& s = job.training.at(r.rule);
-    if ((r.rule == "fa" || r.rule == "ia") && s.optimizer != "sgd" && s.optimizer != "adam")
-      c.fail(root["training"], "training." + r.rule + ".optimizer", "expected sgd or adam");
     if (s.steps == 0 && s.epochs == 0)
       c.fail(root["training"] ? root["training"] : root, "training." + r.rule,
              "no training length: give 'steps' or 'epochs'");
@@ -669,23 +695,17 @@ void check_tasks_and_rules(const YamlReader& c, const YAML::Node& root, const Jo
 
 }  // namespace
 
-const char* ia_inputs_name(IaInputs i) { return i == IaInputs::Noise ? "noise" : "layer"; }
-
 std::string RunSpec::key() const {
   return rule + "/" + task + "/" + arch + "/bs" + std::to_string(batch_size) + "/m" +
          model_seed.str() + "/d" + dataset_seed.str();
 }
 
-std::string content_hash(const std::string& text) { return hex16(hash64(text)); }
-
 std::vector<std::string> policy_differences(const JobSpec& job) {
   std::vector<std::string> rules;
-  for (const char* r : {"sgdm", "fa", "ia"})
-    for (const auto& run : job.runs)
-      if (run.rule == r) {
-        rules.push_back(r);
-        break;
-      }
+  for (const auto& def : rule_defs())
+    if (def.policy == Policy::Shared &&
+        std::any_of(job.runs.begin(), job.runs.end(), [&](const RunSpec& run) { return run.rule == def.name; }))
+      rules.push_back(def.name);
   std::vector<std::string> out;
   if (rules.size() < 2) return out;
   using Get = std::string (*)(const RuleSettings&);
@@ -730,7 +750,7 @@ double run_cost(const JobSpec& job, const RunSpec& r) {
   double c = images * forward_macs(r.arch, t.size.channels, t.size.height, t.size.width, t.size.classes, simclr,
                                    t.simclr_head_hidden, t.simclr_head_dim);
   if (simclr) c *= 2;             // two views of every image
-  if (r.rule == "ia") c *= kIaCostFactor;
+  c *= rule_def(r.rule).cost_factor;
   return c;
 }
 

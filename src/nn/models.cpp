@@ -24,7 +24,7 @@ int depth_category(size_t index, size_t count) {
 std::vector<Tensor> Model::feedback_parameters() const {
   std::vector<Tensor> out;
   for (const auto& p : plastic_)
-    if (p.layer->feedback() == Feedback::InfoAlign) out.push_back(p.layer->feedback_kernel());
+    if (p.layer->feedback_spec().trainable()) out.push_back(p.layer->feedback_kernel());
   return out;
 }
 
@@ -37,6 +37,10 @@ std::vector<Tensor> Model::forward_parameters() const {
     if (!is_fb) out.push_back(p);
   }
   return out;
+}
+
+void Model::tie_feedback_gradients() {
+  for (auto& p : plastic_) p.layer->tie_gradients();
 }
 
 void Model::set_capture(bool on) {
@@ -52,7 +56,7 @@ void Model::set_step_seed(uint64_t seed, int rank, int world) {
   shard_rank_ = rank;
   shard_world_ = world;
   for (size_t i = 0; i < plastic_.size(); ++i)
-    plastic_[i].layer->set_ia_seed(rng::hash_combine(seed, 0x1a00 + i), rank, world);
+    plastic_[i].layer->set_noise_seed(rng::hash_combine(seed, 0x1a00 + i), rank, world);
 }
 
 Tensor Model::dropout(const Tensor& h, uint64_t site, double p) const {
@@ -70,7 +74,7 @@ std::shared_ptr<PlasticConv2d> Model::conv(torch::nn::Module& owner, const std::
                                            const std::string& full_name, const Conv2dSpec& spec,
                                            bool relu) {
   auto l = add_plastic(owner, local_name, full_name,
-                       std::make_shared<PlasticConv2d>(spec, options_.feedback, options_.ia));
+                       std::make_shared<PlasticConv2d>(spec, options_.feedback));
   plastic_.back().relu = relu;
   return l;
 }
@@ -80,7 +84,7 @@ std::shared_ptr<PlasticLinear> Model::linear(torch::nn::Module& owner,
                                              const std::string& full_name, int64_t in,
                                              int64_t out, bool head, bool relu) {
   auto l = add_plastic(owner, local_name, full_name,
-                       std::make_shared<PlasticLinear>(in, out, true, options_.feedback, options_.ia),
+                       std::make_shared<PlasticLinear>(in, out, true, options_.feedback),
                        head);
   plastic_.back().relu = relu;
   return l;

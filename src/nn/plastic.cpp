@@ -1,4 +1,4 @@
-// Plastic layers: forward with W, backward to the input with B, IA's local gradient for B.
+// Plastic layers: forward with W, backward to the input with B, the local gradient of a learned B.
 #include "lrid/nn/plastic.hpp"
 
 #include <algorithm>
@@ -13,28 +13,19 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-const char* feedback_name(Feedback f) {
-  switch (f) {
-    case Feedback::Backprop: return "Backprop";
-    case Feedback::Fixed: return "Fixed";
-    case Feedback::InfoAlign: return "InfoAlign";
-  }
-  return "?";
+const char* feedback_name(Feedback f) { return config::feedback_kind_name(f); }
+
+FeedbackSpec feedback_for_rule(const std::string& rule) {
+  const config::RuleDef& def = config::rule_def(rule);
+  config::RuleSettings s;
+  s.feedback.kind = def.feedback;
+  if (def.defaults) def.defaults(s);
+  return s.feedback;
 }
 
-Feedback feedback_for_rule(const std::string& rule) {
-  std::string s;
-  for (char c : rule) s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  if (s == "sgdm" || s == "adam" || s == "backprop" || s == "sgd") return Feedback::Backprop;
-  if (s == "fa" || s == "fixed" || s == "feedback_alignment") return Feedback::Fixed;
-  if (s == "ia" || s == "infoalign" || s == "information_alignment") return Feedback::InfoAlign;
-  throw BadInput("learning rule '" + rule +
-                 "': expected one of SGDM, Adam, FA, IA (or Backprop, Fixed, InfoAlign)");
-}
-
-int64_t ia_batch(const IaCoefficients& c, int64_t n) {
-  if (c.batch_fraction >= 1.0) return n;
-  const auto k = static_cast<int64_t>(std::ceil(c.batch_fraction * static_cast<double>(n)));
+int64_t local_batch(const Regulariser& r, int64_t n) {
+  if (r.batch_fraction >= 1.0) return n;
+  const auto k = static_cast<int64_t>(std::ceil(r.batch_fraction * static_cast<double>(n)));
   return std::max<int64_t>(1, std::min(k, n));
 }
 
@@ -51,7 +42,7 @@ Tensor seeded_uniform(at::IntArrayRef shape, uint64_t seed, const torch::TensorO
   return at::rand(shape, gen, options.device(torch::kCPU)).to(options.device());
 }
 
-Tensor ia_noise(const IaCoefficients& c, const Tensor& like, int64_t n, uint64_t seed, int rank, int world) {
+Tensor local_noise(const Regulariser& c, const Tensor& like, int64_t n, uint64_t seed, int rank, int world) {
   std::vector<int64_t> shape = like.sizes().vec();
   shape[0] = n * world;
   // On the CPU generator (seeded_normal), scaled there, then moved: the same seed gives the same
@@ -62,40 +53,49 @@ Tensor ia_noise(const IaCoefficients& c, const Tensor& like, int64_t n, uint64_t
   return z.to(like.device());
 }
 
+Tensor sign_feedback(const Tensor& w, config::SignScale scale) {
+  torch::NoGradGuard no_grad;
+  Tensor b = w.detach().sign();
+  if (scale == config::SignScale::MeanAbs) b.mul_(w.detach().abs().mean());
+  return b;
+}
+
 namespace {
 
-// Parameters of IA's local gradient, passed through the autograd function.
-struct IaArgs {
-  bool on = false;
-  IaCoefficients c;
+// Parameters of a learned B's local gradient, passed through the autograd function.
+struct LocalArgs {
+  bool on = false;  // B is Learned: the backward delivers dR/dB
+  Regulariser r;
   uint64_t seed = 0;  // of the noise inputs
   int rank = 0, world = 1;  // this rank's share of its group's noise
 };
 
-void save_ia(AutogradContext* ctx, const IaArgs& ia) {
-  ctx->saved_data["ia"] = ia.on;
-  ctx->saved_data["alpha"] = ia.c.alpha;
-  ctx->saved_data["beta"] = ia.c.beta;
-  ctx->saved_data["gamma"] = ia.c.gamma;
-  ctx->saved_data["per_position"] = ia.c.per_position;
-  ctx->saved_data["normalize"] = ia.c.normalize_output;
-  ctx->saved_data["batch_fraction"] = ia.c.batch_fraction;
-  ctx->saved_data["noise"] = ia.c.inputs == IaInputs::Noise;
-  ctx->saved_data["noise_std"] = ia.c.noise_std;
-  ctx->saved_data["seed"] = static_cast<int64_t>(ia.seed);
-  ctx->saved_data["rank"] = static_cast<int64_t>(ia.rank);
-  ctx->saved_data["world"] = static_cast<int64_t>(ia.world);
+void save_local(AutogradContext* ctx, const LocalArgs& a) {
+  ctx->saved_data["learned"] = a.on;
+  ctx->saved_data["amp"] = a.r.amp;
+  ctx->saved_data["null"] = a.r.null;
+  ctx->saved_data["decay"] = a.r.decay;
+  ctx->saved_data["self"] = a.r.self;
+  ctx->saved_data["per_position"] = a.r.per_position;
+  ctx->saved_data["normalize"] = a.r.normalize_output;
+  ctx->saved_data["batch_fraction"] = a.r.batch_fraction;
+  ctx->saved_data["noise"] = a.r.inputs == LocalInputs::Noise;
+  ctx->saved_data["noise_std"] = a.r.noise_std;
+  ctx->saved_data["seed"] = static_cast<int64_t>(a.seed);
+  ctx->saved_data["rank"] = static_cast<int64_t>(a.rank);
+  ctx->saved_data["world"] = static_cast<int64_t>(a.world);
 }
 
-IaCoefficients load_ia(AutogradContext* ctx) {
-  IaCoefficients c;
-  c.alpha = ctx->saved_data["alpha"].toDouble();
-  c.beta = ctx->saved_data["beta"].toDouble();
-  c.gamma = ctx->saved_data["gamma"].toDouble();
+Regulariser load_regulariser(AutogradContext* ctx) {
+  Regulariser c;
+  c.amp = ctx->saved_data["amp"].toDouble();
+  c.null = ctx->saved_data["null"].toDouble();
+  c.decay = ctx->saved_data["decay"].toDouble();
+  c.self = ctx->saved_data["self"].toDouble();
   c.per_position = ctx->saved_data["per_position"].toBool();
   c.normalize_output = ctx->saved_data["normalize"].toBool();
   c.batch_fraction = ctx->saved_data["batch_fraction"].toDouble();
-  c.inputs = ctx->saved_data["noise"].toBool() ? IaInputs::Noise : IaInputs::Layer;
+  c.inputs = ctx->saved_data["noise"].toBool() ? LocalInputs::Noise : LocalInputs::Layer;
   c.noise_std = ctx->saved_data["noise_std"].toDouble();
   return c;
 }
@@ -105,12 +105,12 @@ IaCoefficients load_ia(AutogradContext* ctx) {
 // expectation, noise_std^2 ||W||^2 / C_out (per output unit and interior position), which every
 // rank of a data-parallel group computes alike, so a group's averaged dR/dB is the one of a
 // single process on the whole batch. A 0-dim tensor (no device sync), a constant of R.
-Tensor ia_divisor(const IaCoefficients& c, const Tensor& f, const Tensor& w) {
+Tensor local_divisor(const Regulariser& c, const Tensor& f, const Tensor& w) {
   const double p =
       (c.per_position && f.dim() == 4) ? static_cast<double>(f.size(2) * f.size(3)) : 1.0;
   if (!c.normalize_output) return torch::full({}, p, f.options());
   // dot products: no temporary of f's size.
-  if (c.inputs == IaInputs::Noise) {
+  if (c.inputs == LocalInputs::Noise) {
     const Tensor wf = w.detach().reshape({-1});
     return at::dot(wf, wf).mul_(c.noise_std * c.noise_std / static_cast<double>(w.size(0))).clamp_min_(1e-30).mul_(p);
   }
@@ -118,46 +118,53 @@ Tensor ia_divisor(const IaCoefficients& c, const Tensor& f, const Tensor& w) {
   return at::dot(flat, flat).div_(static_cast<double>(flat.numel())).clamp_min_(1e-30).mul_(p);
 }
 
-// IA's inputs: R is evaluated on ia_batch() inputs x_R of the layer input's shape, either the
-// first examples of the batch (inputs: layer) or seeded N(0, noise_std^2) noise (inputs: noise),
-// with f = W x_R (no bias) and the divisor N D.
-struct IaBatch {
-  IaCoefficients c;
+// R's inputs: its input terms are evaluated on local_batch() inputs x_R of the layer input's
+// shape, either the first examples of the batch (inputs: layer) or seeded N(0, noise_std^2) noise
+// (inputs: noise), with f = W x_R (no bias) and the divisor N D.
+struct LocalBatch {
   Tensor x, f, div;
 };
 
 // For inputs: layer, f is the saved output y minus the bias (given shaped to broadcast against
 // y); for inputs: noise, `project` computes W x_R.
 template <class Project>
-IaBatch ia_sub_batch(AutogradContext* ctx, const Tensor& x, const Tensor& y, const Tensor& bias, const Tensor& w,
-                     Project project) {
-  IaBatch s;
-  s.c = load_ia(ctx);
-  const int64_t n = ia_batch(s.c, x.size(0));
-  if (s.c.inputs == IaInputs::Noise) {
-    s.x = ia_noise(s.c, x, n, static_cast<uint64_t>(ctx->saved_data["seed"].toInt()),
-                   static_cast<int>(ctx->saved_data["rank"].toInt()), static_cast<int>(ctx->saved_data["world"].toInt()));
+LocalBatch local_sub_batch(AutogradContext* ctx, const Regulariser& c, const Tensor& x, const Tensor& y,
+                           const Tensor& bias, const Tensor& w, Project project) {
+  LocalBatch s;
+  const int64_t n = local_batch(c, x.size(0));
+  if (c.inputs == LocalInputs::Noise) {
+    s.x = local_noise(c, x, n, static_cast<uint64_t>(ctx->saved_data["seed"].toInt()),
+                      static_cast<int>(ctx->saved_data["rank"].toInt()), static_cast<int>(ctx->saved_data["world"].toInt()));
     s.f = project(s.x);
   } else {
     s.x = x.narrow(0, 0, n);
     const Tensor fy = y.narrow(0, 0, n);
     s.f = bias.defined() ? fy - bias : fy;
   }
-  s.div = ia_divisor(s.c, s.f, w).mul_(static_cast<double>(n));
+  s.div = local_divisor(c, s.f, w).mul_(static_cast<double>(n));
   return s;
+}
+
+// dR/dB's terms that need no inputs, added to `dB` (undefined: none yet): 2 decay B - self W.
+Tensor add_weight_terms(Tensor dB, const Regulariser& c, const Tensor& B, const Tensor& w) {
+  if (c.decay != 0.0) dB = dB.defined() ? dB.add_(B, 2.0 * c.decay) : B * (2.0 * c.decay);
+  if (c.self != 0.0) dB = dB.defined() ? dB.sub_(w, c.self) : w * (-c.self);
+  return dB.defined() ? dB : torch::zeros_like(B);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Linear: y = x W^T + b, dx = dy B, dW = dy^T x, db = sum dy;
-// IA: dR/dB = f^T (2 beta f B - alpha x) / (N D) + 2 gamma B, f = x W^T (D: ia_divisor).
+// learned B: dR/dB = f^T (2 null f B - amp x) / (N D) + 2 decay B - self W, f = x W^T (D:
+// local_divisor; the first term only when amp or null is set).
 struct LinearFeedbackFn : public torch::autograd::Function<LinearFeedbackFn> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w,
-                        const c10::optional<Tensor>& bias_opt, const Tensor& B, IaArgs ia) {
+                        const c10::optional<Tensor>& bias_opt, const Tensor& B, LocalArgs local) {
     const Tensor bias = bias_opt.value_or(Tensor());
-    // Fused bias; IA recovers f = W x as y - bias in backward (saving the output costs nothing).
+    // Fused bias; a learned B recovers f = W x as y - bias in backward (saving the output costs
+    // nothing).
     Tensor y = at::linear(x, w, bias);
-    ctx->save_for_backward({x, B, bias, ia.on ? y : Tensor(), ia.on ? w : Tensor()});
-    save_ia(ctx, ia);
+    ctx->save_for_backward({x, B, bias, local.on ? y : Tensor(), local.on ? w : Tensor()});
+    save_local(ctx, local);
     return y;
   }
 
@@ -173,12 +180,16 @@ struct LinearFeedbackFn : public torch::autograd::Function<LinearFeedbackFn> {
     if (ctx->needs_input_grad(0)) dx = dy.mm(B);
     if (ctx->needs_input_grad(1)) dw = dy.t().mm(x);
     if (bias.defined() && ctx->needs_input_grad(2)) db = dy.sum(0);
-    if (ctx->saved_data["ia"].toBool() && ctx->needs_input_grad(b_index)) {
+    if (ctx->saved_data["learned"].toBool() && ctx->needs_input_grad(b_index)) {
       const Tensor& w = saved[4];
-      const IaBatch s = ia_sub_batch(ctx, x, saved[3], bias, w, [&](const Tensor& xr) { return xr.mm(w.t()); });
-      // z = 2 beta (f B) - alpha x, then f^T z / (N D) + 2 gamma B.
-      Tensor z = s.f.mm(B).mul_(2.0 * s.c.beta).sub_(s.x, s.c.alpha);
-      dB = s.f.t().mm(z).div_(s.div).add_(B, 2.0 * s.c.gamma);
+      const Regulariser c = load_regulariser(ctx);
+      if (c.uses_inputs()) {
+        const LocalBatch s = local_sub_batch(ctx, c, x, saved[3], bias, w, [&](const Tensor& xr) { return xr.mm(w.t()); });
+        // z = 2 null (f B) - amp x, then f^T z / (N D).
+        Tensor z = c.null != 0.0 ? s.f.mm(B).mul_(2.0 * c.null).sub_(s.x, c.amp) : s.x * (-c.amp);
+        dB = s.f.t().mm(z).div_(s.div);
+      }
+      dB = add_weight_terms(dB, c, B, w);
     }
     return {dx, dw, db, dB, Tensor()};
   }
@@ -188,10 +199,10 @@ struct LinearFeedbackFn : public torch::autograd::Function<LinearFeedbackFn> {
 // Conv2d. dx = conv_transpose2d(dy, B) (the input gradient of conv with weight B), dW and db the
 // usual weight/bias gradients, all from one at::convolution_backward call with B as the weight
 // (the weight gradient does not depend on the weight's value).
-// IA: r = conv_transpose2d(f, B) (input gradient of conv(., B) at grad_output f), and
-// dR/dB = weight gradient of conv with input (2 beta r - alpha x) and grad_output f, / (N D),
-// + 2 gamma B. (<conv_transpose(f, B), r> = <f, conv(r, B)>, so d sum(r^2)/dB is twice the
-// weight gradient at input r; b = conv(x, B) gives the amp term's.)
+// Learned B: r = conv_transpose2d(f, B) (input gradient of conv(., B) at grad_output f), and
+// dR/dB = weight gradient of conv with input (2 null r - amp x) and grad_output f, / (N D),
+// + 2 decay B - self W. (<conv_transpose(f, B), r> = <f, conv(r, B)>, so d sum(r^2)/dB is twice
+// the weight gradient at input r; b = conv(x, B) gives the amp term's.)
 struct ConvArgs {
   std::vector<int64_t> stride, padding, dilation;
   int64_t groups = 1;
@@ -200,16 +211,17 @@ struct ConvArgs {
 struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
   static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& w,
                         const c10::optional<Tensor>& bias_opt, const Tensor& B, ConvArgs c,
-                        IaArgs ia) {
+                        LocalArgs local) {
     const Tensor bias = bias_opt.value_or(Tensor());
-    // Fused bias; IA recovers f = W x as y - bias in backward (saving the output costs nothing).
+    // Fused bias; a learned B recovers f = W x as y - bias in backward (saving the output costs
+    // nothing).
     Tensor y = at::conv2d(x, w, bias, c.stride, c.padding, c.dilation, c.groups);
-    ctx->save_for_backward({x, B, bias, ia.on ? y : Tensor(), ia.on ? w : Tensor()});
+    ctx->save_for_backward({x, B, bias, local.on ? y : Tensor(), local.on ? w : Tensor()});
     ctx->saved_data["stride"] = c.stride;
     ctx->saved_data["padding"] = c.padding;
     ctx->saved_data["dilation"] = c.dilation;
     ctx->saved_data["groups"] = c.groups;
-    save_ia(ctx, ia);
+    save_local(ctx, local);
     return y;
   }
 
@@ -239,35 +251,38 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
           at::convolution_backward(dy, x, B, bs, stride, padding, dilation, false, out_pad, groups,
                                    {need_dx, need_dw, need_db});
     }
-    if (ctx->saved_data["ia"].toBool() && ctx->needs_input_grad(b_index)) {
+    if (ctx->saved_data["learned"].toBool() && ctx->needs_input_grad(b_index)) {
       const Tensor& w = saved[4];
-      const IaBatch s = ia_sub_batch(
-          ctx, x, saved[3], bias.defined() ? bias.view({1, -1, 1, 1}) : Tensor(), w,
-          [&](const Tensor& xr) { return at::conv2d(xr, w, {}, stride, padding, dilation, groups); });
-      const IaCoefficients& c = s.c;
-      const Tensor &xs = s.x, &f = s.f;
-      Tensor z;
-      if (c.beta != 0.0) {
-        Tensor r;
-        if (x.is_cpu() && groups == 1 && dilation[0] == 1 && dilation[1] == 1 && x.size(1) <= 4) {
-          // Input layer (1-4 channels): oneDNN's backward-data kernel is 3-5x slower than
-          // im2col + GEMM here (1 thread, 28-32 px), and r is IA's largest extra cost there.
-          const std::vector<int64_t> k = {B.size(2), B.size(3)};
-          r = std::get<0>(
-              at::_slow_conv2d_backward(f, xs, B, k, stride, padding, {true, false, false}));
+      const Regulariser c = load_regulariser(ctx);
+      if (c.uses_inputs()) {
+        const LocalBatch s = local_sub_batch(
+            ctx, c, x, saved[3], bias.defined() ? bias.view({1, -1, 1, 1}) : Tensor(), w,
+            [&](const Tensor& xr) { return at::conv2d(xr, w, {}, stride, padding, dilation, groups); });
+        const Tensor &xs = s.x, &f = s.f;
+        Tensor z;
+        if (c.null != 0.0) {
+          Tensor r;
+          if (x.is_cpu() && groups == 1 && dilation[0] == 1 && dilation[1] == 1 && x.size(1) <= 4) {
+            // Input layer (1-4 channels): oneDNN's backward-data kernel is 3-5x slower than
+            // im2col + GEMM here (1 thread, 28-32 px), and r is IA's largest extra cost there.
+            const std::vector<int64_t> k = {B.size(2), B.size(3)};
+            r = std::get<0>(
+                at::_slow_conv2d_backward(f, xs, B, k, stride, padding, {true, false, false}));
+          } else {
+            r = std::get<0>(at::convolution_backward(f, xs, B, at::OptionalIntArrayRef(), stride,
+                                                     padding, dilation, false, out_pad, groups,
+                                                     {true, false, false}));
+          }
+          z = r.mul_(2.0 * c.null).sub_(xs, c.amp);
         } else {
-          r = std::get<0>(at::convolution_backward(f, xs, B, at::OptionalIntArrayRef(), stride,
-                                                   padding, dilation, false, out_pad, groups,
-                                                   {true, false, false}));
+          z = xs * (-c.amp);
         }
-        z = r.mul_(2.0 * c.beta).sub_(xs, c.alpha);
-      } else {
-        z = xs * (-c.alpha);
+        dB = std::get<1>(at::convolution_backward(f, z, B, at::OptionalIntArrayRef(), stride,
+                                                  padding, dilation, false, out_pad, groups,
+                                                  {false, true, false}));
+        dB.div_(s.div);
       }
-      dB = std::get<1>(at::convolution_backward(f, z, B, at::OptionalIntArrayRef(), stride,
-                                                padding, dilation, false, out_pad, groups,
-                                                {false, true, false}));
-      dB.div_(s.div).add_(B, 2.0 * c.gamma);
+      dB = add_weight_terms(dB, c, B, w);
     }
     return {dx, dw, db, dB, Tensor(), Tensor()};
   }
@@ -276,17 +291,16 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-PlasticLayer::PlasticLayer(LayerKind kind, Feedback feedback, IaCoefficients ia)
-    : kind_(kind), feedback_(feedback), ia_(ia) {}
+PlasticLayer::PlasticLayer(LayerKind kind, FeedbackSpec feedback) : kind_(kind), feedback_(feedback) {}
 
 // host: a model is built and initialised on the CPU (CPU generators: the same W and B on every
 // device), then moved with Model::to.
 void PlasticLayer::create_tensors(const std::vector<int64_t>& shape, int64_t bias_size) {
   weight_ = register_parameter("weight", torch::empty(shape));  // host: (above)
   if (bias_size > 0) bias_ = register_parameter("bias", torch::zeros({bias_size}));  // host: (above)
-  if (feedback_ == Feedback::Fixed) {
+  if (feedback_.kind == Feedback::Fixed) {
     b_ = register_buffer("feedback", torch::empty(shape));  // host: (above)
-  } else if (feedback_ == Feedback::InfoAlign) {
+  } else if (feedback_.trainable()) {
     b_ = register_parameter("feedback", torch::empty(shape));  // host: (above)
   }
   auto gw = at::detail::createCPUGenerator(0x5eed0001);
@@ -298,12 +312,36 @@ int64_t PlasticLayer::fan_in() const {
   return weight_.numel() / weight_.size(0);
 }
 
+Tensor PlasticLayer::feedback_kernel() const {
+  switch (feedback_.kind) {
+    case Feedback::Exact: return weight_;
+    case Feedback::FromWeight: return sign_feedback(weight_, feedback_.sign_scale);
+    default: return b_;
+  }
+}
+
+Tensor PlasticLayer::backward_kernel() const {
+  return feedback_.kind == Feedback::FromWeight ? sign_feedback(weight_, feedback_.sign_scale) : b_;
+}
+
+void PlasticLayer::tie_gradients() {
+  if (feedback_.kind != Feedback::Tied || !weight_.grad().defined()) return;
+  torch::NoGradGuard no_grad;
+  const double decay = 2.0 * feedback_.regulariser.decay;
+  Tensor gb = weight_.grad().clone();
+  if (decay != 0.0) {
+    gb.add_(b_, decay);
+    weight_.mutable_grad().add_(weight_, decay);
+  }
+  b_.mutable_grad() = gb;
+}
+
 void PlasticLayer::reset_parameters(at::Generator& gen_w, at::Generator& gen_b) {
   torch::NoGradGuard guard;
   const double std = std::sqrt(2.0 / static_cast<double>(fan_in()));
   weight_.normal_(0.0, std, gen_w);
   if (bias_.defined()) bias_.zero_();
-  if (feedback_mode_has_b()) b_.normal_(0.0, std, gen_b);
+  if (feedback_.has_tensor()) b_.normal_(0.0, std, gen_b);
 }
 
 void PlasticLayer::set_capture(bool on) {
@@ -316,7 +354,7 @@ void PlasticLayer::set_capture(bool on) {
 
 Tensor PlasticLayer::forward(const Tensor& x) {
   Tensor y;
-  if (feedback_ == Feedback::Backprop || exact_backward_ || !torch::GradMode::is_enabled()) {
+  if (feedback_.kind == Feedback::Exact || exact_backward_ || !torch::GradMode::is_enabled()) {
     y = native_forward(x, weight_, bias_);
   } else {
     y = custom_forward(x);
@@ -332,33 +370,40 @@ Tensor PlasticLayer::apply_forward(const Tensor& x) const {
   return native_forward(x, weight_, bias_);
 }
 
-Tensor PlasticLayer::ia_local_loss(const Tensor& x) const {
-  const int64_t n = ia_batch(ia_, x.size(0));
-  Tensor xd = ia_.inputs == IaInputs::Noise ? ia_noise(ia_, x.detach(), n, ia_seed_, ia_rank_, ia_world_)
-                                            : x.detach().narrow(0, 0, n);
-  Tensor wd = weight_.detach();
-  const Tensor& B = feedback_mode_has_b() ? b_ : wd;
-  Tensor f, b, r;
-  ia_projections(xd, wd, B, f, b, r);
-  const Tensor div = ia_divisor(ia_, f, wd).mul_(static_cast<double>(xd.size(0)));
-  Tensor amp = -(b * f).sum() / div;   // already divided by N (and P, mean f^2)
-  Tensor null = r.pow(2).sum() / div;
-  Tensor decay = wd.pow(2).sum() + B.pow(2).sum();
-  return ia_.alpha * amp + ia_.beta * null + ia_.gamma * decay;
+Tensor PlasticLayer::local_loss(const Tensor& x) const {
+  const Regulariser& c = feedback_.regulariser;
+  const Tensor wd = weight_.detach();
+  const Tensor B = feedback_.has_tensor() ? b_ : feedback_kernel();
+  Tensor total = torch::zeros({}, x.options());
+  if (c.uses_inputs()) {
+    const int64_t n = local_batch(c, x.size(0));
+    const Tensor xd = c.inputs == LocalInputs::Noise ? local_noise(c, x.detach(), n, noise_seed_, noise_rank_, noise_world_)
+                                                     : x.detach().narrow(0, 0, n);
+    Tensor f, b, r;
+    projections(xd, wd, B, f, b, r);
+    const Tensor div = local_divisor(c, f, wd).mul_(static_cast<double>(xd.size(0)));
+    const Tensor amp = -(b * f).sum() / div;  // already divided by N (and P, mean f^2)
+    const Tensor null = r.pow(2).sum() / div;
+    total = c.amp * amp + c.null * null;
+  }
+  const Tensor decay = wd.pow(2).sum() + B.pow(2).sum();
+  const Tensor self = -(wd * B).sum();
+  return total + c.decay * decay + c.self * self;
 }
 
 // ---------------------------------------------------------------------------------------------
-PlasticLinear::PlasticLinear(int64_t in_features, int64_t out_features, bool bias,
-                             Feedback feedback, IaCoefficients ia)
-    : PlasticLayer(LayerKind::Linear, feedback, ia), in_(in_features), out_(out_features) {
+PlasticLinear::PlasticLinear(int64_t in_features, int64_t out_features, bool bias, FeedbackSpec feedback)
+    : PlasticLayer(LayerKind::Linear, feedback), in_(in_features), out_(out_features) {
   TORCH_CHECK(in_features > 0 && out_features > 0, "PlasticLinear: sizes must be positive");
   create_tensors({out_features, in_features}, bias ? out_features : 0);
 }
 
+PlasticLinear::PlasticLinear(int64_t in_features, int64_t out_features, bool bias, Feedback kind, Regulariser r)
+    : PlasticLinear(in_features, out_features, bias, FeedbackSpec{kind, r}) {}
+
 void PlasticLinear::pretty_print(std::ostream& s) const {
   s << "lrid::nn::PlasticLinear(in=" << in_ << ", out=" << out_
-    << ", bias=" << (bias_.defined() ? "true" : "false") << ", feedback=" << feedback_name(feedback_)
-    << ")";
+    << ", bias=" << (bias_.defined() ? "true" : "false") << ", feedback=" << feedback_name(feedback_.kind) << ")";
 }
 
 Tensor PlasticLinear::native_forward(const Tensor& x, const Tensor& w, const Tensor& b) const {
@@ -368,26 +413,26 @@ Tensor PlasticLinear::native_forward(const Tensor& x, const Tensor& w, const Ten
 Tensor PlasticLinear::custom_forward(const Tensor& x) {
   TORCH_CHECK(x.dim() == 2, "PlasticLinear: the custom-feedback forward expects [N, in], got ",
               x.sizes());
-  IaArgs ia{feedback_ == Feedback::InfoAlign, ia_, ia_seed_, ia_rank_, ia_world_};
-  return LinearFeedbackFn::apply(x, weight_, optional_bias(), b_, ia);
+  LocalArgs local{feedback_.kind == Feedback::Learned, feedback_.regulariser, noise_seed_, noise_rank_, noise_world_};
+  return LinearFeedbackFn::apply(x, weight_, optional_bias(), backward_kernel(), local);
 }
 
-Tensor feedback_linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& B, bool info_align,
-                       const IaCoefficients& ia, uint64_t seed) {
-  IaArgs a{info_align, ia, seed, 0, 1};
+Tensor feedback_linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& B, bool learned,
+                       const Regulariser& r, uint64_t seed) {
+  LocalArgs a{learned, r, seed, 0, 1};
   return LinearFeedbackFn::apply(x, w, bias.defined() ? c10::optional<Tensor>(bias) : c10::nullopt, B, a);
 }
 
-void PlasticLinear::ia_projections(const Tensor& x, const Tensor& w, const Tensor& B, Tensor& f,
-                                   Tensor& b, Tensor& r) const {
+void PlasticLinear::projections(const Tensor& x, const Tensor& w, const Tensor& B, Tensor& f, Tensor& b,
+                                Tensor& r) const {
   f = x.mm(w.t());
   b = x.mm(B.t());
   r = f.mm(B);
 }
 
 // ---------------------------------------------------------------------------------------------
-PlasticConv2d::PlasticConv2d(const Conv2dSpec& spec, Feedback feedback, IaCoefficients ia)
-    : PlasticLayer(LayerKind::Conv2d, feedback, ia), spec_(spec) {
+PlasticConv2d::PlasticConv2d(const Conv2dSpec& spec, FeedbackSpec feedback)
+    : PlasticLayer(LayerKind::Conv2d, feedback), spec_(spec) {
   TORCH_CHECK(spec.in_channels > 0 && spec.out_channels > 0 && spec.kernel > 0 &&
                   spec.stride > 0 && spec.padding >= 0 && spec.dilation > 0 && spec.groups > 0 &&
                   spec.in_channels % spec.groups == 0 && spec.out_channels % spec.groups == 0,
@@ -396,13 +441,15 @@ PlasticConv2d::PlasticConv2d(const Conv2dSpec& spec, Feedback feedback, IaCoeffi
                  spec.bias ? spec.out_channels : 0);
 }
 
+PlasticConv2d::PlasticConv2d(const Conv2dSpec& spec, Feedback kind, Regulariser r)
+    : PlasticConv2d(spec, FeedbackSpec{kind, r}) {}
+
 void PlasticConv2d::pretty_print(std::ostream& s) const {
   s << "lrid::nn::PlasticConv2d(" << spec_.in_channels << ", " << spec_.out_channels
     << ", kernel=" << spec_.kernel << ", stride=" << spec_.stride << ", padding=" << spec_.padding;
   if (spec_.dilation != 1) s << ", dilation=" << spec_.dilation;
   if (spec_.groups != 1) s << ", groups=" << spec_.groups;
-  s << ", bias=" << (bias_.defined() ? "true" : "false") << ", feedback=" << feedback_name(feedback_)
-    << ")";
+  s << ", bias=" << (bias_.defined() ? "true" : "false") << ", feedback=" << feedback_name(feedback_.kind) << ")";
 }
 
 Tensor PlasticConv2d::native_forward(const Tensor& x, const Tensor& w, const Tensor& b) const {
@@ -417,12 +464,12 @@ Tensor PlasticConv2d::custom_forward(const Tensor& x) {
   c.dilation = {spec_.dilation, spec_.dilation};
   c.groups = spec_.groups;
   TORCH_CHECK(x.dim() == 4, "PlasticConv2d: expects [N, C, H, W], got ", x.sizes());
-  IaArgs ia{feedback_ == Feedback::InfoAlign, ia_, ia_seed_, ia_rank_, ia_world_};
-  return Conv2dFeedbackFn::apply(x, weight_, optional_bias(), b_, c, ia);
+  LocalArgs local{feedback_.kind == Feedback::Learned, feedback_.regulariser, noise_seed_, noise_rank_, noise_world_};
+  return Conv2dFeedbackFn::apply(x, weight_, optional_bias(), backward_kernel(), c, local);
 }
 
-void PlasticConv2d::ia_projections(const Tensor& x, const Tensor& w, const Tensor& B, Tensor& f,
-                                   Tensor& b, Tensor& r) const {
+void PlasticConv2d::projections(const Tensor& x, const Tensor& w, const Tensor& B, Tensor& f, Tensor& b,
+                                Tensor& r) const {
   const std::vector<int64_t> s = {spec_.stride, spec_.stride};
   const std::vector<int64_t> p = {spec_.padding, spec_.padding};
   const std::vector<int64_t> d = {spec_.dilation, spec_.dilation};

@@ -59,8 +59,7 @@ nn::ModelOptions model_options(const config::JobSpec& job, const config::RunSpec
   o.height = height;
   o.width = width;
   o.num_outputs = classes;
-  o.feedback = nn::feedback_for_rule(run.rule);
-  o.ia = job.rule(run.rule).ia;
+  o.feedback = job.rule(run.rule).feedback;
   o.simclr_head = task.objective == "simclr";
   o.head_hidden = task.simclr_head_hidden;
   o.head_dim = task.simclr_head_dim;
@@ -96,22 +95,26 @@ struct Optimizer {
   }
 };
 
-// W, biases and BatchNorm parameters get the rule's rate and weight decay; IA's B's their own
-// rate (feedback_learning_rate) and no weight decay (R's gamma term is their decay).
+// W, biases and BatchNorm parameters get the rule's rate and weight decay. A learned B its own
+// rate (feedback_learning_rate; 0: the rule's) and no weight decay (R's decay term is its decay);
+// a tied B (Kolen-Pollack) exactly W's rate and weight decay, so that it receives W's update.
 Optimizer make_optimizer(nn::Model& model, const config::RuleSettings& s) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
   const auto fwd = model.forward_parameters();
   const auto fb = model.feedback_parameters();
+  const bool tied = s.feedback.kind == config::FeedbackKind::Tied;
+  const double fb_decay = tied ? s.weight_decay : 0.0;
   Optimizer o;
   o.base_lr.push_back(s.learning_rate);
-  if (!fb.empty()) o.base_lr.push_back(s.feedback_learning_rate > 0 ? s.feedback_learning_rate : s.learning_rate);
+  if (!fb.empty())
+    o.base_lr.push_back(!tied && s.feedback.learning_rate > 0 ? s.feedback.learning_rate : s.learning_rate);
   if (s.optimizer == "adam") {
     auto opts = [&](double lr, double wd) {
       return std::make_unique<torch::optim::AdamOptions>(
           torch::optim::AdamOptions(lr).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(wd));
     };
     groups.emplace_back(fwd, opts(o.base_lr[0], s.weight_decay));
-    if (!fb.empty()) groups.emplace_back(fb, opts(o.base_lr[1], 0.0));
+    if (!fb.empty()) groups.emplace_back(fb, opts(o.base_lr[1], fb_decay));
     o.opt = std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(s.learning_rate));
   } else {
     auto opts = [&](double lr, double wd) {
@@ -119,7 +122,7 @@ Optimizer make_optimizer(nn::Model& model, const config::RuleSettings& s) {
           torch::optim::SGDOptions(lr).momentum(s.momentum).weight_decay(wd));
     };
     groups.emplace_back(fwd, opts(o.base_lr[0], s.weight_decay));
-    if (!fb.empty()) groups.emplace_back(fb, opts(o.base_lr[1], 0.0));
+    if (!fb.empty()) groups.emplace_back(fb, opts(o.base_lr[1], fb_decay));
     o.opt = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(s.learning_rate));
   }
   return o;
@@ -294,7 +297,7 @@ std::vector<store::LayerMeta> run_layers(const config::JobSpec& job, const confi
   // nominal input keeps this cheap.
   torch::NoGradGuard no_grad;
   nn::ModelOptions o = model_options(job, run, 3, 32, 32, 10);
-  o.feedback = nn::Feedback::Backprop;
+  o.feedback = nn::FeedbackSpec{};
   const auto model = nn::build_model(o, 0);
   std::vector<store::LayerMeta> out;
   for (const auto& l : model->plastic_layers()) out.push_back({l.name, l.depth});
@@ -518,6 +521,7 @@ class RunTrainer {
     }
     check_divergence(rs_, step, last_loss_, initial_loss_, smoothed_loss_);
     if (rs_.gradient_clip > 0) torch::nn::utils::clip_grad_norm_(task_params_, rs_.gradient_clip);
+    model_->tie_feedback_gradients();  // Kolen-Pollack's B takes W's final gradient
     step_time_ += seconds_since(s0);
   }
 

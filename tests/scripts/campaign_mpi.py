@@ -28,8 +28,8 @@ def job_file(name, text):
 
 BASE = """name: mpitest
 grid:
-  - learning_rules: [sgdm, adam, fa, ia]
-    tasks: [fashion_mnist, fashion_mnist_coarse]
+  - learning_rules: RULES
+    tasks: TASKS
     architectures: [MLP]
     batch_sizes: [32]
 training:
@@ -44,8 +44,14 @@ distributed:
 """
 
 
-def make_job(name, steps=20, rpr=1, extra=""):
-    return job_file(name, BASE.replace("STEPS", str(steps)).replace("RPR", str(rpr)) + extra)
+def make_job(name, steps=20, rpr=1, extra="", rules="[sgdm, adam, fa, ia]", tasks="[fashion_mnist, fashion_mnist_coarse]"):
+    text = BASE.replace("STEPS", str(steps)).replace("RPR", str(rpr)).replace("RULES", rules).replace("TASKS", tasks)
+    return job_file(name, text + extra)
+
+
+# Every learning rule of the registry (lrid rules --json): the data-parallel check covers each.
+ALL_RULES = "[" + ", ".join(r["name"] for r in json.loads(
+    subprocess.run([LRID, "rules", "--json"], capture_output=True, text=True, check=True).stdout)["rules"]) + "]"
 
 
 def values(path):
@@ -91,10 +97,11 @@ check(np.array_equal(values(merged)[0], outs[1][0], equal_nan=True), "merge of 2
 run(["merge", s0, s0, "--out", os.path.join(TMP, "bad.h5")], expect=2)
 run(["merge", s0, os.path.join(TMP, "np1.h5"), "--out", os.path.join(TMP, "bad.h5")], expect=2)
 
-# 4. Data-parallel groups: G=2 equals G=1 with the whole batch (weights within 1e-5 relative).
+# 4. Data-parallel groups: G=2 equals G=1 with the whole batch (weights within 1e-5 relative),
+# for every registered rule (B's gradients are averaged like W's).
 g1, g2 = os.path.join(TMP, "g1.h5"), os.path.join(TMP, "g2.h5")
-run(["train", make_job("g1.yaml", rpr=1, extra=""), "--out", g1, "-q"], np_=1)
-run(["train", make_job("g2.yaml", rpr=2), "--out", g2, "-q"], np_=2)
+run(["train", make_job("g1.yaml", rpr=1, rules=ALL_RULES, tasks="[fashion_mnist]"), "--out", g1, "-q"], np_=1)
+run(["train", make_job("g2.yaml", rpr=2, rules=ALL_RULES, tasks="[fashion_mnist]"), "--out", g2, "-q"], np_=2)
 with h5py.File(g1, "r") as a, h5py.File(g2, "r") as b:
     names = [n.decode() for n in a["observables/statistic"][:]]
     va, vb = a["observables/values"][:], b["observables/values"][:]

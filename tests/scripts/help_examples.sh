@@ -13,7 +13,7 @@ ln -s "$SRC/cluster" "$WORK/cluster"
 mkdir "$WORK/bin" && ln -s "$LRID" "$WORK/bin/lrid"
 export PATH="$WORK/bin:$PATH" OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
-order=(grid train merge stats analyze fit classify run status completion submit resume)
+order=(grid rules train merge stats analyze fit classify run status completion submit resume)
 bad=0
 listed=$(lrid --help | awk '/^commands:/ {p = 1; next} p && NF == 0 {exit} p {print $1}')
 for c in $listed; do

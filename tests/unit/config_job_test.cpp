@@ -250,7 +250,7 @@ TEST(Training, DefaultsMergeIntoRules) {
   EXPECT_EQ(job.rule("adam").steps, 70);
   EXPECT_EQ(job.rule("adam").optimizer, "adam");
   EXPECT_DOUBLE_EQ(job.rule("adam").learning_rate, 0.002);
-  EXPECT_GT(job.rule("ia").ia.alpha, 0);
+  EXPECT_GT(job.rule("ia").feedback.regulariser.amp, 0);
   expect_error(kBase + "training:\n  sgdm: {optimizer: adam}\n", "job.yaml:10:", "expected 'sgd'");
   expect_error(kBase + "training:\n  fa: {ia: {alpha: 1}}\n", "job.yaml:10:", "unknown key 'ia'");
 }
@@ -264,11 +264,11 @@ grid:
     batch_sizes: [8]
 )";
   const JobSpec exact = load(grid);
-  EXPECT_DOUBLE_EQ(exact.rule("ia").ia.batch_fraction, 1.0);
+  EXPECT_DOUBLE_EQ(exact.rule("ia").feedback.regulariser.batch_fraction, 1.0);
   const JobSpec same = load(grid + "training:\n  ia: {ia: {batch_fraction: 1}}\n");
   EXPECT_EQ(same.runs[0].hash, exact.runs[0].hash);  // the default spelled out changes nothing
   const JobSpec half = load(grid + "training:\n  ia: {ia: {batch_fraction: 0.5}}\n");
-  EXPECT_DOUBLE_EQ(half.rule("ia").ia.batch_fraction, 0.5);
+  EXPECT_DOUBLE_EQ(half.rule("ia").feedback.regulariser.batch_fraction, 0.5);
   EXPECT_NE(half.runs[0].hash, exact.runs[0].hash);
   expect_error(grid + "training:\n  ia: {ia: {batch_fraction: 1.5}}\n", "job.yaml:8:",
                "ia.batch_fraction: expected a fraction of the batch in (0, 1]");
@@ -300,7 +300,7 @@ TEST(ShippedJobs, OneLearningRatePolicyInEveryShippedJob) {
     const JobSpec job = load_job_file(std::string(LRID_SOURCE_DIR) + "/jobs/" + name + ".yaml");
     const auto diff = lrid::config::policy_differences(job);
     EXPECT_TRUE(diff.empty()) << name << ": " << (diff.empty() ? "" : diff[0]);
-    EXPECT_EQ(job.rule("ia").ia.inputs, lrid::config::IaInputs::Noise) << name;
+    EXPECT_EQ(job.rule("ia").feedback.regulariser.inputs, lrid::config::LocalInputs::Noise) << name;
   }
 }
 
@@ -322,7 +322,7 @@ grid:
     EXPECT_GT(s.gradient_clip, 0) << rule;
   }
   EXPECT_EQ(j.rule("adam").optimizer, "adam");
-  EXPECT_EQ(j.rule("ia").ia.inputs, lrid::config::IaInputs::Noise);
+  EXPECT_EQ(j.rule("ia").feedback.regulariser.inputs, lrid::config::LocalInputs::Noise);
   EXPECT_TRUE(lrid::config::policy_differences(j).empty());
   // Any difference is named, with every rule's value.
   const JobSpec d = load(all + "training:\n  fa: {learning_rate: 5.0e-4}\n  ia: {gradient_clip: 0}\n");
@@ -349,7 +349,7 @@ grid:
     batch_sizes: [32]
 )";
   const JobSpec layer = load(ia + "training:\n  ia: {ia: {inputs: layer}}\n");
-  EXPECT_EQ(layer.rule("ia").ia.inputs, lrid::config::IaInputs::Layer);
+  EXPECT_EQ(layer.rule("ia").feedback.regulariser.inputs, lrid::config::LocalInputs::Layer);
   EXPECT_NE(layer.runs[0].hash, load(ia).runs[0].hash);  // part of the run's hash
   expect_error(ia + "training:\n  ia: {ia: {inputs: nosie}}\n", "job.yaml:8:", "did you mean 'noise'");
 }

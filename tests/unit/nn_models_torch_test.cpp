@@ -43,7 +43,7 @@ void RunArchitecture(const std::string& arch, int64_t c, int64_t hw, Feedback fb
   o.in_channels = c;
   o.height = o.width = hw;
   o.num_outputs = 7;
-  o.feedback = fb;
+  o.feedback = fb == Feedback::Learned ? lrid::nn::feedback_for_rule("ia") : lrid::nn::FeedbackSpec{fb};
   auto m = lrid::nn::build_model(o, 11);
   EXPECT_EQ(m->arch(), arch);
   const auto& layers = m->plastic_layers();
@@ -71,7 +71,7 @@ void RunArchitecture(const std::string& arch, int64_t c, int64_t hw, Feedback fb
     ASSERT_TRUE(p.weight().grad().defined());
     EXPECT_TRUE(torch::isfinite(p.weight().grad()).all().item<bool>());
     EXPECT_GT(p.weight().grad().abs().sum().item<double>(), 0.0);
-    if (fb == Feedback::InfoAlign) {
+    if (fb == Feedback::Learned) {
       ASSERT_TRUE(p.feedback_kernel().grad().defined());
       EXPECT_TRUE(torch::isfinite(p.feedback_kernel().grad()).all().item<bool>());
     }
@@ -80,31 +80,31 @@ void RunArchitecture(const std::string& arch, int64_t c, int64_t hw, Feedback fb
 
 TEST_F(NnModels, SmallNetsRunAt28And32) {
   for (const std::string arch : {"MLP", "KNet4", "KNet4-LRN", "KNet5", "KNet5-LRN"}) {
-    RunArchitecture(arch, 1, 28, Feedback::InfoAlign);
+    RunArchitecture(arch, 1, 28, Feedback::Learned);
     RunArchitecture(arch, 3, 32, Feedback::Fixed);
   }
-  RunArchitecture("KNet4", 1, 28, Feedback::Backprop);
+  RunArchitecture("KNet4", 1, 28, Feedback::Exact);
 }
 
 TEST_F(NnModels, AlexNetsRunAt28And32) {
   for (const std::string arch : {"AlexNet", "AlexNet-LRN"}) {
-    RunArchitecture(arch, 1, 28, Feedback::InfoAlign);
+    RunArchitecture(arch, 1, 28, Feedback::Learned);
     RunArchitecture(arch, 3, 32, Feedback::Fixed);
   }
 }
 
 TEST_F(NnModels, ResNet18sRun) {
   for (const std::string arch : {"ResNet-18", "ResNet-18v2"}) {
-    RunArchitecture(arch, 1, 28, Feedback::InfoAlign);
+    RunArchitecture(arch, 1, 28, Feedback::Learned);
     RunArchitecture(arch, 3, 32, Feedback::Fixed);
-    RunArchitecture(arch, 3, 64, Feedback::InfoAlign);  // large stem
+    RunArchitecture(arch, 3, 64, Feedback::Learned);  // large stem
   }
 }
 
 TEST_F(NnModels, ResNet34sRun) {
   for (const std::string arch : {"ResNet-34", "ResNet-34v2"}) {
-    RunArchitecture(arch, 1, 28, Feedback::InfoAlign);
-    RunArchitecture(arch, 3, 32, Feedback::Backprop);
+    RunArchitecture(arch, 1, 28, Feedback::Learned);
+    RunArchitecture(arch, 3, 32, Feedback::Exact);
     RunArchitecture(arch, 3, 64, Feedback::Fixed);
   }
 }
@@ -177,7 +177,7 @@ TEST_F(NnModels, SeedDeterminesInitialisation) {
   };
   ModelOptions o;
   o.arch = "KNet4-LRN";
-  o.feedback = Feedback::Fixed;
+  o.feedback = lrid::nn::FeedbackSpec{Feedback::Fixed};
   auto a = lrid::nn::build_model(o, 5), b = lrid::nn::build_model(o, 5),
        c = lrid::nn::build_model(o, 6);
   auto sa = state(*a), sb = state(*b), sc = state(*c);
@@ -192,9 +192,9 @@ TEST_F(NnModels, SeedDeterminesInitialisation) {
   }
   // Independent of the global RNG, and W shared across feedback modes for one seed.
   torch::manual_seed(12345);
-  o.feedback = Feedback::InfoAlign;
+  o.feedback = lrid::nn::feedback_for_rule("ia");
   auto d = lrid::nn::build_model(o, 5);
-  o.feedback = Feedback::Backprop;
+  o.feedback = lrid::nn::FeedbackSpec{};
   auto e = lrid::nn::build_model(o, 5);
   for (size_t i = 0; i < a->plastic_layers().size(); ++i) {
     EXPECT_TRUE(torch::equal(a->plastic_layers()[i].weight(), d->plastic_layers()[i].weight()));

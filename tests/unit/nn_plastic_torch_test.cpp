@@ -12,7 +12,10 @@ namespace {
 
 using lrid::nn::Conv2dSpec;
 using lrid::nn::Feedback;
-using lrid::nn::IaCoefficients;
+using lrid::nn::Regulariser;
+
+// Information alignment's default regulariser (its rule file, src/config/rules/ia.cpp).
+Regulariser Ia() { return lrid::nn::feedback_for_rule("ia").regulariser; }
 using lrid::nn::PlasticConv2d;
 using lrid::nn::PlasticLayer;
 using lrid::nn::PlasticLinear;
@@ -110,7 +113,7 @@ Grads RunLayer(PlasticLayer& l, const Tensor& x0, const Tensor& g) {
   r.dx = x.grad();
   r.dw = l.weight().grad().clone();
   if (l.bias().defined()) r.db = l.bias().grad().clone();
-  if (l.feedback() == Feedback::InfoAlign && l.feedback_kernel().grad().defined())
+  if (l.feedback() == Feedback::Learned && l.feedback_kernel().grad().defined())
     r.dB = l.feedback_kernel().grad().clone();
   return r;
 }
@@ -142,10 +145,10 @@ const Conv2dSpec kConvCases[] = {
 };
 
 TEST_F(NnPlastic, BackwardWithBEqualToWMatchesAutograd) {
-  for (Feedback fb : {Feedback::Fixed, Feedback::InfoAlign}) {
+  for (Feedback fb : {Feedback::Fixed, Feedback::Learned}) {
     SCOPED_TRACE(lrid::nn::feedback_name(fb));
     for (bool bias : {true, false}) {
-      PlasticLinear lin(7, 5, bias, fb);
+      PlasticLinear lin(7, 5, bias, fb, Ia());
       lin.to(TestDevice());
       RandomizeBias(lin);
       SetB(lin, lin.weight());
@@ -160,7 +163,7 @@ TEST_F(NnPlastic, BackwardWithBEqualToWMatchesAutograd) {
     for (const auto& s : kConvCases) {
       SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " pad " +
                    std::to_string(s.padding) + " groups " + std::to_string(s.groups));
-      PlasticConv2d conv(s, fb);
+      PlasticConv2d conv(s, fb, Ia());
       conv.to(TestDevice());
       RandomizeBias(conv);
       SetB(conv, conv.weight());
@@ -178,9 +181,9 @@ TEST_F(NnPlastic, BackwardWithBEqualToWMatchesAutograd) {
 }
 
 TEST_F(NnPlastic, InputGradientUsesTheBackwardKernel) {
-  for (Feedback fb : {Feedback::Fixed, Feedback::InfoAlign}) {
+  for (Feedback fb : {Feedback::Fixed, Feedback::Learned}) {
     SCOPED_TRACE(lrid::nn::feedback_name(fb));
-    PlasticLinear lin(7, 5, true, fb);
+    PlasticLinear lin(7, 5, true, fb, Ia());
     lin.to(TestDevice());
     const Tensor B = lin.feedback_kernel().detach().clone();
     ASSERT_FALSE(torch::equal(B, lin.weight().detach()));  // drawn independently
@@ -193,7 +196,7 @@ TEST_F(NnPlastic, InputGradientUsesTheBackwardKernel) {
     EXPECT_FALSE(Close(got.dx, ref.dx, 1e-3));  // and the input's is not
 
     for (const auto& s : kConvCases) {
-      PlasticConv2d conv(s, fb);
+      PlasticConv2d conv(s, fb, Ia());
       conv.to(TestDevice());
       const Tensor Bc = conv.feedback_kernel().detach().clone();
       Tensor xc = Randn({3, s.in_channels, 9, 10});
@@ -214,7 +217,7 @@ TEST_F(NnPlastic, InputGradientUsesTheBackwardKernel) {
   }
 }
 
-// Central finite differences of ia_local_loss in B, in double precision.
+// Central finite differences of local_loss in B, in double precision.
 Tensor FiniteDifference(PlasticLayer& l, const Tensor& x, const std::vector<int64_t>& idx) {
   torch::NoGradGuard guard;
   Tensor flat = l.feedback_kernel().view({-1});
@@ -223,9 +226,9 @@ Tensor FiniteDifference(PlasticLayer& l, const Tensor& x, const std::vector<int6
   for (size_t k = 0; k < idx.size(); ++k) {
     const double v = flat[idx[k]].item<double>();
     flat[idx[k]] = v + eps;
-    const double up = l.ia_local_loss(x).item<double>();
+    const double up = l.local_loss(x).item<double>();
     flat[idx[k]] = v - eps;
-    const double down = l.ia_local_loss(x).item<double>();
+    const double down = l.local_loss(x).item<double>();
     flat[idx[k]] = v;
     out[k] = (up - down) / (2 * eps);
   }
@@ -239,7 +242,7 @@ void CheckIaGradient(PlasticLayer& l, const Tensor& x, const Tensor& g) {
   // Every entry against autograd of R, a spread of entries against finite differences.
   Tensor B = l.feedback_kernel();
   B.mutable_grad() = Tensor();
-  l.ia_local_loss(x).backward();
+  l.local_loss(x).backward();
   Tensor auto_dB = B.grad().clone();
   EXPECT_TRUE(Close(got.dB, auto_dB, 1e-9, 1e-7));
   std::vector<int64_t> idx;
@@ -251,21 +254,21 @@ void CheckIaGradient(PlasticLayer& l, const Tensor& x, const Tensor& g) {
   EXPECT_TRUE(Close(sel, fd, 1e-7, 1e-5)) << "fd " << fd.slice(0, 0, 5) << " got " << sel.slice(0, 0, 5);
   // The gradient is not dominated by the decay term (else the test could not see an error in
   // the amp/null terms).
-  Tensor decay = 2 * l.ia_coefficients().gamma * B.detach();
+  Tensor decay = 2 * l.regulariser().decay * B.detach();
   EXPECT_GT((got.dB - decay).abs().max().item<double>(), 0.1 * decay.abs().max().item<double>());
 }
 
 TEST_F(NnPlastic, InfoAlignGradientIsDerivativeOfLocalLoss) {
   for (int mode = 0; mode < 3; ++mode) {
     SCOPED_TRACE("normalisation mode " + std::to_string(mode));
-    IaCoefficients ia;
-    ia.alpha = 0.7;
-    ia.beta = 0.3;
-    ia.gamma = 0.05;
+    Regulariser ia = Ia();
+    ia.amp = 0.7;
+    ia.null = 0.3;
+    ia.decay = 0.05;
     ia.per_position = mode >= 1;
     ia.normalize_output = mode == 2;
     {
-      PlasticLinear lin(6, 4, true, Feedback::InfoAlign, ia);
+      PlasticLinear lin(6, 4, true, Feedback::Learned, ia);
       lin.to(TestDevice());
       lin.to(TestDevice(), torch::kDouble);
       Tensor x = Randn({5, 6}, torch::kDouble), g = Randn({5, 4}, torch::kDouble);
@@ -274,7 +277,7 @@ TEST_F(NnPlastic, InfoAlignGradientIsDerivativeOfLocalLoss) {
     for (const auto& s : kConvCases) {
       SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " groups " +
                    std::to_string(s.groups));
-      PlasticConv2d conv(s, Feedback::InfoAlign, ia);
+      PlasticConv2d conv(s, Feedback::Learned, ia);
       conv.to(TestDevice());
       conv.to(TestDevice(), torch::kDouble);
       Tensor x = Randn({3, s.in_channels, 9, 10}, torch::kDouble);
@@ -286,17 +289,17 @@ TEST_F(NnPlastic, InfoAlignGradientIsDerivativeOfLocalLoss) {
 
 TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
   // rho < 1: B.grad is the exact rule's on the first ceil(rho N) examples alone (checked against
-  // a rho = 1 layer fed only those), also the derivative of ia_local_loss, while W's, the
+  // a rho = 1 layer fed only those), also the derivative of local_loss, while W's, the
   // bias's and the input's gradients still use the whole batch.
-  IaCoefficients full;
-  full.alpha = 0.7;
-  full.beta = 0.3;
-  full.gamma = 0.05;
-  IaCoefficients part = full;
+  Regulariser full = Ia();
+  full.amp = 0.7;
+  full.null = 0.3;
+  full.decay = 0.05;
+  Regulariser part = full;
   part.batch_fraction = 0.5;
-  EXPECT_EQ(lrid::nn::ia_batch(part, 7), 4);
-  EXPECT_EQ(lrid::nn::ia_batch(part, 1), 1);
-  EXPECT_EQ(lrid::nn::ia_batch(full, 7), 7);
+  EXPECT_EQ(lrid::nn::local_batch(part, 7), 4);
+  EXPECT_EQ(lrid::nn::local_batch(part, 1), 1);
+  EXPECT_EQ(lrid::nn::local_batch(full, 7), 7);
   auto check = [&](PlasticLayer& a, PlasticLayer& b, PlasticLayer& fa, const Tensor& x,
                    const Tensor& g) {
     {
@@ -307,7 +310,7 @@ TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
         if (l->bias().defined()) l->bias().copy_(a.bias());
       }
     }
-    const int64_t k = lrid::nn::ia_batch(part, x.size(0));
+    const int64_t k = lrid::nn::local_batch(part, x.size(0));
     ASSERT_LT(k, x.size(0));
     Grads got = RunLayer(a, x, g);
     Grads sub = RunLayer(b, x.narrow(0, 0, k), g.narrow(0, 0, k));
@@ -321,7 +324,7 @@ TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
     CheckIaGradient(a, x, g);
   };
   {
-    PlasticLinear a(6, 4, true, Feedback::InfoAlign, part), b(6, 4, true, Feedback::InfoAlign, full),
+    PlasticLinear a(6, 4, true, Feedback::Learned, part), b(6, 4, true, Feedback::Learned, full),
         fa(6, 4, true, Feedback::Fixed, full);
     a.to(TestDevice()); b.to(TestDevice()); fa.to(TestDevice());
     for (PlasticLayer* l : {&a, &b, &fa}) l->to(TestDevice(), torch::kDouble);
@@ -331,7 +334,7 @@ TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
   }
   for (const auto& s : kConvCases) {
     SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " groups " + std::to_string(s.groups));
-    PlasticConv2d a(s, Feedback::InfoAlign, part), b(s, Feedback::InfoAlign, full),
+    PlasticConv2d a(s, Feedback::Learned, part), b(s, Feedback::Learned, full),
         fa(s, Feedback::Fixed, full);
     a.to(TestDevice()); b.to(TestDevice()); fa.to(TestDevice());
     for (PlasticLayer* l : {&a, &b, &fa}) l->to(TestDevice(), torch::kDouble);
@@ -344,13 +347,13 @@ TEST_F(NnPlastic, InfoAlignBatchFractionUsesTheFirstExamples) {
 
 TEST_F(NnPlastic, LocalLossMatchesTheDefinition) {
   // fc, written out: f = x W^T, b = x B^T, r = f B (R on the layer's inputs).
-  IaCoefficients ia;
-  ia.inputs = lrid::nn::IaInputs::Layer;
-  ia.alpha = 0.5;
-  ia.beta = 0.25;
-  ia.gamma = 0.125;
+  Regulariser ia = Ia();
+  ia.inputs = lrid::nn::LocalInputs::Layer;
+  ia.amp = 0.5;
+  ia.null = 0.25;
+  ia.decay = 0.125;
   ia.normalize_output = false;
-  PlasticLinear lin(6, 4, true, Feedback::InfoAlign, ia);
+  PlasticLinear lin(6, 4, true, Feedback::Learned, ia);
   lin.to(TestDevice());
   lin.to(TestDevice(), torch::kDouble);
   Tensor x = Randn({5, 6}, torch::kDouble);
@@ -359,9 +362,9 @@ TEST_F(NnPlastic, LocalLossMatchesTheDefinition) {
   const double amp = -(b * f).sum(1).mean().item<double>();
   const double null = r.pow(2).sum(1).mean().item<double>();
   const double decay = (W.pow(2).sum() + B.pow(2).sum()).item<double>();
-  EXPECT_NEAR(lin.ia_local_loss(x).item<double>(), 0.5 * amp + 0.25 * null + 0.125 * decay, 1e-10);
+  EXPECT_NEAR(lin.local_loss(x).item<double>(), 0.5 * amp + 0.25 * null + 0.125 * decay, 1e-10);
   // conv, per-position: amp and null divided by the output positions.
-  PlasticConv2d conv(Spec(2, 3, 3, 2, 1, false), Feedback::InfoAlign, ia);
+  PlasticConv2d conv(Spec(2, 3, 3, 2, 1, false), Feedback::Learned, ia);
   conv.to(TestDevice());
   conv.to(TestDevice(), torch::kDouble);
   Tensor xc = Randn({2, 2, 7, 7}, torch::kDouble);
@@ -373,17 +376,17 @@ TEST_F(NnPlastic, LocalLossMatchesTheDefinition) {
   const double ampc = -(bc * fc).sum().item<double>() / 2;
   const double nullc = rc.pow(2).sum().item<double>() / 2;
   const double decayc = (Wc.pow(2).sum() + Bc.pow(2).sum()).item<double>();
-  EXPECT_NEAR(conv.ia_local_loss(xc).item<double>(),
+  EXPECT_NEAR(conv.local_loss(xc).item<double>(),
               (0.5 * ampc + 0.25 * nullc) / P + 0.125 * decayc, 1e-10);
   // normalize_output: amp and null also divided by mean(f^2).
   ia.normalize_output = true;
-  conv.set_ia_coefficients(ia);
+  conv.set_regulariser(ia);
   const double s = fc.pow(2).mean().item<double>();
-  EXPECT_NEAR(conv.ia_local_loss(xc).item<double>(),
+  EXPECT_NEAR(conv.local_loss(xc).item<double>(),
               (0.5 * ampc + 0.25 * nullc) / (P * s) + 0.125 * decayc, 1e-10);
   ia.per_position = false;
-  conv.set_ia_coefficients(ia);
-  EXPECT_NEAR(conv.ia_local_loss(xc).item<double>(),
+  conv.set_regulariser(ia);
+  EXPECT_NEAR(conv.local_loss(xc).item<double>(),
               (0.5 * ampc + 0.25 * nullc) / s + 0.125 * decayc, 1e-10);
 }
 
@@ -401,19 +404,19 @@ TEST_F(NnPlastic, InfoAlignDoesNotMoveW) {
     EXPECT_TRUE(torch::equal(a.db, b.db));
     EXPECT_TRUE(b.dB.defined());
   };
-  PlasticLinear fa(6, 4, true, Feedback::Fixed), ia(6, 4, true, Feedback::InfoAlign);
+  PlasticLinear fa(6, 4, true, Feedback::Fixed), ia(6, 4, true, Feedback::Learned, Ia());
   fa.to(TestDevice()); ia.to(TestDevice());
   check(fa, ia, Randn({5, 6}), Randn({5, 4}));
   const auto s = Spec(3, 4, 3, 2, 1, true);
-  PlasticConv2d fac(s, Feedback::Fixed), iac(s, Feedback::InfoAlign);
+  PlasticConv2d fac(s, Feedback::Fixed), iac(s, Feedback::Learned, Ia());
   fac.to(TestDevice()); iac.to(TestDevice());
   Tensor x = Randn({2, 3, 8, 8});
   check(fac, iac, x, Randn(fac.apply_forward(x).sizes()));
 }
 
 TEST_F(NnPlastic, FeedbackKernelRegistration) {
-  PlasticLinear bp(3, 2, true, Feedback::Backprop), fa(3, 2, true, Feedback::Fixed),
-      ia(3, 2, true, Feedback::InfoAlign);
+  PlasticLinear bp(3, 2, true, Feedback::Exact), fa(3, 2, true, Feedback::Fixed),
+      ia(3, 2, true, Feedback::Learned, Ia());
   bp.to(TestDevice()); fa.to(TestDevice()); ia.to(TestDevice());
   EXPECT_TRUE(bp.feedback_kernel().is_same(bp.weight()));  // B is W, no copy
   EXPECT_EQ(bp.named_buffers().size(), 0u);
@@ -424,17 +427,17 @@ TEST_F(NnPlastic, FeedbackKernelRegistration) {
   EXPECT_TRUE(ia.named_parameters().contains("feedback"));
   EXPECT_TRUE(ia.feedback_kernel().requires_grad());
   EXPECT_THROW(lrid::nn::feedback_for_rule("bogus"), lrid::BadInput);
-  EXPECT_EQ(lrid::nn::feedback_for_rule("SGDM"), Feedback::Backprop);
-  EXPECT_EQ(lrid::nn::feedback_for_rule("adam"), Feedback::Backprop);
-  EXPECT_EQ(lrid::nn::feedback_for_rule("FA"), Feedback::Fixed);
-  EXPECT_EQ(lrid::nn::feedback_for_rule("ia"), Feedback::InfoAlign);
+  EXPECT_EQ(lrid::nn::feedback_for_rule("SGDM").kind, Feedback::Exact);
+  EXPECT_EQ(lrid::nn::feedback_for_rule("adam").kind, Feedback::Exact);
+  EXPECT_EQ(lrid::nn::feedback_for_rule("FA").kind, Feedback::Fixed);
+  EXPECT_EQ(lrid::nn::feedback_for_rule("ia").kind, Feedback::Learned);
 }
 
 TEST_F(NnPlastic, FixedBIsUntouchedAndInfoAlignBLearns) {
-  for (Feedback fb : {Feedback::Fixed, Feedback::InfoAlign}) {
+  for (Feedback fb : {Feedback::Fixed, Feedback::Learned}) {
     lrid::nn::ModelOptions o;
     o.arch = "KNet4";
-    o.feedback = fb;
+    o.feedback = fb == Feedback::Learned ? lrid::nn::feedback_for_rule("ia") : lrid::nn::FeedbackSpec{fb};
     auto m = lrid::nn::build_model(o, 3);
     m->to(TestDevice());
     std::vector<Tensor> B0, W0;
@@ -460,13 +463,13 @@ TEST_F(NnPlastic, FixedBIsUntouchedAndInfoAlignBLearns) {
       else
         EXPECT_FALSE(torch::equal(layers[i].feedback_kernel(), B0[i]));
     }
-    EXPECT_EQ(m->feedback_parameters().size(), fb == Feedback::InfoAlign ? 4u : 0u);
+    EXPECT_EQ(m->feedback_parameters().size(), fb == Feedback::Learned ? 4u : 0u);
     EXPECT_EQ(m->forward_parameters().size(), 8u);
   }
 }
 
 TEST_F(NnPlastic, CaptureAndApplyForward) {
-  PlasticConv2d conv(Spec(2, 3, 3, 1, 1, true), Feedback::InfoAlign);
+  PlasticConv2d conv(Spec(2, 3, 3, 1, 1, true), Feedback::Learned, Ia());
   conv.to(TestDevice());
   Tensor x = Randn({2, 2, 5, 5});
   conv.forward(x);
@@ -495,9 +498,9 @@ namespace {
 TEST_F(NnPlastic, NormalizedInfoAlignGradientIsScaleFree) {
   // With normalize_output, dR/dB - 2 gamma B does not change when x (hence f, r) is rescaled.
   const auto s = Spec(3, 4, 3, 2, 1, true);
-  IaCoefficients layer_inputs;
-  layer_inputs.inputs = lrid::nn::IaInputs::Layer;
-  PlasticConv2d conv(s, Feedback::InfoAlign, layer_inputs);
+  Regulariser layer_inputs = Ia();
+  layer_inputs.inputs = lrid::nn::LocalInputs::Layer;
+  PlasticConv2d conv(s, Feedback::Learned, layer_inputs);
   conv.to(TestDevice());
   conv.to(TestDevice(), torch::kDouble);
   Tensor x = Randn({2, 3, 8, 8}, torch::kDouble);
@@ -505,24 +508,24 @@ TEST_F(NnPlastic, NormalizedInfoAlignGradientIsScaleFree) {
   Tensor d1 = RunLayer(conv, x, g).dB;
   Tensor d2 = RunLayer(conv, 100.0 * x, g).dB;
   EXPECT_TRUE(Close(d1, d2, 1e-12, 1e-9));
-  IaCoefficients literal = layer_inputs;
+  Regulariser literal = layer_inputs;
   literal.per_position = literal.normalize_output = false;
-  conv.set_ia_coefficients(literal);
+  conv.set_regulariser(literal);
   Tensor d3 = RunLayer(conv, x, g).dB, d4 = RunLayer(conv, 100.0 * x, g).dB;
   EXPECT_FALSE(Close(d3, d4, 1e-3, 1e-3));
 }
 
 TEST_F(NnPlastic, NoiseInputsAreSeededNoiseOfTheInputsShape) {
-  // inputs: noise (the default): dR/dB is the layer-input rule's on ia_noise(seed) in place of
+  // inputs: noise (the default): dR/dB is the layer-input rule's on local_noise(seed) in place of
   // x, whatever x's values; the same seed gives the same gradient, another seed another.
-  IaCoefficients noise;
-  noise.alpha = 0.7;
-  noise.beta = 0.3;
-  noise.gamma = 0.05;
+  Regulariser noise = Ia();
+  noise.amp = 0.7;
+  noise.null = 0.3;
+  noise.decay = 0.05;
   noise.batch_fraction = 0.5;
   noise.normalize_output = false;  // the divisor's s differs between the two forms (below)
-  IaCoefficients layer = noise;
-  layer.inputs = lrid::nn::IaInputs::Layer;
+  Regulariser layer = noise;
+  layer.inputs = lrid::nn::LocalInputs::Layer;
   layer.batch_fraction = 1.0;
   auto check = [&](PlasticLayer& a, PlasticLayer& ref, const Tensor& x, const Tensor& g) {
     {
@@ -531,29 +534,29 @@ TEST_F(NnPlastic, NoiseInputsAreSeededNoiseOfTheInputsShape) {
       ref.feedback_kernel().copy_(a.feedback_kernel());
       if (ref.bias().defined()) ref.bias().copy_(a.bias());
     }
-    a.set_ia_seed(77);
-    const Tensor xi = lrid::nn::ia_noise(noise, x, lrid::nn::ia_batch(noise, x.size(0)), 77);
-    ASSERT_EQ(xi.size(0), lrid::nn::ia_batch(noise, x.size(0)));
+    a.set_noise_seed(77);
+    const Tensor xi = lrid::nn::local_noise(noise, x, lrid::nn::local_batch(noise, x.size(0)), 77);
+    ASSERT_EQ(xi.size(0), lrid::nn::local_batch(noise, x.size(0)));
     EXPECT_NEAR(xi.std().item<double>(), 1.0, 0.2);
     Grads got = RunLayer(a, x, g);
     Grads want = RunLayer(ref, xi, torch::zeros(ref.apply_forward(xi).sizes(), xi.options()));
     EXPECT_TRUE(Close(got.dB, want.dB, 1e-12, 1e-10));
     EXPECT_TRUE(Close(RunLayer(a, 3.0 * x + 1.0, g).dB, got.dB, 1e-12, 1e-10));  // not x's values
-    a.set_ia_seed(78);
+    a.set_noise_seed(78);
     EXPECT_FALSE(Close(RunLayer(a, x, g).dB, got.dB, 1e-6, 1e-4));
-    a.set_ia_seed(77);
+    a.set_noise_seed(77);
     EXPECT_TRUE(torch::equal(RunLayer(a, x, g).dB, got.dB));
-    CheckIaGradient(a, x, g);  // also autograd and finite differences of ia_local_loss
+    CheckIaGradient(a, x, g);  // also autograd and finite differences of local_loss
   };
   {
-    PlasticLinear a(6, 4, true, Feedback::InfoAlign, noise), ref(6, 4, true, Feedback::InfoAlign, layer);
+    PlasticLinear a(6, 4, true, Feedback::Learned, noise), ref(6, 4, true, Feedback::Learned, layer);
     a.to(TestDevice()); ref.to(TestDevice());
     a.to(TestDevice(), torch::kDouble), ref.to(TestDevice(), torch::kDouble);
     check(a, ref, Randn({8, 6}, torch::kDouble), Randn({8, 4}, torch::kDouble));
   }
   for (const auto& s : kConvCases) {
     SCOPED_TRACE("conv stride " + std::to_string(s.stride) + " groups " + std::to_string(s.groups));
-    PlasticConv2d a(s, Feedback::InfoAlign, noise), ref(s, Feedback::InfoAlign, layer);
+    PlasticConv2d a(s, Feedback::Learned, noise), ref(s, Feedback::Learned, layer);
     a.to(TestDevice()); ref.to(TestDevice());
     a.to(TestDevice(), torch::kDouble), ref.to(TestDevice(), torch::kDouble);
     Tensor x = Randn({4, s.in_channels, 9, 10}, torch::kDouble);
@@ -565,25 +568,25 @@ TEST_F(NnPlastic, NoiseInputsNormaliseByTheExpectedOutputAndSplitAcrossRanks) {
   // normalize_output with noise inputs divides by s = noise_std^2 ||W||^2 / C_out (the
   // expectation of f^2), the same on every rank: two ranks' halves of the group's noise average
   // to the gradient of one process drawing it all.
-  IaCoefficients on;
-  on.alpha = 0.7;
-  on.beta = 0.3;
-  on.gamma = 0.05;
+  Regulariser on = Ia();
+  on.amp = 0.7;
+  on.null = 0.3;
+  on.decay = 0.05;
   on.noise_std = 2.0;
-  IaCoefficients off = on;
+  Regulariser off = on;
   off.normalize_output = false;
   for (int conv = 0; conv < 2; ++conv) {
     SCOPED_TRACE(conv ? "conv" : "fc");
     std::unique_ptr<PlasticLayer> a, b;
     if (conv) {
-      a = std::make_unique<PlasticConv2d>(Spec(3, 4, 3, 1, 1, true), Feedback::InfoAlign, on);
+      a = std::make_unique<PlasticConv2d>(Spec(3, 4, 3, 1, 1, true), Feedback::Learned, on);
       a->to(TestDevice());
-      b = std::make_unique<PlasticConv2d>(Spec(3, 4, 3, 1, 1, true), Feedback::InfoAlign, off);
+      b = std::make_unique<PlasticConv2d>(Spec(3, 4, 3, 1, 1, true), Feedback::Learned, off);
       b->to(TestDevice());
     } else {
-      a = std::make_unique<PlasticLinear>(6, 4, true, Feedback::InfoAlign, on);
+      a = std::make_unique<PlasticLinear>(6, 4, true, Feedback::Learned, on);
       a->to(TestDevice());
-      b = std::make_unique<PlasticLinear>(6, 4, true, Feedback::InfoAlign, off);
+      b = std::make_unique<PlasticLinear>(6, 4, true, Feedback::Learned, off);
       b->to(TestDevice());
     }
     a->to(TestDevice(), torch::kDouble), b->to(TestDevice(), torch::kDouble);
@@ -594,18 +597,18 @@ TEST_F(NnPlastic, NoiseInputsNormaliseByTheExpectedOutputAndSplitAcrossRanks) {
     }
     const Tensor x = conv ? Randn({6, 3, 5, 5}, torch::kDouble) : Randn({6, 6}, torch::kDouble);
     const Tensor g = Randn(a->apply_forward(x).sizes(), torch::kDouble);
-    a->set_ia_seed(5), b->set_ia_seed(5);
+    a->set_noise_seed(5), b->set_noise_seed(5);
     const Tensor B = a->feedback_kernel().detach();
-    const Tensor dn = RunLayer(*a, x, g).dB - 2 * on.gamma * B, du = RunLayer(*b, x, g).dB - 2 * off.gamma * B;
+    const Tensor dn = RunLayer(*a, x, g).dB - 2 * on.decay * B, du = RunLayer(*b, x, g).dB - 2 * off.decay * B;
     const double s = 4.0 * a->weight().detach().pow(2).sum().item<double>() / static_cast<double>(a->weight().size(0));
     EXPECT_TRUE(Close(dn * s, du, 1e-12, 1e-9));
     // Ranks 0 and 1 of a group of two, each on half the batch.
     Tensor half[2];
     for (int r = 0; r < 2; ++r) {
-      a->set_ia_seed(5, r, 2);
+      a->set_noise_seed(5, r, 2);
       half[r] = RunLayer(*a, x.narrow(0, 3 * r, 3), g.narrow(0, 3 * r, 3)).dB;
     }
-    a->set_ia_seed(5, 0, 1);
+    a->set_noise_seed(5, 0, 1);
     EXPECT_TRUE(Close(0.5 * (half[0] + half[1]), RunLayer(*a, x, g).dB, 1e-12, 1e-9));
   }
 }
@@ -614,25 +617,25 @@ TEST_F(NnPlastic, NoiseInputsAlignBWithW) {
   // Minimising R alone (SGD with momentum on B, W fixed) from a random B: on noise inputs B
   // turns towards W; on correlated post-ReLU inputs (a large common mean) it does not, because
   // R's minimiser is then ~W E[x x^T] (docs/science.md).
-  auto final_angle = [](lrid::nn::IaInputs inputs) {
-    IaCoefficients c;
+  auto final_angle = [](lrid::nn::LocalInputs inputs) {
+    Regulariser c = Ia();
     c.inputs = inputs;
-    PlasticLinear l(64, 32, true, Feedback::InfoAlign, c);
+    PlasticLinear l(64, 32, true, Feedback::Learned, c);
     l.to(TestDevice());
     torch::optim::SGD opt({l.feedback_kernel()}, torch::optim::SGDOptions(1.0).momentum(0.9));
     const Tensor mix = Randn({64, 64}) / 8.0;
     for (int step = 0; step < 800; ++step) {
       const Tensor x = torch::relu(Randn({32, 64}).mm(mix) + 2.0);
-      l.set_ia_seed(static_cast<uint64_t>(step));
+      l.set_noise_seed(static_cast<uint64_t>(step));
       opt.zero_grad();
-      l.ia_local_loss(x).backward();
+      l.local_loss(x).backward();
       opt.step();
     }
     const Tensor w = l.weight().detach().reshape({-1}), b = l.feedback_kernel().detach().reshape({-1});
     return std::acos((w.dot(b) / (w.norm() * b.norm())).item<double>()) * 180.0 / M_PI;
   };
-  const double noise = final_angle(lrid::nn::IaInputs::Noise);
-  const double layer = final_angle(lrid::nn::IaInputs::Layer);
+  const double noise = final_angle(lrid::nn::LocalInputs::Noise);
+  const double layer = final_angle(lrid::nn::LocalInputs::Layer);
   std::printf("W-B angle after 800 steps of R: noise inputs %.1f deg, layer inputs %.1f deg\n", noise, layer);
   EXPECT_LT(noise, 25.0);
   EXPECT_GT(layer, 45.0);
@@ -644,7 +647,7 @@ TEST_F(NnPlastic, DefaultInfoAlignTrainsStably) {
   lrid::nn::ModelOptions o;
   o.arch = "MLP";
   o.height = o.width = 12;
-  o.feedback = Feedback::InfoAlign;
+  o.feedback = lrid::nn::feedback_for_rule("ia");
   auto m = lrid::nn::build_model(o, 4);
   m->to(TestDevice());
   torch::optim::SGD opt(m->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
@@ -677,18 +680,18 @@ TEST_F(NnPlastic, NoiseInputsAreAFunctionOfTheSeedAlone) {
   // IA's noise is drawn on a CPU generator seeded with the step's seed, scaled, then moved to the
   // layer's device: the same values whichever device the run is configured for (cpu, cuda, or
   // meta here), and a group's rank takes its rows of the whole batch's draw.
-  IaCoefficients c;
+  Regulariser c = Ia();
   c.noise_std = 0.5;
   const Tensor like = torch::zeros({4, 3, 5, 5});
   auto gen = at::detail::createCPUGenerator(1234);
   const Tensor expect = at::randn({4, 3, 5, 5}, gen, torch::kFloat).mul_(0.5);
-  EXPECT_TRUE(torch::equal(lrid::nn::ia_noise(c, like, 4, 1234), expect));
-  EXPECT_TRUE(torch::equal(lrid::nn::ia_noise(c, like.to(TestDevice()), 4, 1234).cpu(), expect));
-  const Tensor meta = lrid::nn::ia_noise(c, like.to(torch::kMeta), 4, 1234);
+  EXPECT_TRUE(torch::equal(lrid::nn::local_noise(c, like, 4, 1234), expect));
+  EXPECT_TRUE(torch::equal(lrid::nn::local_noise(c, like.to(TestDevice()), 4, 1234).cpu(), expect));
+  const Tensor meta = lrid::nn::local_noise(c, like.to(torch::kMeta), 4, 1234);
   EXPECT_TRUE(meta.is_meta());
   EXPECT_EQ(meta.sizes(), expect.sizes());
   auto gen2 = at::detail::createCPUGenerator(1234);
   const Tensor group = at::randn({8, 3, 5, 5}, gen2, torch::kFloat).mul_(0.5);
-  EXPECT_TRUE(torch::equal(lrid::nn::ia_noise(c, like, 4, 1234, 1, 2), group.narrow(0, 4, 4)));
-  EXPECT_FALSE(torch::equal(lrid::nn::ia_noise(c, like, 4, 1235), expect));
+  EXPECT_TRUE(torch::equal(lrid::nn::local_noise(c, like, 4, 1234, 1, 2), group.narrow(0, 4, 4)));
+  EXPECT_FALSE(torch::equal(lrid::nn::local_noise(c, like, 4, 1235), expect));
 }

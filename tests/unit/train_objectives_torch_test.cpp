@@ -87,16 +87,18 @@ TEST(TrainObjectives, SupervisedLossRunsOnTheInputsDevice) {
   EXPECT_TRUE(logits.grad().is_meta());
 }
 
-// The fully connected layers' custom forward and backward (FA: B fixed; IA: dR/dB on noise and on
-// layer inputs) with every tensor on meta.
+// The fully connected layers' custom forward and backward (a fixed B; a learned B's dR/dB on noise
+// and on layer inputs) with every tensor on meta. (A tied B's gradient is W's, set outside the
+// backward; a B computed from W needs abs, which has no meta kernel.)
 TEST(TrainObjectives, FeedbackLinearRunsOnMetaTensors) {
-  lrid::nn::IaCoefficients noise, layer;
+  lrid::nn::Regulariser noise = lrid::nn::feedback_for_rule("ia").regulariser;
   noise.normalize_output = false;  // its divisor's at::dot has no C++ meta kernel
-  layer = noise;
-  layer.inputs = lrid::nn::IaInputs::Layer;
+  noise.self = 0.1;                // every term of dR/dB
+  lrid::nn::Regulariser layer = noise;
+  layer.inputs = lrid::nn::LocalInputs::Layer;
   layer.batch_fraction = 0.5;
-  for (const auto& [ia_on, ia] : std::vector<std::pair<bool, lrid::nn::IaCoefficients>>{{false, noise}, {true, noise}, {true, layer}}) {
-    SCOPED_TRACE(std::string(ia_on ? "IA, " : "FA, ") + lrid::config::ia_inputs_name(ia.inputs) + " inputs");
+  for (const auto& [ia_on, ia] : std::vector<std::pair<bool, lrid::nn::Regulariser>>{{false, noise}, {true, noise}, {true, layer}}) {
+    SCOPED_TRACE(std::string(ia_on ? "learned B, " : "fixed B, ") + lrid::config::local_inputs_name(ia.inputs) + " inputs");
     const Tensor x = MetaInput({8, 6}), w = MetaInput({4, 6}), b = MetaInput({4});
     const Tensor B = torch::empty({4, 6}, kMeta).requires_grad_(ia_on);
     lrid::nn::feedback_linear(x, w, b, B, ia_on, ia, 11).sum().backward();
@@ -110,8 +112,8 @@ TEST(TrainObjectives, FeedbackLinearRunsOnMetaTensors) {
 // The seeded draws on the training path (IA's noise inputs, dropout's mask) are made on the CPU
 // and returned on the requested device.
 TEST(TrainObjectives, SeededDrawsArriveOnTheRequestedDevice) {
-  lrid::nn::IaCoefficients c;
-  EXPECT_TRUE(lrid::nn::ia_noise(c, torch::empty({4, 3, 5, 5}, kMeta), 2, 7).is_meta());
+  lrid::nn::Regulariser c;
+  EXPECT_TRUE(lrid::nn::local_noise(c, torch::empty({4, 3, 5, 5}, kMeta), 2, 7).is_meta());
   EXPECT_TRUE(lrid::nn::seeded_uniform({3, 4}, 7, kMeta).is_meta());
   EXPECT_TRUE(lrid::nn::seeded_normal({3, 4}, 7, kMeta).is_meta());
 }

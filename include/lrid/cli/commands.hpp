@@ -21,7 +21,7 @@ const std::vector<Command>& commands();
 // The subcommands, one per src/cli/cmd_<name>.cpp (argv[0] is the command's name).
 int cmd_run(int, char**), cmd_grid(int, char**), cmd_train(int, char**), cmd_analyze(int, char**),
     cmd_status(int, char**), cmd_merge(int, char**), cmd_submit(int, char**), cmd_resume(int, char**),
-    cmd_stats(int, char**), cmd_fit(int, char**), cmd_classify(int, char**), cmd_completion(int, char**);
+    cmd_stats(int, char**), cmd_fit(int, char**), cmd_classify(int, char**), cmd_completion(int, char**), cmd_rules(int, char**);
 
 }  // namespace lrid::cli
 

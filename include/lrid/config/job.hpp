@@ -8,33 +8,9 @@
 #include <vector>
 
 #include "lrid/config/architectures.hpp"
+#include "lrid/config/rules.hpp"
 
 namespace lrid::config {
-
-/// The learning rules, in canonical order.
-const std::vector<std::string>& rule_names();  // sgdm, adam, fa, ia
-
-/// Information Alignment's layer-local loss R = alpha P_amp + beta P_null + gamma P_decay
-/// (see lrid/nn/plastic.hpp for the definitions and why these defaults; nn uses this struct).
-/// What R's expectations are taken over (lrid/nn/plastic.hpp): isotropic Gaussian noise inputs
-/// (the minimiser of R is then ~W: B aligns; Akrout et al.'s weight mirror, Neural-Alignment's
-/// `input_distribution: normal`) or the layer's own inputs (the minimiser is ~W E[x x^T], which
-/// need not align with W: measured, IA then learns like FA; docs/science.md).
-enum class IaInputs { Noise, Layer };
-
-struct IaCoefficients {
-  double alpha = 8e-3;        ///< weight of P_amp
-  double beta = 1e-3;         ///< weight of P_null
-  double gamma = 1e-3;        ///< weight of P_decay
-  bool per_position = true;   ///< divide P_amp, P_null by a conv layer's output positions
-  bool normalize_output = true;  ///< divide P_amp, P_null by mean(f^2) of the batch
-  double batch_fraction = 1.0;   ///< in (0, 1]: R on ceil(this * N) inputs per batch of N
-  IaInputs inputs = IaInputs::Noise;  ///< what R is evaluated on
-  double noise_std = 1.0;        ///< standard deviation of the noise inputs
-};
-
-/// "noise" / "layer".
-const char* ia_inputs_name(IaInputs i);
 
 /// Optimiser and schedule of one learning rule (defaults merged in).
 struct RuleSettings {
@@ -53,8 +29,8 @@ struct RuleSettings {
   double max_loss = 1e4;          ///< a loss above this (or NaN) fails the run
   /// A smoothed training loss above this times the run's initial loss fails the run (0 = off).
   double divergence_factor = 5.0;
-  IaCoefficients ia;              ///< ia only
-  double feedback_learning_rate = 0;  ///< ia only: rate of the B's (0: learning_rate)
+  /// What the rule's backward kernel B does, with its rule-only settings (config/rules.hpp).
+  FeedbackSpec feedback;
 };
 
 struct DatasetSpec {
@@ -215,28 +191,22 @@ JobSpec load_job_text(const std::string& text, const std::string& origin,
 /// Whether a command-line argument is an override (contains '=' and no leading '-').
 bool is_override(const std::string& arg);
 
-/// Where the job's backprop-direction rules sgdm, fa and ia (those it trains) differ in their
-/// learning-rate policy (learning rate, schedule, momentum, weight decay, warm-up, gradient
-/// clip, training length), one "key: sgdm X, fa Y" line each; empty when they share one. With
-/// different policies a classifier can tell the rules apart by the size of their steps alone.
+/// Where the job's rules of the shared SGD policy (Policy::Shared: sgdm, fa, ia, ...; those it
+/// trains) differ in their learning-rate policy (learning rate, schedule, momentum, weight decay,
+/// warm-up, gradient clip, training length, optimizer), one "key: sgdm X, fa Y" line each; empty
+/// when they share one. With different policies a classifier can tell the rules apart by the
+/// size of their steps alone.
 std::vector<std::string> policy_differences(const JobSpec& job);
-
-/// IA's step time over SGDM's, as measured (README: KNet4 1.46, ResNet-18 1.64 for R on the
-/// layer's inputs; noise inputs add one conv-sized product per layer).
-inline constexpr double kIaCostFactor = 1.7;
 
 /// The relative cost of training a run: images processed (steps x batch, epochs x the task's
 /// nominal size) x the architecture's forward multiply-accumulates at the task's nominal input
-/// size (config/architectures.hpp) x the rule's and objective's factors (IA kIaCostFactor,
-/// SimCLR's two views 2). Used to balance shards and to schedule runs longest first.
+/// size (config/architectures.hpp) x the rule's cost factor (its RuleDef) x the objective's
+/// (SimCLR's two views: 2). Used to balance shards and to schedule runs longest first.
 double run_cost(const JobSpec& job, const RunSpec& run);
 
 /// The run ids of each of `count` shards: runs taken longest first (run_cost, ties by id) onto
 /// the shard with the least cost so far (ties: lowest index); each shard's ids ascending.
 /// Deterministic for a job; count in [1, runs].
 std::vector<std::vector<int64_t>> shard_assignment(const JobSpec& job, int64_t count);
-
-/// 16-hex-digit content hash (64-bit FNV-1a with a final avalanche) of a string.
-std::string content_hash(const std::string& text);
 
 }  // namespace lrid::config

@@ -30,7 +30,7 @@
 //    fc(head_hidden -> head_dim), layers "head.fc1", "head.fc2", depth "deep"; the depth thirds
 //    are computed over the backbone's layers only.
 // Initialisation (build_model): W ~ N(0, 2/fan_in) (He normal) for every plastic layer, biases
-// 0, BatchNorm weight 1 / bias 0; B (Fixed, InfoAlign) from the same distribution. W's are drawn
+// 0, BatchNorm weight 1 / bias 0; a B of its own (Fixed, Learned, Tied) from the same distribution. W's are drawn
 // layer by layer from one generator seeded by hash(seed, "W") and B's from another seeded by
 // hash(seed, "B"), so models of every feedback mode built with the same seed share W.
 #include <torch/torch.h>
@@ -48,8 +48,7 @@ struct ModelOptions {
   std::string arch = "MLP";  // any spelling canonical_architecture() accepts
   int64_t in_channels = 1, height = 28, width = 28;
   int64_t num_outputs = 10;  // read-out size (ignored with simclr_head)
-  Feedback feedback = Feedback::Backprop;
-  IaCoefficients ia;
+  FeedbackSpec feedback;  // what B does (config/rules.hpp; nn::feedback_for_rule(name))
   bool simclr_head = false;
   int64_t head_hidden = 0;  // 0: the backbone's feature size
   int64_t head_dim = 128;
@@ -69,7 +68,7 @@ struct PlasticLayerInfo {
   std::shared_ptr<PlasticLayer> layer;
 
   const torch::Tensor& weight() const { return layer->weight(); }
-  const torch::Tensor& feedback_kernel() const { return layer->feedback_kernel(); }
+  torch::Tensor feedback_kernel() const { return layer->feedback_kernel(); }
 };
 
 /// The paper's depth category of layer `index` of `count` backbone layers: the first
@@ -86,13 +85,16 @@ class Model : public torch::nn::Module {
   const std::string& arch() const { return options_.arch; }
   /// The plastic layers in forward order, with names and depth categories.
   const std::vector<PlasticLayerInfo>& plastic_layers() const { return plastic_; }
-  /// The trainable B's (InfoAlign); empty for Backprop and Fixed.
+  /// The trainable B's (Learned, Tied); empty for the other kinds.
   std::vector<torch::Tensor> feedback_parameters() const;
   /// Every parameter except the B's (for an optimiser that treats them differently).
   std::vector<torch::Tensor> forward_parameters() const;
+  /// Tied B's (Kolen-Pollack): each takes its W's final gradient (PlasticLayer::tie_gradients).
+  /// The trainer calls it after the task gradient is averaged over the group and clipped.
+  void tie_feedback_gradients();
   /// Turns the capture of every plastic layer's last input and output on or off.
   void set_capture(bool on);
-  /// Seeds this step's randomness: IA's noise inputs (each plastic layer its own stream) and
+  /// Seeds this step's randomness: R's noise inputs (each plastic layer its own stream) and
   /// dropout. The trainer calls it before every training step with a seed derived from the
   /// run, the step and the rank, so a run is reproducible and resumable at any step.
   /// `rank` of a data-parallel group of `world` ranks: each rank draws the group's randomness for
