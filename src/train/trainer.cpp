@@ -563,6 +563,7 @@ class RunTrainer {
         p.loss = last_loss_;
         p.wb_angle = result_.last_wb_angle;
         p.grad_angle = result_.last_grad_angle;
+        p.model = model_.get();
         p.seconds = seconds_since(t0_) + elapsed_before_;
         o_.on_point(p);
       }

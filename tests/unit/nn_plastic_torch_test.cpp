@@ -2,13 +2,17 @@
 #include <gtest/gtest.h>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <torch/torch.h>
 
 #include "lrid/error.hpp"
 #include "lrid/nn/models.hpp"
 #include "lrid/nn/plastic.hpp"
+#include "plastic_checks.hpp"
 
 namespace {
+
+using namespace lrid_test;
 
 using lrid::nn::Conv2dSpec;
 using lrid::nn::Feedback;
@@ -20,24 +24,6 @@ using lrid::nn::PlasticConv2d;
 using lrid::nn::PlasticLayer;
 using lrid::nn::PlasticLinear;
 using torch::Tensor;
-
-// The device the tests run on: LRID_TEST_DEVICE (cpu by default; tools/gpu/check.sh sets cuda).
-torch::Device TestDevice() {
-  static const torch::Device device = [] {
-    const char* v = std::getenv("LRID_TEST_DEVICE");
-    return torch::Device(v && *v ? v : "cpu");
-  }();
-  return device;
-}
-
-// Random tensors are drawn from the CPU generator (the same values on every device) and moved.
-Tensor Randn(at::IntArrayRef sizes, torch::Dtype dtype = torch::kFloat) {
-  return torch::randn(sizes, torch::TensorOptions().dtype(dtype)).to(TestDevice());
-}
-Tensor Rand(at::IntArrayRef sizes) { return torch::rand(sizes).to(TestDevice()); }
-Tensor Randint(int64_t low, int64_t high, at::IntArrayRef sizes) {
-  return torch::randint(low, high, sizes, torch::kLong).to(TestDevice());
-}
 
 class NnPlastic : public ::testing::Test {
  protected:
@@ -57,91 +43,6 @@ class NnPlastic : public ::testing::Test {
       at::globalContext().setBenchmarkCuDNN(false);
     }
   }
-};
-
-// max |a - b| <= atol + rtol |b|, with a readable failure message.
-::testing::AssertionResult Close(const Tensor& a_any, const Tensor& b_any, double atol, double rtol = 0) {
-  if (!a_any.defined() || !b_any.defined()) return ::testing::AssertionFailure() << "undefined tensor";
-  const Tensor a = a_any.cpu(), b = b_any.cpu();
-  if (a.sizes() != b.sizes())
-    return ::testing::AssertionFailure() << "shape " << a.sizes() << " vs " << b.sizes();
-  Tensor diff = (a - b).abs();
-  Tensor tol = atol + rtol * b.abs();
-  if ((diff <= tol).all().item<bool>()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "max |diff| " << diff.max().item<double>() << " (max |b| " << b.abs().max().item<double>()
-         << ")";
-}
-
-Conv2dSpec Spec(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, bool bias,
-                int64_t dilation = 1, int64_t groups = 1) {
-  Conv2dSpec s;
-  s.in_channels = in;
-  s.out_channels = out;
-  s.kernel = k;
-  s.stride = stride;
-  s.padding = pad;
-  s.bias = bias;
-  s.dilation = dilation;
-  s.groups = groups;
-  return s;
-}
-
-// Biases start at 0; tests use nonzero ones so that IA's f = y - bias is exercised.
-void RandomizeBias(PlasticLayer& l) {
-  torch::NoGradGuard g;
-  if (l.bias().defined()) l.bias().normal_(0.0, 0.5);
-}
-
-void SetB(PlasticLayer& l, const Tensor& value) {
-  torch::NoGradGuard g;
-  l.feedback_kernel().copy_(value);
-}
-
-struct Grads {
-  Tensor y, dx, dw, db, dB;
-};
-
-// Runs forward with an input requiring grad and loss = sum(y * g); returns the gradients.
-Grads RunLayer(PlasticLayer& l, const Tensor& x0, const Tensor& g) {
-  l.zero_grad();
-  Tensor x = x0.clone().requires_grad_(true);
-  Tensor y = l.forward(x);
-  (y * g).sum().backward();
-  Grads r;
-  r.y = y.detach();
-  r.dx = x.grad();
-  r.dw = l.weight().grad().clone();
-  if (l.bias().defined()) r.db = l.bias().grad().clone();
-  if (l.feedback() == Feedback::Learned && l.feedback_kernel().grad().defined())
-    r.dB = l.feedback_kernel().grad().clone();
-  return r;
-}
-
-// Autograd reference with weight w (forward and backward both with w).
-Grads Reference(bool conv, const Conv2dSpec& s, const Tensor& x0, const Tensor& w0,
-                const Tensor& b0, const Tensor& g) {
-  Tensor x = x0.clone().requires_grad_(true);
-  Tensor w = w0.detach().clone().requires_grad_(true);
-  Tensor b = b0.defined() ? b0.detach().clone().requires_grad_(true) : Tensor();
-  Tensor y = conv ? torch::conv2d(x, w, b, s.stride, s.padding, s.dilation, s.groups)
-                  : torch::linear(x, w, b);
-  (y * g).sum().backward();
-  Grads r;
-  r.y = y.detach();
-  r.dx = x.grad();
-  r.dw = w.grad();
-  if (b.defined()) r.db = b.grad();
-  return r;
-}
-
-const Conv2dSpec kConvCases[] = {
-    Spec(3, 5, 3, 1, 0, true),      // plain (input-layer path for IA's r)
-    Spec(6, 4, 3, 1, 1, true),      // plain, oneDNN path
-    Spec(3, 6, 3, 2, 1, true),      // stride 2, padding
-    Spec(4, 6, 5, 2, 2, false),     // stride 2, padding 2, no bias
-    Spec(4, 6, 3, 1, 2, true, 2),   // dilation 2
-    Spec(4, 6, 3, 2, 1, true, 1, 2) // groups 2, stride 2
 };
 
 TEST_F(NnPlastic, BackwardWithBEqualToWMatchesAutograd) {
@@ -181,11 +82,15 @@ TEST_F(NnPlastic, BackwardWithBEqualToWMatchesAutograd) {
 }
 
 TEST_F(NnPlastic, InputGradientUsesTheBackwardKernel) {
-  for (Feedback fb : {Feedback::Fixed, Feedback::Learned}) {
+  for (Feedback fb : {Feedback::Fixed, Feedback::Learned, Feedback::FromWeight, Feedback::Tied}) {
     SCOPED_TRACE(lrid::nn::feedback_name(fb));
     PlasticLinear lin(7, 5, true, fb, Ia());
     lin.to(TestDevice());
     const Tensor B = lin.feedback_kernel().detach().clone();
+    if (fb == Feedback::FromWeight) {  // sign(W) times mean |W|, computed here
+      const Tensor W = lin.weight().detach();
+      EXPECT_TRUE(Close(B, W.sign() * W.abs().mean(), 1e-7));
+    }
     ASSERT_FALSE(torch::equal(B, lin.weight().detach()));  // drawn independently
     Tensor x = Randn({4, 7}), g = Randn({4, 5});
     Grads got = RunLayer(lin, x, g);
@@ -217,45 +122,69 @@ TEST_F(NnPlastic, InputGradientUsesTheBackwardKernel) {
   }
 }
 
-// Central finite differences of local_loss in B, in double precision.
-Tensor FiniteDifference(PlasticLayer& l, const Tensor& x, const std::vector<int64_t>& idx) {
-  torch::NoGradGuard guard;
-  Tensor flat = l.feedback_kernel().view({-1});
-  Tensor out = torch::zeros({static_cast<int64_t>(idx.size())}, torch::kDouble);
-  const double eps = 1e-5;
-  for (size_t k = 0; k < idx.size(); ++k) {
-    const double v = flat[idx[k]].item<double>();
-    flat[idx[k]] = v + eps;
-    const double up = l.local_loss(x).item<double>();
-    flat[idx[k]] = v - eps;
-    const double down = l.local_loss(x).item<double>();
-    flat[idx[k]] = v;
-    out[k] = (up - down) / (2 * eps);
+TEST_F(NnPlastic, SignFeedbackFollowsW) {
+  // A B computed from W: recomputed from the current W at every forward, no tensor of its own,
+  // never learned; sign_scale none is sign(W) itself.
+  PlasticLinear lin(6, 4, true, lrid::nn::FeedbackSpec{Feedback::FromWeight});
+  lin.to(TestDevice());
+  EXPECT_FALSE(lin.named_parameters().contains("feedback"));
+  EXPECT_FALSE(lin.named_buffers().contains("feedback"));
+  {
+    torch::NoGradGuard g;
+    lin.weight().mul_(-3.0);
   }
-  return out;
+  const Tensor W = lin.weight().detach();
+  EXPECT_TRUE(Close(lin.feedback_kernel(), W.sign() * W.abs().mean(), 1e-7));
+  const Tensor x = Randn({5, 6}), g = Randn({5, 4});
+  EXPECT_TRUE(Close(RunLayer(lin, x, g).dx, g.mm(W.sign() * W.abs().mean()), 1e-5));
+  lrid::nn::FeedbackSpec none{Feedback::FromWeight};
+  none.sign_scale = lrid::config::SignScale::None;
+  PlasticLinear raw(6, 4, true, none);
+  raw.to(TestDevice());
+  EXPECT_TRUE(torch::equal(raw.feedback_kernel(), raw.weight().detach().sign()));
 }
 
-void CheckIaGradient(PlasticLayer& l, const Tensor& x, const Tensor& g) {
-  RandomizeBias(l);
-  Grads got = RunLayer(l, x, g);
-  ASSERT_TRUE(got.dB.defined());
-  // Every entry against autograd of R, a spread of entries against finite differences.
-  Tensor B = l.feedback_kernel();
-  B.mutable_grad() = Tensor();
-  l.local_loss(x).backward();
-  Tensor auto_dB = B.grad().clone();
-  EXPECT_TRUE(Close(got.dB, auto_dB, 1e-9, 1e-7));
-  std::vector<int64_t> idx;
-  const int64_t n = B.numel();
-  for (int64_t i = 0; i < n; i += std::max<int64_t>(1, n / 40)) idx.push_back(i);
-  idx.push_back(n - 1);
-  Tensor fd = FiniteDifference(l, x, idx);
-  Tensor sel = got.dB.view({-1}).index_select(0, torch::tensor(idx).to(TestDevice()));
-  EXPECT_TRUE(Close(sel, fd, 1e-7, 1e-5)) << "fd " << fd.slice(0, 0, 5) << " got " << sel.slice(0, 0, 5);
-  // The gradient is not dominated by the decay term (else the test could not see an error in
-  // the amp/null terms).
-  Tensor decay = 2 * l.regulariser().decay * B.detach();
-  EXPECT_GT((got.dB - decay).abs().max().item<double>(), 0.1 * decay.abs().max().item<double>());
+TEST_F(NnPlastic, TiedBTakesWsGradientAndBothDecay) {
+  // Kolen-Pollack: the backward gives B nothing; tie_gradients() then sets B.grad = W.grad +
+  // 2 decay B and adds 2 decay W to W.grad.
+  Regulariser r;
+  r.decay = 0.05;
+  for (int conv = 0; conv < 2; ++conv) {
+    SCOPED_TRACE(conv ? "conv" : "linear");
+    std::unique_ptr<PlasticLayer> l;
+    if (conv) l = std::make_unique<PlasticConv2d>(Spec(3, 4, 3, 1, 1, true), Feedback::Tied, r);
+    else l = std::make_unique<PlasticLinear>(6, 4, true, Feedback::Tied, r);
+    l->to(TestDevice());
+    EXPECT_TRUE(l->named_parameters().contains("feedback"));
+    const Tensor x = conv ? Randn({2, 3, 5, 5}) : Randn({5, 6});
+    const Tensor g = Randn(l->apply_forward(x).sizes());
+    const Grads got = RunLayer(*l, x, g);
+    EXPECT_FALSE(got.dB.defined());  // nothing from the backward
+    const Tensor W = l->weight().detach().clone(), B = l->feedback_kernel().detach().clone();
+    l->tie_gradients();
+    EXPECT_TRUE(Close(l->feedback_kernel().grad(), got.dw + 2 * 0.05 * B, 1e-6));
+    EXPECT_TRUE(Close(l->weight().grad(), got.dw + 2 * 0.05 * W, 1e-6));
+  }
+}
+
+TEST_F(NnPlastic, SelfTermGradientIsDerivativeOfLocalLoss) {
+  // P_self = -sum(W * B) (symmetric alignment): dR/dB = -self W, with and without the input
+  // terms, against autograd of R and finite differences.
+  Regulariser only;
+  only.decay = 0.05;
+  only.self = 0.3;
+  Regulariser mixed = only;
+  mixed.amp = 0.7;
+  mixed.inputs = lrid::nn::LocalInputs::Layer;
+  for (const Regulariser& r : {only, mixed}) {
+    PlasticLinear lin(6, 4, true, Feedback::Learned, r);
+    lin.to(TestDevice(), torch::kDouble);
+    CheckIaGradient(lin, Randn({8, 6}, torch::kDouble), Randn({8, 4}, torch::kDouble));
+    PlasticConv2d conv(Spec(3, 4, 3, 1, 1, true), Feedback::Learned, r);
+    conv.to(TestDevice(), torch::kDouble);
+    const Tensor xc = Randn({3, 3, 6, 6}, torch::kDouble);
+    CheckIaGradient(conv, xc, Randn(conv.apply_forward(xc).sizes(), torch::kDouble));
+  }
 }
 
 TEST_F(NnPlastic, InfoAlignGradientIsDerivativeOfLocalLoss) {
@@ -674,7 +603,6 @@ TEST_F(NnPlastic, DefaultInfoAlignTrainsStably) {
   }
 }
 
-}  // namespace
 
 TEST_F(NnPlastic, NoiseInputsAreAFunctionOfTheSeedAlone) {
   // IA's noise is drawn on a CPU generator seeded with the step's seed, scaled, then moved to the
@@ -695,3 +623,5 @@ TEST_F(NnPlastic, NoiseInputsAreAFunctionOfTheSeedAlone) {
   EXPECT_TRUE(torch::equal(lrid::nn::local_noise(c, like, 4, 1234, 1, 2), group.narrow(0, 4, 4)));
   EXPECT_FALSE(torch::equal(lrid::nn::local_noise(c, like, 4, 1235), expect));
 }
+
+}  // namespace

@@ -42,6 +42,9 @@ struct Progress {
   /// The learning-rule diagnostics of this point per plastic layer, degrees (recorder.hpp);
   /// empty when nothing is recorded.
   std::vector<float> wb_angle, grad_angle;
+  /// The model at this point, before the step's update (tests and tools may read it during the
+  /// callback only).
+  const nn::Model* model = nullptr;
 };
 
 struct TrainOptions {
