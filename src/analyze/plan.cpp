@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "lrid/analyze/classifiers.hpp"
 #include "lrid/error.hpp"
 #include "lrid/rng.hpp"
 #include "lrid/store/campaign.hpp"
@@ -66,22 +67,47 @@ std::vector<std::pair<std::string, std::vector<int>>> statistics_by_class(const 
   return out;
 }
 
+json grid_lists(const config::AnalysisSpec& a, const std::string& classifier) {
+  const ClassifierDef& def = classifier_def(classifier);
+  const auto given = a.grids.find(classifier);
+  json out = json::object();
+  for (const auto& k : def.table.grid) {
+    config::GridValues v{k.numbers, k.texts};
+    if (given != a.grids.end()) {
+      const auto it = given->second.find(k.name);
+      if (it != given->second.end()) v = it->second;
+    }
+    json list = json::array();
+    switch (k.type) {
+      case config::GridKey::Type::PositiveIntegers:
+        for (double x : v.numbers) list.push_back(static_cast<int64_t>(x));
+        break;
+      case config::GridKey::Type::PositiveReals:
+      case config::GridKey::Type::Fractions:
+        for (double x : v.numbers) list.push_back(x);
+        break;
+      default:
+        for (const auto& x : v.texts) list.push_back(x);
+    }
+    out[k.name] = list;
+  }
+  return out;
+}
+
 std::vector<json> classifier_grid(const config::AnalysisSpec& a, const std::string& classifier) {
-  std::vector<json> g;
-  if (classifier == "random_forest") {
-    for (const auto& mf : a.rf_max_features)
-      for (auto n : a.rf_n_estimators) g.push_back({{"max_features", mf}, {"n_estimators", n}});
-  } else if (classifier == "linear_svm") {
-    for (double x : a.svm_c) g.push_back({{"C", x}});
-  } else if (classifier == "conv1d") {
-    for (double k : a.conv1d_kernel_fraction)
-      for (auto s : a.conv1d_stride)
-        for (auto f : a.conv1d_filters)
-          for (const auto& p : a.conv1d_pooling)
-            g.push_back({{"kernel_fraction", k}, {"stride", s}, {"filters", f}, {"pooling", p}});
-  } else {
-    throw BadInput("unknown classifier '" + classifier + "'" + util::did_you_mean(classifier, classifier_names()) +
-                   "; known: " + util::join(classifier_names()));
+  // The product of the keys' lists, the first key outermost.
+  const ClassifierDef& def = classifier_def(classifier);
+  const json lists = grid_lists(a, classifier);
+  std::vector<json> g = {json::object()};
+  for (const auto& k : def.table.grid) {
+    std::vector<json> next;
+    for (const auto& point : g)
+      for (const auto& v : lists.at(k.name)) {
+        json p = point;
+        p[k.name] = v;
+        next.push_back(p);
+      }
+    g = std::move(next);
   }
   return g;
 }
@@ -113,7 +139,8 @@ std::vector<Evaluation> plan_main(const CampaignData& c, const config::AnalysisS
       e.observable_class = cls;
       e.features.statistics = stats;
       e.classifier = {clf, json::object()};
-      if (clf == "conv1d") e.classifier.params = {{"points", c.points}, {"extra_features", 3}};
+      const ClassifierDef& def = classifier_def(clf);
+      if (def.base_params) e.classifier.params = def.base_params(FitContext{c.points, 3});
       e.grid = classifier_grid(a, clf);
       e.options = protocol_options(a, static_cast<int>(a.splits));
       out.push_back(std::move(e));

@@ -42,23 +42,18 @@ const MeanSem* MeasurementTable::at(const std::string& condition, const std::str
 }
 
 json analysis_settings(const config::AnalysisSpec& a) {
-  return {{"splits", a.splits},
-          {"test_fraction", a.test_fraction},
-          {"cv_folds", a.cv_folds},
-          {"seed", a.seed},
-          {"statistics", a.statistics},
-          {"classifiers", a.classifiers},
-          {"random_forest", {{"n_estimators", a.rf_n_estimators}, {"max_features", a.rf_max_features}}},
-          {"linear_svm", {{"C", a.svm_c}}},
-          {"conv1d",
-           {{"kernel_fraction", a.conv1d_kernel_fraction},
-            {"stride", a.conv1d_stride},
-            {"filters", a.conv1d_filters},
-            {"pooling", a.conv1d_pooling}}},
-          {"sweep_splits", a.sweep_splits},
-          {"sweep_forest", {{"n_estimators", a.sweep_n_estimators}, {"max_features", a.sweep_max_features}}},
-          {"random_draws", a.random_draws},
-          {"sweeps", a.sweeps}};
+  json j = {{"splits", a.splits},
+            {"test_fraction", a.test_fraction},
+            {"cv_folds", a.cv_folds},
+            {"seed", a.seed},
+            {"statistics", a.statistics},
+            {"classifiers", a.classifiers},
+            {"sweep_splits", a.sweep_splits},
+            {"sweep_forest", {{"n_estimators", a.sweep_n_estimators}, {"max_features", a.sweep_max_features}}},
+            {"random_draws", a.random_draws},
+            {"sweeps", a.sweeps}};
+  for (const auto& name : config::classifier_names()) j[name] = grid_lists(a, name);  // every classifier's grid
+  return j;
 }
 
 namespace {

@@ -153,7 +153,7 @@ int cmd_analyze(int argc, char** argv) {
   if (vm.count("statistics")) o.spec.statistics = split_list(vm["statistics"].as<std::string>());
   if (vm.count("classifiers")) {
     o.spec.classifiers = split_list(vm["classifiers"].as<std::string>());
-    check_names(o.spec.classifiers, config::analysis_classifier_names(), "--classifiers");
+    check_names(o.spec.classifiers, config::classifier_names(), "--classifiers");
   }
   if (vm.count("sweeps")) {
     o.spec.sweeps = split_list(vm["sweeps"].as<std::string>());

@@ -1,9 +1,12 @@
 // lrid rules [--json]: the learning rules this lrid knows (its registry, config/rules.hpp), with
-// what each one's backward kernel does, its policy, its own job keys and their defaults.
+// what each one's backward kernel does, its policy, its own job keys and their defaults; then the
+// classifiers (analyze/classifiers.hpp) with their default grids.
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "lrid/analyze/classifiers.hpp"
+#include "lrid/analyze/plan.hpp"
 #include "lrid/cli/commands.hpp"
 #include "lrid/cli/options.hpp"
 #include "lrid/config/job.hpp"
@@ -56,6 +59,11 @@ int cmd_rules(int argc, char** argv) {
                             {"reference", r.reference},
                             {"keys", keys}});
   }
+  out["classifiers"] = nlohmann::json::array();
+  for (const auto& d : analyze::classifier_defs())
+    out["classifiers"].push_back({{"name", d.table.name},
+                                  {"title", d.table.title},
+                                  {"grid", analyze::grid_lists(config::AnalysisSpec{}, d.table.name)}});
   if (vm->count("json")) {
     std::cout << out.dump(1) << "\n";
     return 0;
@@ -77,6 +85,10 @@ int cmd_rules(int argc, char** argv) {
               "layer-local regulariser, from_weight = computed from W at every step, tied = receives W's update.\n"
               "Keys go under training.<rule> in a job file (docs/job-file.md, \"Learning rules\"); policy shared: "
               "the rule follows the shared SGD policy of the rules that differ only in their update's direction.\n");
+  std::printf("\n%-14s %-14s %s\n", "classifier", "title", "model-selection grid (analysis.<classifier>; defaults)");
+  for (const auto& c : out["classifiers"])
+    std::printf("%-14s %-14s %s\n", c["name"].get<std::string>().c_str(), c["title"].get<std::string>().c_str(),
+                c["grid"].dump().c_str());
   return 0;
 }
 

@@ -149,13 +149,14 @@ const std::vector<Command>& commands() {
          "recording's features fall outside the range the model was fitted on.",
          {"lrid classify act.model.h5 recording.h5",
          "lrid classify act.model.h5 recording.h5 --json"}}},
-      {"rules", "the learning rules this lrid knows, with their own job keys", cmd_rules,
+      {"rules", "the learning rules and classifiers this lrid knows, with their job keys", cmd_rules,
        Help{"rules [--json]",
          "Lists the learning rules of lrid's registry (one file each under src/config/rules/): "
          "name, what the backward kernel B does (exact, fixed, learned, from_weight, tied), whether "
          "the rule follows the shared SGD policy, and its own job keys with their defaults (they "
-         "go under training.<rule>; docs/job-file.md, \"Learning rules\"). --json adds aliases, "
-         "the key descriptions, cost factors, plot colours and references.",
+         "go under training.<rule>; docs/job-file.md, \"Learning rules\"); then the classifiers of "
+         "the analysis (one file each under src/analyze/classifiers/) with their default grids. "
+         "--json adds aliases, the key descriptions, cost factors, plot colours and references.",
          {"lrid rules", "lrid rules --json"}}},
       {"completion", "print the bash completion script: source <(lrid completion bash)", cmd_completion,
        Help{"completion [bash]",

@@ -26,11 +26,6 @@ const std::vector<std::string>& analysis_sweep_names() {
   return names;
 }
 
-const std::vector<std::string>& analysis_classifier_names() {
-  static const std::vector<std::string> names = {"random_forest", "linear_svm", "conv1d"};
-  return names;
-}
-
 namespace {
 
 std::string fmt_double(double v) {
@@ -362,11 +357,40 @@ void parse_distributed(const YamlReader& c, const YAML::Node& n, DistributedSpec
   if (auto v = n["max_attempts"]) d.max_attempts = c.positive(v, "distributed.max_attempts");
 }
 
+// analysis.<classifier>: the classifier's grid keys (config/classifiers.hpp), each a list.
+void parse_classifier_grid(const YamlReader& c, const YAML::Node& n, const ClassifierTable& t, AnalysisSpec& a) {
+  const std::string key = "analysis." + t.name;
+  std::vector<std::string> names;
+  for (const auto& g : t.grid) names.push_back(g.name);
+  c.check_keys(n, key, names);
+  for (const auto& g : t.grid) {
+    const YAML::Node v = n[g.name];
+    if (!v) continue;
+    const std::string k = key + "." + g.name;
+    GridValues out;
+    switch (g.type) {
+      case GridKey::Type::PositiveIntegers:
+        for (int64_t x : c.positive_integers(v, k)) out.numbers.push_back(static_cast<double>(x));
+        break;
+      case GridKey::Type::PositiveReals: out.numbers = c.positive_reals(v, k); break;
+      case GridKey::Type::Fractions:
+        out.numbers = c.reals(v, k);
+        for (double x : out.numbers)
+          if (!(x > 0 && x <= 1)) c.fail(v, k, "expected fractions in (0, 1]");
+        break;
+      case GridKey::Type::Strings: out.texts = c.strings(v, k); break;
+      case GridKey::Type::Choices: out.texts = c.choices(v, k, g.choices, g.name); break;
+    }
+    a.grids[t.name][g.name] = out;
+  }
+}
+
 void parse_analysis(const YamlReader& c, const YAML::Node& n, AnalysisSpec& a) {
   if (!n) return;
-  c.check_keys(n, "analysis", {"splits", "test_fraction", "cv_folds", "seed", "statistics",
-                               "classifiers", "random_forest", "linear_svm", "conv1d", "sweeps",
-                               "sweep_splits", "sweep_forest", "random_draws"});
+  std::vector<std::string> keys = {"splits", "test_fraction", "cv_folds", "seed", "statistics", "classifiers",
+                                   "sweeps", "sweep_splits", "sweep_forest", "random_draws"};
+  for (const auto& t : classifier_tables()) keys.push_back(t.name);
+  c.check_keys(n, "analysis", keys);
   if (auto v = n["sweep_splits"]) a.sweep_splits = c.positive(v, "analysis.sweep_splits");
   if (auto v = n["random_draws"]) a.random_draws = c.non_negative(v, "analysis.random_draws");
   if (auto f = n["sweep_forest"]) {
@@ -374,17 +398,8 @@ void parse_analysis(const YamlReader& c, const YAML::Node& n, AnalysisSpec& a) {
     if (auto v = f["n_estimators"]) a.sweep_n_estimators = c.positive(v, "analysis.sweep_forest.n_estimators");
     if (auto v = f["max_features"]) a.sweep_max_features = c.str(v, "analysis.sweep_forest.max_features");
   }
-  if (auto cv = n["conv1d"]) {
-    c.check_keys(cv, "analysis.conv1d", {"kernel_fraction", "stride", "filters", "pooling"});
-    if (auto v = cv["kernel_fraction"]) {
-      a.conv1d_kernel_fraction = c.reals(v, "analysis.conv1d.kernel_fraction");
-      for (double x : a.conv1d_kernel_fraction)
-        if (!(x > 0 && x <= 1)) c.fail(v, "analysis.conv1d.kernel_fraction", "expected fractions in (0, 1]");
-    }
-    if (auto v = cv["stride"]) a.conv1d_stride = c.positive_integers(v, "analysis.conv1d.stride");
-    if (auto v = cv["filters"]) a.conv1d_filters = c.positive_integers(v, "analysis.conv1d.filters");
-    if (auto v = cv["pooling"]) a.conv1d_pooling = c.choices(v, "analysis.conv1d.pooling", {"none", "max", "avg"}, "pooling");
-  }
+  for (const auto& t : classifier_tables())
+    if (auto g = n[t.name]) parse_classifier_grid(c, g, t, a);
   if (auto v = n["splits"]) a.splits = c.positive(v, "analysis.splits");
   if (auto v = n["test_fraction"]) {
     a.test_fraction = c.real(v, "analysis.test_fraction");
@@ -397,16 +412,7 @@ void parse_analysis(const YamlReader& c, const YAML::Node& n, AnalysisSpec& a) {
   }
   if (auto v = n["seed"]) a.seed = c.integer(v, "analysis.seed");
   if (auto v = n["statistics"]) a.statistics = c.strings(v, "analysis.statistics");
-  if (auto v = n["classifiers"]) a.classifiers = c.choices(v, "analysis.classifiers", analysis_classifier_names(), "classifier");
-  if (auto rf = n["random_forest"]) {
-    c.check_keys(rf, "analysis.random_forest", {"n_estimators", "max_features"});
-    if (auto v = rf["n_estimators"]) a.rf_n_estimators = c.positive_integers(v, "analysis.random_forest.n_estimators");
-    if (auto v = rf["max_features"]) a.rf_max_features = c.strings(v, "analysis.random_forest.max_features");
-  }
-  if (auto svm = n["linear_svm"]) {
-    c.check_keys(svm, "analysis.linear_svm", {"C"});
-    if (auto v = svm["C"]) a.svm_c = c.positive_reals(v, "analysis.linear_svm.C");
-  }
+  if (auto v = n["classifiers"]) a.classifiers = c.choices(v, "analysis.classifiers", classifier_names(), "classifier");
   if (auto v = n["sweeps"]) a.sweeps = c.choices(v, "analysis.sweeps", analysis_sweep_names(), "sweep");
 }
 

@@ -52,8 +52,7 @@ struct ClassifierSpec {
   std::string to_string() const;
 };
 
-/// The known names: random_forest, linear_svm, conv1d.
-const std::vector<std::string>& classifier_names();
+/// A registered classifier (analyze/classifiers.hpp; config::classifier_names() lists them).
 /// Unknown name or hyperparameter (with did-you-mean), or a bad value: lrid::BadInput.
 std::unique_ptr<Classifier> make_classifier(const std::string& name,
                                             const nlohmann::json& params = nlohmann::json::object());

@@ -59,8 +59,12 @@ std::vector<std::pair<std::string, std::vector<int>>> statistics_by_class(const 
 /// The protocol's settings (train fraction, folds, seed) from the analysis settings, with `splits`.
 ProtocolOptions protocol_options(const config::AnalysisSpec& a, int splits);
 
-/// The model-selection grid of a classifier from the analysis settings. Unknown name: BadInput.
+/// The model-selection grid of a classifier from the analysis settings: the product of its grid
+/// keys' lists (the job's, else the classifier's defaults), first key outermost. Unknown name:
+/// BadInput.
 std::vector<nlohmann::json> classifier_grid(const config::AnalysisSpec& a, const std::string& classifier);
+/// The lists themselves, {key: [values]} (what results.h5's settings record).
+nlohmann::json grid_lists(const config::AnalysisSpec& a, const std::string& classifier);
 /// The paper's grids (config::AnalysisSpec's defaults): random_forest max_features {sqrt, log2,
 /// all} x n_estimators {20, 50, 100, 500, 1000}; linear_svm C {1, 50, 500, 5e3, 5e4, 5e5, 5e6};
 /// conv1d kernel_fraction {0.003, 0.007, 0.05, 0.25, 0.5, 1} x stride {1, 2, 4} x filters

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lrid/config/architectures.hpp"
+#include "lrid/config/classifiers.hpp"
 #include "lrid/config/rules.hpp"
 
 namespace lrid::config {
@@ -121,14 +122,10 @@ struct AnalysisSpec {
   int64_t cv_folds = 5;
   int64_t seed = 0;
   std::vector<std::string> statistics{"admissible"};
-  std::vector<std::string> classifiers{"random_forest", "linear_svm", "conv1d"};
-  std::vector<int64_t> rf_n_estimators{20, 50, 100, 500, 1000};
-  std::vector<std::string> rf_max_features{"sqrt", "log2", "all"};
-  std::vector<double> svm_c{1, 50, 500, 5e3, 5e4, 5e5, 5e6};
-  std::vector<double> conv1d_kernel_fraction{0.003, 0.007, 0.05, 0.25, 0.5, 1.0};
-  std::vector<int64_t> conv1d_stride{1, 2, 4};
-  std::vector<int64_t> conv1d_filters{20, 40};
-  std::vector<std::string> conv1d_pooling{"none", "max", "avg"};
+  /// The classifiers of the main table (default: every registered one, config/classifiers.hpp).
+  std::vector<std::string> classifiers = classifier_names();
+  /// analysis.<classifier>.<key> lists the job gives (the rest: the classifier's defaults).
+  ClassifierGrids grids;
   int64_t sweep_splits = 10;               ///< splits of the robustness sweeps
   int64_t sweep_n_estimators = 100;        ///< the sweeps' forest
   std::string sweep_max_features = "sqrt";
@@ -137,9 +134,8 @@ struct AnalysisSpec {
                                   "importance", "permutation"};
 };
 
-/// The analysis sweeps and classifiers lrid runs (AnalysisSpec::sweeps, ::classifiers).
+/// The analysis sweeps lrid runs (AnalysisSpec::sweeps).
 const std::vector<std::string>& analysis_sweep_names();
-const std::vector<std::string>& analysis_classifier_names();
 
 /// One factor combination of the grid.
 struct RunSpec {
