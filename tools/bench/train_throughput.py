@@ -6,9 +6,10 @@ written in Python PyTorch, on the CPU or on a CUDA GPU, measured in the same run
   train_throughput.py bench LRID [--models KNet4,ResNet-18] [--rules sgdm,adam,fa,ia,ia:0.5]
                                  [--reps R] [--knet-steps S2] [--resnet-steps S2] [--malloc-tuned]
                                  [--device cpu|cuda] [--configs MODEL:PX:BATCH:S2,...]
-                                 [--target 1.0] [--deadline UNIX_TIME]
+                                 [--target 1.0] [--deadline UNIX_TIME] [--tf32 0|1]
   train_throughput.py ref --model KNet4 --rule ia --batch 64 --steps 200 [--ia-fraction RHO]
                                  [--device cpu|cuda] [--data SET.h5] [--profile]
+                                 [--settings JSON] [--tf32 0|1]
                                  (one PyTorch run, JSON on stdout; --profile: op table on stderr)
 
 --configs: each MODEL at PX x PX pixels (28: Fashion-MNIST; any other: a synthetic PX x PX x 3
@@ -17,11 +18,14 @@ move the uint8 batch to the GPU and normalise it there, and the second figure is
 instead of "cpu". One verdict line per (model, size, rule) at the end:
   PASS|FAIL  throughput MODEL PX px batch B RULE: lrid/PyTorch Q (...; target >= T)
 
-One training step, the same on both sides: fetch the next batch (index_select of the uint8
-images, to float, per-channel normalisation), zero_grad, forward, cross-entropy, backward,
-loss.item(), optimiser step. Both sides run 1 intra-op thread (lrid --threads 1;
-torch.set_num_threads(1); OMP/OpenBLAS at 1 thread) and use the same libtorch (Debian's 1.13 on
-the CPU; on a GPU machine lrid built against the PyTorch wheel's LibTorch, tools/gpu/check.sh).
+One training step, the same on both sides: the schedule's rate, zero_grad, fetch the next batch
+(index_select of the uint8 images, to float, per-channel normalisation), forward, cross-entropy,
+backward (IA: R's noise inputs drawn there, below), loss.item(), the task gradient clipped,
+optimiser step. On cuda both sides run with TF32 in convolutions and matrix products (lrid's
+distributed.allow_tf32 default; --tf32 0 turns it off on both). Both sides run 1 intra-op
+thread (lrid --threads 1; torch.set_num_threads(1); OMP/OpenBLAS at 1 thread) and use the same
+libtorch (Debian's 1.13 on the CPU; on a GPU machine lrid built against the PyTorch wheel's
+LibTorch, tools/gpu/check.sh).
 Per (model, rule) and repetition: lrid trains S1 = S2/4 steps, then S2 steps, then PyTorch S2
 steps (interleaved, so all three see the same machine load). Two figures each:
   wall  S2 x batch / seconds of all S2 steps, the first included: lrid's "training steps" time
@@ -47,27 +51,38 @@ src/train/trainer.cpp, src/config/job.cpp):
     [2,2,2,2], widths 64-512, convs without bias, a 1x1 projection + BN on the first block of
     every stage, global average pooling, fc. 22 plastic layers.
   - He-normal W (and B for FA/IA), zero biases.
-  - sgdm: SGD lr 0.01 momentum 0.9; adam: Adam lr 1e-3 (0.9, 0.999, 1e-8); fa: SGD lr 5e-4
-    momentum 0.9, B a fixed buffer; ia: SGD momentum 0.9, W group lr 5e-4, B group lr 0.01,
-    no weight decay.
+  - The optimiser, its rates, the schedule and the clipping are each run's own resolved settings
+    (`lrid grid --json`, passed to `ref --settings`; without it lrid's defaults, RULE_DEFAULTS):
+    today sgdm, fa, ia SGD lr 0.01 momentum 0.9 (fa: B a fixed buffer; ia: B a parameter in its
+    own group at feedback_learning_rate 1.0, no weight decay), adam Adam lr 1e-3 (0.9, 0.999,
+    1e-8); cosine schedule over the run's steps; the task gradient (every parameter but B)
+    clipped to norm 1 (torch.nn.utils.clip_grad_norm_; lrid: LibTorch's).
   - FA/IA layers are torch.autograd.Function's with lrid's backward, op for op:
     linear dx = dy B, dW = dy^T x, db = sum dy; conv: (dx, dW, db) from one
-    aten::convolution_backward with B as the weight. IA adds dR/dB with lrid's default
-    coefficients (alpha 8e-3, beta 1e-3, gamma 1e-3, per_position and normalize_output on):
-    f = saved output - bias, D = N * P * mean(f^2); linear dB = f^T (2 beta f B - alpha x)/D
-    + 2 gamma B; conv r = input-gradient of conv(., B) at f (aten::_slow_conv2d_backward for
-    a CPU input layer of <= 4 channels, as lrid), z = 2 beta r - alpha x, dB = weight-gradient
-    of conv at input z and grad_output f, / D, + 2 gamma B.
-  - "ia:RHO" in --rules: IA with ia.batch_fraction RHO (R and dB on the first ceil(RHO N)
-    examples of the batch: x, f narrowed before the IA terms, N the sub-batch), both sides.
+    aten::convolution_backward with B as the weight. IA adds dR/dB with the run's coefficients
+    (defaults alpha 8e-3, beta 1e-3, gamma 1e-3, per_position and normalize_output on) on R's
+    inputs x_R (ia.inputs): by default (noise, lrid's nn::local_noise) N x_R of the layer
+    input's shape drawn from N(0, noise_std^2) on a fresh CPU generator per layer and step and
+    copied to the device, f = W x_R (one more linear / conv2d without bias), D = N * P *
+    noise_std^2 ||W||^2 / C_out; with ia.inputs layer, x_R = the batch's inputs, f = saved output
+    - bias, D = N * P * mean(f^2). Linear dB = f^T (2 beta f B - alpha x_R)/D + 2 gamma B; conv
+    r = input-gradient of conv(., B) at f (aten::_slow_conv2d_backward for a CPU input layer of
+    <= 4 channels, as lrid), z = 2 beta r - alpha x_R, dB = weight-gradient of conv at input z
+    and grad_output f, / D, + 2 gamma B. (The noise values differ from lrid's: other seeds, the
+    same draws and copies.)
+  - "ia:RHO" in --rules: IA with ia.batch_fraction RHO (R and dB on N = ceil(RHO n) inputs of a
+    batch of n: that many noise rows, or the batch's first rows), both sides.
 """
 import argparse
+import atexit
 import gzip
 import json
 import math
 import os
 import re
 import resource
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -128,6 +143,41 @@ def knet_readout_size(height, width):
 # ---------------------------------------------------------------------------------------------
 # The PyTorch reference.
 
+# lrid's resolved defaults per rule (`lrid grid --json`, "training"), for `ref` without --settings;
+# the benchmark passes each run's own settings.
+IA_DEFAULTS = {"alpha": 8e-3, "beta": 1e-3, "gamma": 1e-3, "per_position": True, "normalize_output": True,
+               "batch_fraction": 1.0, "inputs": "noise", "noise_std": 1.0}
+_SGD = {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 0.0,
+        "gradient_clip": 1.0, "schedule": "cosine", "warmup_steps": 0}
+RULE_DEFAULTS = {
+    "sgdm": dict(_SGD),
+    "adam": {"optimizer": "adam", "learning_rate": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8,
+             "weight_decay": 0.0, "gradient_clip": 1.0, "schedule": "cosine", "warmup_steps": 0},
+    "fa": dict(_SGD),
+    "ia": dict(_SGD, feedback_learning_rate=1.0, ia=IA_DEFAULTS),
+}
+
+
+def noise_seed(step, layer):
+    """A seed per (step, plastic layer) for R's noise inputs (lrid: hash of the run's step seed and
+    0x1a00 + layer): other values than lrid's, the same work (a fresh CPU generator per layer)."""
+    return (0x57e9000 + step * 0x9E3779B1 + 0x1a00 + layer) & 0x7FFFFFFFFFFFFFFF
+
+
+def set_tf32(torch, on):
+    """TF32 in cuDNN convolutions and cuBLAS matrix products, as lrid's distributed.allow_tf32 sets
+    both (train::set_allow_tf32: the same LibTorch flags); returns what PyTorch reports."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.backends.cuda.matmul.allow_tf32 = on
+            torch.backends.cudnn.allow_tf32 = on
+            return {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32}
+        except Exception as e:  # a PyTorch without the legacy flags
+            return {"error": str(e).splitlines()[0]}
+
+
 def reference(args):
     import torch
     import torch.nn as nn
@@ -137,6 +187,9 @@ def reference(args):
     torch.set_num_interop_threads(1)
 
     device = torch.device(args.device)
+    # lrid's resolved training settings of this run (`lrid grid --json`), else its defaults
+    settings = dict(RULE_DEFAULTS[args.rule], **(json.loads(args.settings) if args.settings else {}))
+    tf32 = set_tf32(torch, args.tf32) if device.type == "cuda" else None
     # --- data: uint8 images [N,C,H,W] on the host, labels; per-channel normalisation as lrid's
     # (the HDF5 set's stored mean/std, else the training set's own), applied on the device -----
     images, labels, classes, mean, std = load_images(args.data)
@@ -166,29 +219,59 @@ def reference(args):
             return x, labels.index_select(0, i).to(device)
 
     # --- plastic layers -----------------------------------------------------------------------
-    ALPHA, BETA, GAMMA = 8e-3, 1e-3, 1e-3  # lrid's IaCoefficients defaults (per_position, normalize_output on)
+    # R's coefficients and inputs: lrid's resolved settings of this run (--settings, from `lrid
+    # grid --json`), else lrid's IA defaults (src/config/rules/ia.cpp, config/rules.hpp)
+    ia = dict(IA_DEFAULTS, **settings.get("ia", {}))
+    ALPHA, BETA, GAMMA = float(ia["alpha"]), float(ia["beta"]), float(ia["gamma"])
+    PER_POSITION, NORMALIZE = bool(ia["per_position"]), bool(ia["normalize_output"])
+    NOISE, NOISE_STD = ia["inputs"] == "noise", float(ia["noise_std"])
     RHO = args.ia_fraction
+    step_now = [0]  # the step being trained (R's noise seed)
 
-    def ia_rows(n):  # lrid's nn::ia_batch
+    def ia_rows(n):  # lrid's nn::local_batch
         return n if RHO >= 1.0 else max(1, min(n, math.ceil(RHO * n)))
 
-    def ia_divisor(f):
-        p = float(f.size(2) * f.size(3)) if f.dim() == 4 else 1.0
+    def ia_divisor(f, w):  # lrid's local_divisor (nn/plastic.cpp), times N by the caller
+        p = float(f.size(2) * f.size(3)) if (PER_POSITION and f.dim() == 4) else 1.0
+        if not NORMALIZE:
+            return torch.full((), p, dtype=f.dtype, device=f.device)
+        if NOISE:  # E[f^2] of noise inputs: noise_std^2 ||W||^2 / C_out
+            wf = w.detach().reshape(-1)
+            return torch.dot(wf, wf).mul_(NOISE_STD * NOISE_STD / w.size(0)).clamp_min_(1e-30).mul_(p)
         flat = f.detach().reshape(-1)
         return torch.dot(flat, flat).div_(float(flat.numel())).clamp_min_(1e-30).mul_(p)
 
+    def noise_inputs(x, n, seed):
+        """R's inputs as lrid's local_noise: n rows of x's example shape, N(0, noise_std^2), drawn
+        on a fresh CPU generator seeded per layer and step, then copied to x's device."""
+        z = torch.randn((n,) + tuple(x.shape[1:]), generator=torch.Generator().manual_seed(seed))
+        if NOISE_STD != 1.0:
+            z.mul_(NOISE_STD)
+        return z.to(x.device)
+
+    def local_inputs(x, y, bias, w, seed, project):
+        """(x_R, f, N D): noise inputs and f = W x_R, or the first rows of the batch and f = y - bias."""
+        n = ia_rows(x.size(0))
+        if NOISE:
+            xr = noise_inputs(x, n, seed)
+            f = project(xr)
+        else:
+            xr, f = x.narrow(0, 0, n), y.narrow(0, 0, n)
+            f = f - bias if bias is not None else f
+        return xr, f, ia_divisor(f, w).mul_(float(n))
+
     class LinearFB(torch.autograd.Function):
         @staticmethod
-        def forward(ctx, x, w, bias, B, ia):
+        def forward(ctx, x, w, bias, B, ia, seed):
             y = F.linear(x, w, bias)
-            ctx.ia = ia
+            ctx.ia, ctx.seed = ia, seed
             ctx.has_bias = bias is not None
-            ctx.save_for_backward(x, B, bias, y if ia else None)
+            ctx.save_for_backward(x, B, bias, y if ia else None, w if ia else None)
             return y
 
         @staticmethod
         def backward(ctx, dy):
-            x, B, bias, y = ctx.saved_tensors
+            x, B, bias, y, w = ctx.saved_tensors
             dx = dw = db = dB = None
             if ctx.needs_input_grad[0]:
                 dx = dy.mm(B)
@@ -197,26 +280,23 @@ def reference(args):
             if ctx.has_bias and ctx.needs_input_grad[2]:
                 db = dy.sum(0)
             if ctx.ia and ctx.needs_input_grad[3]:
-                n = ia_rows(x.size(0))
-                x, y = x.narrow(0, 0, n), y.narrow(0, 0, n)
-                f = y - bias if ctx.has_bias else y
-                div = ia_divisor(f).mul_(float(n))
-                z = f.mm(B).mul_(2.0 * BETA).sub_(x, alpha=ALPHA)
+                xr, f, div = local_inputs(x, y, bias, w, ctx.seed, lambda z: z.mm(w.t()))
+                z = f.mm(B).mul_(2.0 * BETA).sub_(xr, alpha=ALPHA) if BETA != 0.0 else xr * -ALPHA
                 dB = f.t().mm(z).div_(div).add_(B, alpha=2.0 * GAMMA)
-            return dx, dw, db, dB, None
+            return dx, dw, db, dB, None, None
 
     class Conv2dFB(torch.autograd.Function):
         @staticmethod
-        def forward(ctx, x, w, bias, B, stride, padding, ia):
+        def forward(ctx, x, w, bias, B, stride, padding, ia, seed):
             y = F.conv2d(x, w, bias, stride, padding)
-            ctx.ia, ctx.stride, ctx.padding = ia, stride, padding
+            ctx.ia, ctx.seed, ctx.stride, ctx.padding = ia, seed, stride, padding
             ctx.has_bias = bias is not None
-            ctx.save_for_backward(x, B, bias, y if ia else None)
+            ctx.save_for_backward(x, B, bias, y if ia else None, w if ia else None)
             return y
 
         @staticmethod
         def backward(ctx, dy):
-            x, B, bias, y = ctx.saved_tensors
+            x, B, bias, y, w = ctx.saved_tensors
             s, p, d = [ctx.stride] * 2, [ctx.padding] * 2, [1, 1]
             need_dx = ctx.needs_input_grad[0]
             need_dw = ctx.needs_input_grad[1]
@@ -227,21 +307,22 @@ def reference(args):
                     dy, x, B, [bias.size(0)] if ctx.has_bias else None, s, p, d, False, [0, 0], 1,
                     [need_dx, need_dw, need_db])
             if ctx.ia and ctx.needs_input_grad[3]:
-                n = ia_rows(x.size(0))
-                x, y = x.narrow(0, 0, n), y.narrow(0, 0, n)
-                f = y - bias.view(1, -1, 1, 1) if ctx.has_bias else y
-                div = ia_divisor(f).mul_(float(n))
-                if x.device.type == "cpu" and x.size(1) <= 4:
-                    r = torch.ops.aten._slow_conv2d_backward(
-                        f, x, B, [B.size(2), B.size(3)], s, p, [True, False, False])[0]
+                xr, f, div = local_inputs(x, y, bias.view(1, -1, 1, 1) if ctx.has_bias else None, w, ctx.seed,
+                                          lambda z: F.conv2d(z, w, None, ctx.stride, ctx.padding))
+                if BETA != 0.0:
+                    if x.device.type == "cpu" and x.size(1) <= 4:
+                        r = torch.ops.aten._slow_conv2d_backward(
+                            f, xr, B, [B.size(2), B.size(3)], s, p, [True, False, False])[0]
+                    else:
+                        r = torch.ops.aten.convolution_backward(
+                            f, xr, B, None, s, p, d, False, [0, 0], 1, [True, False, False])[0]
+                    z = r.mul_(2.0 * BETA).sub_(xr, alpha=ALPHA)
                 else:
-                    r = torch.ops.aten.convolution_backward(
-                        f, x, B, None, s, p, d, False, [0, 0], 1, [True, False, False])[0]
-                z = r.mul_(2.0 * BETA).sub_(x, alpha=ALPHA)
+                    z = xr * -ALPHA
                 dB = torch.ops.aten.convolution_backward(
                     f, z, B, None, s, p, d, False, [0, 0], 1, [False, True, False])[1]
                 dB.div_(div).add_(B, alpha=2.0 * GAMMA)
-            return dx, dw, db, dB, None, None, None
+            return dx, dw, db, dB, None, None, None, None
 
     mode = {"sgdm": "bp", "adam": "bp", "fa": "fixed", "ia": "ia"}[args.rule]
     plastic = []  # (name, layer) in forward order
@@ -269,24 +350,27 @@ def reference(args):
             super().__init__()
             self._tensors((cout, cin, k, k), bias)
             self.stride, self.padding = stride, pad
+            self.index = len(plastic)
             plastic.append((name, self))
 
         def forward(self, x):
             if mode == "bp" or not torch.is_grad_enabled():
                 return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
             return Conv2dFB.apply(x, self.weight, self.bias, self.feedback, self.stride,
-                                  self.padding, mode == "ia")
+                                  self.padding, mode == "ia", noise_seed(step_now[0], self.index))
 
     class PLinear(Plastic):
         def __init__(self, name, fin, fout):
             super().__init__()
             self._tensors((fout, fin), True)
+            self.index = len(plastic)
             plastic.append((name, self))
 
         def forward(self, x):
             if mode == "bp" or not torch.is_grad_enabled():
                 return F.linear(x, self.weight, self.bias)
-            return LinearFB.apply(x, self.weight, self.bias, self.feedback, mode == "ia")
+            return LinearFB.apply(x, self.weight, self.bias, self.feedback, mode == "ia",
+                                  noise_seed(step_now[0], self.index))
 
     # --- architectures ------------------------------------------------------------------------
     class KNet4(nn.Module):
@@ -361,14 +445,32 @@ def reference(args):
     fb = [l.feedback for _, l in plastic if mode == "ia"]
     fb_ids = {id(t) for t in fb}
     fwd = [p for p in model.parameters() if id(p) not in fb_ids]
-    if args.rule == "adam":
-        opt = torch.optim.Adam(fwd, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
-    else:
-        lr = 0.01 if args.rule == "sgdm" else 5e-4
-        groups = [{"params": fwd, "lr": lr, "weight_decay": 0.0}]
+    # the optimiser, schedule and clipping of lrid's trainer (src/train/trainer.cpp) with this
+    # run's settings: W, biases, BatchNorm at the rule's rate; a learned B at its own rate
+    # (feedback_learning_rate), without weight decay; the task gradient clipped before the step
+    lr, wd = float(settings["learning_rate"]), float(settings.get("weight_decay", 0.0))
+    fb_lr = float(settings.get("feedback_learning_rate", 0.0)) or lr
+    if settings["optimizer"] == "adam":
+        betas = tuple(settings.get("betas", (0.9, 0.999)))
+        groups = [{"params": fwd, "lr": lr, "weight_decay": wd}]
         if fb:
-            groups.append({"params": fb, "lr": 0.01, "weight_decay": 0.0})
-        opt = torch.optim.SGD(groups, lr=lr, momentum=0.9)
+            groups.append({"params": fb, "lr": fb_lr, "weight_decay": 0.0})
+        opt = torch.optim.Adam(groups, lr=lr, betas=betas, eps=float(settings.get("eps", 1e-8)))
+    else:
+        groups = [{"params": fwd, "lr": lr, "weight_decay": wd}]
+        if fb:
+            groups.append({"params": fb, "lr": fb_lr, "weight_decay": 0.0})
+        opt = torch.optim.SGD(groups, lr=lr, momentum=float(settings.get("momentum", 0.9)))
+    base_lr = [g["lr"] for g in opt.param_groups]
+    clip = float(settings.get("gradient_clip", 0.0))
+    warmup = int(settings.get("warmup_steps", 0))
+    schedule = settings.get("schedule", "constant")
+    if schedule not in ("cosine", "constant", "none"):
+        raise SystemExit("reference: schedule %r is not replicated (cosine or constant)" % schedule)
+
+    def schedule_factor(step):  # lrid's schedule_factor over this run's steps
+        f = (step + 1) / warmup if warmup > 0 and step < warmup else 1.0
+        return f * 0.5 * (1.0 + math.cos(math.pi * step / args.steps)) if schedule == "cosine" else f
 
     stream = Stream(args.batch, 0)
     times, cpu = [], []
@@ -381,13 +483,19 @@ def reference(args):
         if prof is not None and step == 1:
             prof.__enter__()
         t0, c0 = time.perf_counter(), time.process_time()
+        factor = schedule_factor(step)
+        for g, b in zip(opt.param_groups, base_lr):
+            g["lr"] = b * factor
         opt.zero_grad()
+        step_now[0] = step
         x, y = stream.next()
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         loss_v = loss.item()
         if not math.isfinite(loss_v) or loss_v > 1e4:
             raise SystemExit("reference: loss diverged at step %d (%g)" % (step, loss_v))
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(fwd, clip)
         opt.step()
         if device.type == "cuda" and step in (args.steady_from - 1, args.steps - 1):
             torch.cuda.synchronize()  # the timed windows end with the device's work done
@@ -411,7 +519,7 @@ def reference(args):
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "device": str(device), "input": [int(channels), int(height), int(width)], "classes": classes,
-        "tf32": {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32},
+        "tf32": tf32,
         "cudnn_benchmark": torch.backends.cudnn.benchmark,
     }
     print(json.dumps(out))
@@ -438,7 +546,7 @@ def expected_parameters(model, channels=1, height=28, width=28, classes=10):
     return n + 512 * classes + classes
 
 
-def job_text(model, batch, steps, ia_fraction=1.0, data=None, device="cpu"):
+def job_text(model, batch, steps, ia_fraction=1.0, data=None, device="cpu", tf32=True):
     """The benchmark's job: Fashion-MNIST, or the HDF5 set `data` as task 'syn'."""
     task = ["tasks:", "  syn: {objective: supervised, dataset: {format: hdf5, path: %s}}" % data] if data else []
     return "\n".join([
@@ -458,7 +566,8 @@ def job_text(model, batch, steps, ia_fraction=1.0, data=None, device="cpu"):
         "  observation_batch: 8",
         "  statistics: [weight]",
         "  conditions: {unit_fractions: [1.0], noise_levels: [0.0], seed: 0}",
-        "distributed: {ranks_per_run: 1, threads_per_rank: 1, device: %s}" % device,
+        "distributed: {ranks_per_run: 1, threads_per_rank: 1, device: %s, allow_tf32: %s}"
+        % (device, "true" if tf32 else "false"),
         ""])
 
 
@@ -510,12 +619,13 @@ def split_rule(rule):
     return name, rho
 
 
-def run_ref(model, rule, batch, steps, steady_from, env, device="cpu", data=None):
+def run_ref(model, rule, batch, steps, steady_from, env, device="cpu", data=None, settings=None, tf32=True):
     name, rho = split_rule(rule)
     p = subprocess.run([sys.executable, os.path.abspath(__file__), "ref", "--model", model,
                         "--rule", name, "--batch", str(batch), "--steps", str(steps),
                         "--steady-from", str(steady_from), "--ia-fraction", repr(rho),
-                        "--device", device] + (["--data", data] if data else []),
+                        "--device", device, "--tf32", str(int(tf32))] + (["--data", data] if data else []) +
+                       (["--settings", json.dumps(settings)] if settings else []),
                        capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise SystemExit("reference %s %s failed:\n%s" % (model, rule, p.stderr[-3000:]))
@@ -523,11 +633,12 @@ def run_ref(model, rule, batch, steps, steady_from, env, device="cpu", data=None
 
 
 def rule_ids(lrid, job, env):
+    """{rule: (run id, the run's resolved training settings)} of the job (`lrid grid --json`)."""
     p = subprocess.run([lrid, "grid", job, "--json"], capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise SystemExit("lrid grid %s failed:\n%s" % (job, p.stdout + p.stderr))
     doc = json.loads(p.stdout)
-    return {r.get("rule", r.get("learning_rule")): int(r["id"]) for r in doc["runs"]}
+    return {r.get("rule", r.get("learning_rule")): (int(r["id"]), r.get("training")) for r in doc["runs"]}
 
 
 def configs(args):
@@ -560,7 +671,9 @@ def bench(args):
     rules = args.rules.split(",")
     fractions = sorted({split_rule(r)[1] for r in rules})
     layers = {"KNet4": 4, "ResNet-18": 22}
-    tmp = tempfile.mkdtemp(prefix="lrid-bench-")
+    tmp = tempfile.mkdtemp(prefix="lrid-bench-")  # job files, synthetic sets: removed at exit
+    atexit.register(shutil.rmtree, tmp, True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # (a timeout's TERM: atexit still runs)
     results, skipped = {}, []
     print("train_throughput: on %s, 1 intra-op thread, %d interleaved repetitions (per repetition: "
           "lrid S1 steps, lrid S2 steps, PyTorch S2 steps)" % (args.device, args.reps), flush=True)
@@ -590,19 +703,26 @@ def bench(args):
             for steps in (s1, s2):
                 jobs[rho, steps] = os.path.join(tmp, "%s-%d-%d-%g.yaml" % (model, px, steps, rho))
                 with open(jobs[rho, steps], "w") as f:
-                    f.write(job_text(model, batch, steps, rho, data, args.device))
+                    f.write(job_text(model, batch, steps, rho, data, args.device, args.tf32))
         ids = rule_ids(args.lrid, jobs[fractions[0], s2], env)
         for rule in rules:
             if args.deadline and time.time() > args.deadline:
-                skipped.append((model, px, batch, rule))
+                skipped.append((model, px, batch, rule, "not run, past the deadline"))
                 continue
             name, rho = split_rule(rule)
+            run_id, settings = ids[name]
             reps = []
             info = None
             for rep in range(args.reps):
-                short = run_lrid_cpu(args.lrid, jobs[rho, s1], ids[name], env)
-                long = run_lrid_cpu(args.lrid, jobs[rho, s2], ids[name], env)
-                info = run_ref(model, rule, batch, s2, s1, env, args.device, data)
+                short = run_lrid_cpu(args.lrid, jobs[rho, s1], run_id, env)
+                if args.deadline:
+                    # the rest of this entry, from the S1 run: lrid's S2 run and PyTorch's, each its
+                    # start-up plus S2/S1 times the S1 run's steps (start-ups differ: a rough guess)
+                    rest = 2 * (short["process_wall"] - short["seconds"] + short["seconds"] * s2 / s1)
+                    if time.time() + rest > args.deadline:
+                        break
+                long = run_lrid_cpu(args.lrid, jobs[rho, s2], run_id, env)
+                info = run_ref(model, rule, batch, s2, s1, env, args.device, data, settings, args.tf32)
                 r = {
                     "lrid_wall": s2 * batch / long["seconds"],
                     "ref_wall": s2 * batch / info["seconds"],
@@ -620,6 +740,10 @@ def bench(args):
                       "PyTorch wall %7.1f %s %7.1f img/s (core share %.2f)"
                       % (model, px, rule, rep, r["lrid_wall"], second, r["lrid_" + second], r["lrid_share"],
                          r["ref_wall"], second, r["ref_" + second], r["ref_share"]), flush=True)
+            if not reps:
+                skipped.append((model, px, batch, rule, "not run: would end after the deadline (~%.0f s more after "
+                                "lrid's %d-step run, %.0f s left)" % (rest, s1, max(0.0, args.deadline - time.time()))))
+                continue
             c, h, w = info["input"]
             exp = expected_parameters(model, c, h, w, info["classes"])
             if info["parameters"] != exp or len(info["plastic_layers"]) != layers[model]:
@@ -631,8 +755,8 @@ def bench(args):
                         layers=len(info["plastic_layers"]), tf32=info.get("tf32"))
             results[(model, px, rule)] = best
     if cuda and results:
-        print("  PyTorch's TF32 settings (LibTorch has the same defaults): %s"
-              % next(iter(results.values()))["tf32"])
+        print("  TF32 in convolutions and matrix products: lrid distributed.allow_tf32 %s; PyTorch reports %s"
+              % ("true" if args.tf32 else "false", next(iter(results.values()))["tf32"]))
 
     print()
     print("| model | px | rule | batch, S1/S2 steps | params (plastic layers) | lrid img/s wall / {0} | "
@@ -671,8 +795,8 @@ def bench(args):
         print("%-4s  throughput %s %d px batch %d %s: lrid/PyTorch %.3f (%s: %.1f vs %.1f img/s; target >= %g)"
               % ("PASS" if q >= args.target else "FAIL", model, px, r["batch"], rule, q, second,
                  r["lrid_" + second], r["ref_" + second], args.target))
-    for model, px, batch, rule in skipped:
-        print("SKIP  throughput %s %d px batch %d %s: not run, past the deadline" % (model, px, batch, rule))
+    for model, px, batch, rule, why in skipped:
+        print("SKIP  throughput %s %d px batch %d %s: %s" % (model, px, batch, rule, why))
 
 
 def main():
@@ -691,6 +815,10 @@ def main():
     r.add_argument("--profile", action="store_true", help="print torch.profiler's op table to stderr")
     r.add_argument("--device", default="cpu", help="cpu or cuda (model, batches and step there)")
     r.add_argument("--data", help="an HDF5 set in lrid's layout (default: Fashion-MNIST's IDX files)")
+    r.add_argument("--settings", help="lrid's resolved training settings of the run, JSON (`lrid grid --json`, "
+                   "a run's \"training\"); default: lrid's defaults of the rule")
+    r.add_argument("--tf32", type=int, default=1, choices=[0, 1],
+                   help="cuda: TF32 in convolutions and matrix products (lrid's distributed.allow_tf32; default 1)")
     b = sub.add_parser("bench")
     b.add_argument("lrid")
     b.add_argument("--models", default="KNet4,ResNet-18")
@@ -709,7 +837,10 @@ def main():
     b.add_argument("--synthetic-test", type=int, default=256, help="test images of a synthetic set")
     b.add_argument("--target", type=float, default=1.0, help="lrid/PyTorch throughput target")
     b.add_argument("--deadline", type=float, default=0.0,
-                   help="Unix time after which no further (model, rule) is started (reported SKIP)")
+                   help="Unix time after which no further (model, rule) is started, nor one that would "
+                   "end after it, estimated from lrid's S1 run (reported SKIP)")
+    b.add_argument("--tf32", type=int, default=1, choices=[0, 1],
+                   help="cuda: TF32 on both sides (lrid's distributed.allow_tf32, default true)")
     a = ap.parse_args()
     reference(a) if a.cmd == "ref" else bench(a)
 

@@ -19,11 +19,12 @@ meet NaN (a constant vector's skew and kurtosis). The losses follow the same rul
 largest loss). The final metric (a test accuracy over at most 1024 images, or a top-1 rate)
 agrees within metric_atol absolute: 0.003 = 3 of 1024 predictions flipping at the boundary.
 Why rtol = atol = 1e-3: both sides compute in float32 (rounding 6e-8), but CUDA's kernels
-(cuBLAS, cuDNN: other algorithms, other summation orders, TF32 in convolutions by default) round
-differently from the CPU's, and every training step feeds that rounding into the next, so the
-two trajectories drift apart by far more than 6e-8 (on the CPU alone, 1 against 2 intra-op
-threads on the smoke job: median 0, 99th percentile 1.3e-6 relative, worst 6.6e-3 of this
-tolerance; GPU against CPU has not been measured yet). A real error (a kernel computing
+(cuBLAS, cuDNN: other algorithms, other summation orders; TF32 unless distributed.allow_tf32 is
+false, as check.sh sets it for its smoke campaigns) round differently from the CPU's, and every
+training step feeds that rounding into the next, so the two trajectories drift apart by far
+more than 6e-8 (on the CPU alone, 1 against 2 intra-op threads on the smoke job: median 0, 99th
+percentile 1.3e-6 relative, worst 6.6e-3 of this tolerance; GPU against CPU has not been
+measured yet). A real error (a kernel computing
 something else, unnormalised or stale data on the device, gradients averaged wrongly) moves the
 observables by far more than 1e-3.
 """
