@@ -13,6 +13,8 @@
 
     r = lrid_read.results("lrid-quickstart/results/results.h5")
     r["main"]        # label, observable_class, classifier, accuracy_mean, accuracy_sem, ...
+    r["networks"]    # the same with whole networks held out
+    r["identifiability"]  # condition, split, observable_class, rule_a, rule_b, accuracy_mean, accuracy_sem
     r["findings"]    # number, title, verdict, evidence, criterion
     r["predictions"]["all/random_forest"]   # split, run, layer, true, predicted, probability
     r["attrs"]       # lrid_version, settings (the analysis settings, JSON), job_hash, ...
@@ -151,6 +153,28 @@ def results(path, frame=True):
                     t[f"p_{c}"] = p["probability"][:, j]
                 cls, _, clf = key.partition("_")
                 out["predictions"][f"{cls}/{clf}"] = _maybe_frame(t) if frame else t
+        if "networks" in f:  # the main evaluations with whole networks held out
+            out["networks"] = table(f["networks"], ["label", "observable_class", "classifier", "accuracy_mean",
+                                                    "accuracy_sem", "balanced_accuracy_mean", "balanced_accuracy_sem",
+                                                    "chosen_params"])
+        if "identifiability" in f:  # one row per (condition, split, observable class, pair of rules)
+            g = f["identifiability"]
+            rules, classes = _strings(g["rules"][:]), _strings(g["observable_class"][:])
+            conds, splits = _strings(g["condition"][:]), _strings(g["split"][:])
+            m, e = g["accuracy_mean"][:], g["accuracy_sem"][:]
+            t = {k: [] for k in ("condition", "split", "observable_class", "rule_a", "rule_b", "accuracy_mean",
+                                 "accuracy_sem")}
+            for k, cond in enumerate(conds):
+                for s_, split in enumerate(splits):
+                    for o, cls in enumerate(classes):
+                        for i in range(len(rules)):
+                            for j in range(i + 1, len(rules)):
+                                for key, v in (("condition", cond), ("split", split), ("observable_class", cls),
+                                               ("rule_a", rules[i]), ("rule_b", rules[j]),
+                                               ("accuracy_mean", float(m[k, s_, o, i, j])),
+                                               ("accuracy_sem", float(e[k, s_, o, i, j]))):
+                                    t[key].append(v)
+            out["identifiability"] = _maybe_frame(t) if frame else t
         if "findings" in f:
             out["findings"] = table(f["findings"], ["number", "title", "verdict", "evidence", "criterion"])
         for name in ("architecture", "task"):

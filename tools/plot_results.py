@@ -293,6 +293,62 @@ def importance(f, out, points):
     return ["importance.png"]
 
 
+def identifiability(f, out):
+    """identifiability.png: the pairwise matrices (networks held out) of each observable class under
+    the ideal and the worst condition; dendrogram.png: the rules grouped by how often they are confused."""
+    g = f["identifiability"]
+    rules, classes = list(s(g["rules"][:])), list(s(g["observable_class"][:]))
+    conds, splits = list(s(g["condition"][:])), list(s(g["split"][:]))
+    sp = splits.index("networks") if "networks" in splits else 0
+    acc = g["accuracy_mean"][:]
+    R = len(rules)
+    fig, axes = plt.subplots(len(conds), len(classes), figsize=(2.6 * len(classes) + 0.8, 2.5 * len(conds) + 0.4),
+                             squeeze=False)
+    for k, cond in enumerate(conds):
+        for o, cls in enumerate(classes):
+            ax = axes[k][o]
+            m = np.array(acc[k, sp, o], dtype=float)
+            im = ax.imshow(m, vmin=0.5, vmax=1.0, cmap="viridis")
+            for i in range(R):
+                for j in range(R):
+                    if i != j and np.isfinite(m[i, j]):
+                        ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                                color="w" if m[i, j] < 0.8 else "k")
+            ax.set_xticks(range(R), rules, fontsize=7, rotation=90)
+            ax.set_yticks(range(R), rules, fontsize=7)
+            ax.set_title(f"{cls}, {cond}", fontsize=8)
+    fig.colorbar(im, ax=axes, shrink=0.6, label="pairwise accuracy (chance 0.5)")
+    fig.suptitle(f"Which rules can be told apart: the forest on each pair ({splits[sp]} splits)", fontsize=10)
+    fig.savefig(os.path.join(out, "identifiability.png"), dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    made = ["identifiability.png"]
+    if "dendrogram/left" in g and len(g["dendrogram/left"]) == R - 1 and R > 1:
+        left, right, height = g["dendrogram/left"][:], g["dendrogram/right"][:], g["dendrogram/height"][:]
+        order = list(g["dendrogram/order"][:])
+        x = {int(leaf): float(i) for i, leaf in enumerate(order)}
+        y = {int(leaf): 0.0 for leaf in order}
+        fig, ax = plt.subplots(figsize=(max(0.6 * R + 2.0, 6.0), 3.2))
+        for m_, (a_, b_, h) in enumerate(zip(left, right, height)):
+            a_, b_ = int(a_), int(b_)
+            ax.plot([x[a_], x[a_], x[b_], x[b_]], [y[a_], h, h, y[b_]], color="k", lw=1)
+            x[R + m_], y[R + m_] = 0.5 * (x[a_] + x[b_]), float(h)
+        ax.set_xticks(range(R), [rules[int(i)] for i in order])
+        for lab in ax.get_xticklabels():
+            lab.set_color(RULE_COLORS.get(lab.get_text(), "k"))
+        ax.set_ylabel("separability 2 acc - 1\n(0: no better than chance)")
+        dist = g["dendrogram"].attrs.get("distance", b"")
+        ax.set_title("Rules grouped by how often the forest confuses them", fontsize=9)
+        import textwrap
+        ax.text(0.0, -0.3, textwrap.fill("distance: " + (dist.decode() if isinstance(dist, bytes) else str(dist)), 110),
+                transform=ax.transAxes, fontsize=6, va="top")
+        ax.set_ylim(0, max(1.0, float(np.nanmax(height)) * 1.05 if len(height) else 1.0))
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "dendrogram.png"), dpi=120)
+        plt.close(fig)
+        made.append("dendrogram.png")
+    return made
+
+
 def main():
     ap = argparse.ArgumentParser(description="Draw the plots of an lrid analysis from its results.h5.")
     ap.add_argument("results", help="results.h5 written by lrid analyze")
@@ -326,6 +382,8 @@ def main():
         made += holdout(f, out, settings, classes)
     if "importance" in f:
         made += importance(f, out, int(f.attrs["points"]))
+    if "identifiability" in f:
+        made += identifiability(f, out)
     print(f"plot_results: wrote {', '.join(made)} to {out}")
 
 

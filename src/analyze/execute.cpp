@@ -32,7 +32,7 @@ Materialized materialize(const Evaluation& e, const CampaignData& c) {
   Materialized m;
   m.data = std::make_shared<FeatureSet>(evaluation_features(e, c));
   const FeatureSet& f = *m.data;
-  DataView view{f.X.data(), f.y.data(), f.n, f.d, static_cast<int>(f.classes.size())};
+  DataView view{f.X.data(), f.y.data(), f.n, f.d, static_cast<int>(f.classes.size()), f.run.data()};
   if (e.splits == SplitKind::Balanced)
     m.protocol = std::make_shared<Protocol>(view, e.classifier, e.grid, e.options);
   else

@@ -86,13 +86,17 @@ CampaignData read_campaign(const std::string& path) {
 }
 
 std::vector<std::string> rule_classes(const CampaignData& c) {
-  std::vector<std::string> out;
+  // The registry's order; a rule this lrid does not know (a campaign from a later one) after them,
+  // alphabetically.
+  std::vector<std::string> done, out;
+  for (int64_t r = 0; r < c.runs; ++r)
+    if (c.status[static_cast<size_t>(r)] == store::kDone) done.push_back(c.rule[static_cast<size_t>(r)]);
   for (const auto& rule : config::rule_names())
-    for (int64_t r = 0; r < c.runs; ++r)
-      if (c.status[static_cast<size_t>(r)] == store::kDone && c.rule[static_cast<size_t>(r)] == rule) {
-        out.push_back(rule);
-        break;
-      }
+    if (std::find(done.begin(), done.end(), rule) != done.end()) out.push_back(rule);
+  std::sort(done.begin(), done.end());
+  done.erase(std::unique(done.begin(), done.end()), done.end());
+  for (const auto& rule : done)
+    if (!config::find_rule(rule)) out.push_back(rule);
   return out;
 }
 
@@ -113,6 +117,11 @@ std::vector<int> select_statistics(const CampaignData& c, const std::vector<std:
 FeatureSet build_features(const CampaignData& c, const FeatureSpec& spec) {
   FeatureSet f;
   f.classes = rule_classes(c);
+  auto wanted = [&](const std::string& rule) {
+    return spec.rules.empty() || std::find(spec.rules.begin(), spec.rules.end(), rule) != spec.rules.end();
+  };
+  f.classes.erase(std::remove_if(f.classes.begin(), f.classes.end(), [&](const std::string& r) { return !wanted(r); }),
+                  f.classes.end());
   std::vector<int> points = spec.points;
   if (points.empty())
     for (int t = 0; t < c.points; ++t) points.push_back(t);
@@ -124,7 +133,7 @@ FeatureSet build_features(const CampaignData& c, const FeatureSpec& spec) {
            spec.exclude_runs.end();
   };
   for (int64_t r = 0; r < c.runs; ++r)
-    if (c.status[static_cast<size_t>(r)] == store::kDone && !excluded(r))
+    if (c.status[static_cast<size_t>(r)] == store::kDone && !excluded(r) && wanted(c.rule[static_cast<size_t>(r)]))
       for (int32_t l = 0; l < c.layer_count[static_cast<size_t>(r)]; ++l) samples.emplace_back(r, l);
 
   // Statistics with a non-finite value in any sample are dropped whole.

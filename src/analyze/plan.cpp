@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
 #include "lrid/analyze/classifiers.hpp"
 #include "lrid/error.hpp"
+#include "lrid/observe/conditions.hpp"
 #include "lrid/rng.hpp"
 #include "lrid/store/campaign.hpp"
 #include "lrid/util/text.hpp"
@@ -126,6 +128,7 @@ std::vector<Evaluation> plan_main(const CampaignData& c, const config::AnalysisS
   std::vector<Evaluation> out;
   const bool main = std::count(a.sweeps.begin(), a.sweeps.end(), "observable_class") > 0;
   const bool importance = std::count(a.sweeps.begin(), a.sweeps.end(), "importance") > 0;
+  const bool networks = main && std::count(a.sweeps.begin(), a.sweeps.end(), "networks") > 0;
   if (!main && !importance) return out;
   // Without the observable-class sweep, the importances still need the forest on everything.
   auto classes = with_all(c, selected);
@@ -143,6 +146,12 @@ std::vector<Evaluation> plan_main(const CampaignData& c, const config::AnalysisS
       if (def.base_params) e.classifier.params = def.base_params(FitContext{c.points, 3});
       e.grid = classifier_grid(a, clf);
       e.options = protocol_options(a, static_cast<int>(a.splits));
+      if (networks) {
+        Evaluation g = e;
+        g.sweep = "networks";
+        g.options.grouped = true;
+        out.push_back(std::move(g));
+      }
       out.push_back(std::move(e));
     }
   return out;
@@ -261,10 +270,69 @@ std::vector<Evaluation> plan_permutation(const CampaignData& c, const config::An
   return out;
 }
 
+double median_kept(const CampaignData& c, int condition, bool weights) {
+  const auto k = static_cast<size_t>(condition);
+  observe::Condition cond{c.condition_fraction[k], c.condition_noise[k], 0, static_cast<uint64_t>(c.condition_units[k])};
+  std::vector<double> v;
+  for (size_t r = 0; r < c.status.size(); ++r) {
+    if (c.status[r] != store::kDone) continue;
+    const auto& units = weights ? c.weight_entries[r] : c.act_units[r];
+    for (int64_t u : units)
+      if (u > 0) v.push_back(static_cast<double>(cond.kept(static_cast<size_t>(u))));
+  }
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int worst_condition(const CampaignData& c) {
+  int worst = -1;
+  double worst_kept = 0;
+  for (int k = 1; k < static_cast<int>(c.conditions); ++k) {
+    const double kept = median_kept(c, k);
+    if (worst < 0 || kept < worst_kept ||
+        (kept == worst_kept && c.condition_noise[static_cast<size_t>(k)] > c.condition_noise[static_cast<size_t>(worst)]))
+      worst = k, worst_kept = kept;
+  }
+  return worst;
+}
+
+std::vector<Evaluation> plan_identifiability(const CampaignData& c, const config::AnalysisSpec& a,
+                                             const std::vector<int>& selected) {
+  std::vector<Evaluation> out;
+  if (!std::count(a.sweeps.begin(), a.sweeps.end(), "identifiability")) return out;
+  const auto rules = rule_classes(c);
+  if (rules.size() < 3) return out;
+  std::vector<int> conditions = {0};
+  if (worst_condition(c) > 0) conditions.push_back(worst_condition(c));
+  for (size_t i = 0; i < rules.size(); ++i)
+    for (size_t j = i + 1; j < rules.size(); ++j)
+      for (int cond : conditions)
+        for (const auto& [cls, stats] : with_all(c, selected))
+          for (bool grouped : {false, true}) {
+            Evaluation e;
+            e.sweep = "identifiability";
+            e.rules = {rules[i], rules[j]};
+            e.label = rules[i] + "," + rules[j] + "/" + cls + "/" + c.condition_names[static_cast<size_t>(cond)] + "/" +
+                      (grouped ? "networks" : "samples");
+            e.observable_class = cls;
+            e.features.statistics = stats;
+            e.features.condition = cond;
+            e.features.rules = e.rules;
+            e.classifier = sweep_forest(a);
+            e.options = protocol_options(a, static_cast<int>(a.sweep_splits));
+            e.options.grouped = grouped;
+            out.push_back(std::move(e));
+          }
+  return out;
+}
+
 std::vector<Evaluation> make_plan(const CampaignData& c, const config::AnalysisSpec& a,
                                   const std::vector<int>& selected) {
   std::vector<Evaluation> plan;
-  for (auto planner : {plan_main, plan_holdout, plan_trajectory, plan_measurement, plan_permutation})
+  for (auto planner : {plan_main, plan_holdout, plan_trajectory, plan_measurement, plan_permutation,
+                       plan_identifiability})
     for (auto& e : planner(c, a, selected)) plan.push_back(std::move(e));
   return plan;
 }

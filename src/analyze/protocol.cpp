@@ -72,6 +72,82 @@ std::vector<Split> balanced_splits(const int32_t* y, size_t n, int n_classes, in
   return out;
 }
 
+namespace {
+
+// The distinct groups of class c among `rows`, in first-appearance order, each with its rows.
+std::vector<std::vector<std::vector<uint32_t>>> groups_by_class(const int32_t* y, const int64_t* groups,
+                                                                 const std::vector<uint32_t>& rows, int n_classes) {
+  std::vector<std::vector<std::vector<uint32_t>>> out(static_cast<size_t>(n_classes));
+  std::vector<std::map<int64_t, size_t>> index(static_cast<size_t>(n_classes));
+  for (uint32_t r : rows) {
+    const auto c = static_cast<size_t>(y[r]);
+    auto [it, fresh] = index[c].emplace(groups[r], out[c].size());
+    if (fresh) out[c].emplace_back();
+    out[c][it->second].push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Split> grouped_splits(const int32_t* y, const int64_t* groups, size_t n, int n_classes, int k,
+                                  double train_fraction, uint64_t seed) {
+  if (k < 1) throw BadInput("protocol: the number of splits must be >= 1, got " + std::to_string(k));
+  if (!(train_fraction > 0 && train_fraction < 1)) throw BadInput("protocol: train_fraction must be in (0, 1)");
+  std::vector<uint32_t> all(n);
+  std::iota(all.begin(), all.end(), 0u);
+  const auto classes = groups_by_class(y, groups, all, n_classes);
+  std::vector<Split> out(static_cast<size_t>(k));
+  for (int s = 0; s < k; ++s) {
+    const uint64_t split_seed = rng::hash_combine(rng::hash_combine(seed, kSplitTag), static_cast<uint64_t>(s));
+    Split& sp = out[static_cast<size_t>(s)];
+    for (int c = 0; c < n_classes; ++c) {
+      std::vector<uint32_t> order(classes[static_cast<size_t>(c)].size());
+      if (order.empty()) continue;
+      std::iota(order.begin(), order.end(), 0u);
+      shuffle(order, rng::hash_combine(split_seed, static_cast<uint64_t>(c)));
+      const size_t ng = order.size();
+      size_t nt = static_cast<size_t>(std::floor(train_fraction * static_cast<double>(ng) + 0.5));
+      if (ng >= 2) nt = std::min(std::max<size_t>(nt, 1), ng - 1);
+      else nt = ng;
+      for (size_t i = 0; i < ng; ++i) {
+        const auto& rows = classes[static_cast<size_t>(c)][order[i]];
+        auto& part = i < nt ? sp.train : sp.test;
+        part.insert(part.end(), rows.begin(), rows.end());
+      }
+    }
+    std::sort(sp.train.begin(), sp.train.end());
+    std::sort(sp.test.begin(), sp.test.end());
+  }
+  return out;
+}
+
+std::vector<std::vector<uint32_t>> grouped_folds(const int32_t* y, const int64_t* groups,
+                                                 const std::vector<uint32_t>& rows, int n_classes, int k,
+                                                 uint64_t seed) {
+  if (k < 2) throw BadInput("protocol: the number of CV folds must be >= 2, got " + std::to_string(k));
+  const auto classes = groups_by_class(y, groups, rows, n_classes);
+  size_t count = 0;
+  for (const auto& c : classes) count += c.size();
+  if (count < static_cast<size_t>(k))
+    throw BadInput("protocol: " + std::to_string(count) + " training networks cannot make " + std::to_string(k) +
+                   " CV folds");
+  std::vector<std::vector<uint32_t>> folds(static_cast<size_t>(k));
+  size_t turn = 0;
+  for (int c = 0; c < n_classes; ++c) {
+    std::vector<uint32_t> order(classes[static_cast<size_t>(c)].size());
+    std::iota(order.begin(), order.end(), 0u);
+    shuffle(order, rng::hash_combine(seed, static_cast<uint64_t>(c)));
+    for (uint32_t g : order) {
+      auto& f = folds[turn++ % static_cast<size_t>(k)];
+      const auto& r = classes[static_cast<size_t>(c)][g];
+      f.insert(f.end(), r.begin(), r.end());
+    }
+  }
+  for (auto& f : folds) std::sort(f.begin(), f.end());
+  return folds;
+}
+
 std::vector<std::vector<uint32_t>> stratified_folds(const int32_t* y,
                                                     const std::vector<uint32_t>& rows,
                                                     int n_classes, int k, uint64_t seed) {
@@ -207,8 +283,11 @@ Protocol::Protocol(DataView data, ClassifierSpec base, std::vector<json> grid,
     : data_(data), base_(std::move(base)), grid_(std::move(grid)), options_(options) {
   if (!data_.X || !data_.y || data_.n == 0 || data_.d == 0)
     throw BadInput("protocol: no data");
-  splits_ = balanced_splits(data_.y, data_.n, data_.n_classes, options_.splits,
-                            options_.train_fraction, options_.seed);
+  if (options_.grouped && !data_.groups) throw BadInput("protocol: grouped splits need the data's groups");
+  splits_ = options_.grouped ? grouped_splits(data_.y, data_.groups, data_.n, data_.n_classes, options_.splits,
+                                              options_.train_fraction, options_.seed)
+                             : balanced_splits(data_.y, data_.n, data_.n_classes, options_.splits,
+                                               options_.train_fraction, options_.seed);
   init();
 }
 
@@ -241,9 +320,11 @@ void Protocol::init() {
   if (grid_.size() < 2) return;
   folds_.resize(splits_.size());
   for (size_t s = 0; s < splits_.size(); ++s)
-    folds_[s] = stratified_folds(
-        data_.y, splits_[s].train, data_.n_classes, options_.folds,
-        rng::hash_combine(rng::hash_combine(options_.seed, kFoldTag), static_cast<uint64_t>(s)));
+    folds_[s] = options_.grouped && data_.groups
+                    ? grouped_folds(data_.y, data_.groups, splits_[s].train, data_.n_classes, options_.folds,
+                                    rng::hash_combine(rng::hash_combine(options_.seed, kFoldTag), static_cast<uint64_t>(s)))
+                    : stratified_folds(data_.y, splits_[s].train, data_.n_classes, options_.folds,
+                                       rng::hash_combine(rng::hash_combine(options_.seed, kFoldTag), static_cast<uint64_t>(s)));
   // Group grid points: forests that differ only in n_estimators share one fit.
   std::vector<std::vector<int>> groups;
   if (base_.name == "random_forest") {

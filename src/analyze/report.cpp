@@ -204,7 +204,8 @@ std::string main_table_markdown(const Results& r) {
     t << "| " << row << " |";
     for (const auto& clf : clfs) {
       const MainRow* m = r.main_row(row, clf);
-      t << " " << (m ? plus_minus_sem(m->accuracy) : "") << " |";
+      const MainRow* n = r.networks_row(row, clf);
+      t << " " << (m ? plus_minus_sem(m->accuracy) : "") << (n ? " / " + plus_minus_sem(n->accuracy) : "") << " |";
     }
     t << "\n";
   }
@@ -224,8 +225,8 @@ void report_header(std::ostream& o, const Results& r) {
   if (!r.dropped_statistics.empty())
     o << "\nStatistics dropped for a non-finite value: " << util::join(r.dropped_statistics) << ".\n";
   if (!r.policy_differences.empty()) {
-    o << "\n**Warning: sgdm, fa and ia were trained with different learning-rate policies**, so a classifier can tell "
-         "them apart by the size of their steps, not only by their direction:\n\n";
+    o << "\n**Warning: the rules of the shared SGD policy were trained with different learning-rate policies**, so a "
+         "classifier can tell them apart by the size of their steps, not only by their direction:\n\n";
     for (const auto& d : r.policy_differences) o << "- " << d << "\n";
   }
 }
@@ -254,7 +255,11 @@ void report_findings(std::ostream& o, const Results& r) {
 void report_main_table(std::ostream& o, const Results& r) {
   const int splits = r.settings.value("splits", 0);
   if (!r.main.empty()) {
-    o << "\n## Main table: test accuracy (mean ± s.e.m. over " << splits << " splits)\n\n" << main_table_markdown(r);
+    o << "\n## Main table: test accuracy (mean ± s.e.m. over " << splits << " splits)\n\n";
+    if (!r.networks.empty())
+      o << "Each cell: the paper's splits of samples (run x layer) / splits that hold out whole networks (every "
+           "layer of a run on one side, so no test layer has a sibling from its network in training).\n\n";
+    o << main_table_markdown(r);
     const MainRow* m = r.main_row("all", "random_forest");
     if (!m) m = &r.main.front();
     const size_t C = r.classes.size();
@@ -268,6 +273,96 @@ void report_main_table(std::ostream& o, const Results& r) {
       for (size_t p = 0; p < C; ++p) o << " " << util::fixed(m->confusion[t * C + p].mean, 2) << " |";
       o << "\n";
     }
+  }
+}
+
+// One pairwise matrix of the identifiability sweep as a markdown table.
+void pair_matrix(std::ostream& o, const Identifiability& t, size_t k, size_t s, size_t c) {
+  const size_t R = t.rules.size();
+  o << "| " << t.classes[c] << ", " << t.conditions[k] << " |";
+  for (const auto& x : t.rules) o << " " << x << " |";
+  o << "\n|---|";
+  for (size_t j = 0; j < R; ++j) o << "---|";
+  o << "\n";
+  for (size_t i = 0; i < R; ++i) {
+    o << "| " << t.rules[i] << " |";
+    for (size_t j = 0; j < R; ++j) o << " " << (i == j ? std::string("") : util::fixed(t.at(k, s, c, i, j).mean, 2)) << " |";
+    o << "\n";
+  }
+}
+
+// Which rules can be told apart: the pairwise matrices, the groups, the reading.
+void report_identifiability(std::ostream& o, const Results& r) {
+  const Identifiability& t = r.identifiability;
+  if (t.empty()) return;
+  const size_t R = t.rules.size(), s = 1;  // whole networks held out
+  const size_t ideal = 0, worst = t.conditions.size() > 1 ? 1 : 0;
+  const int splits = r.settings.value("sweep_splits", 0);
+  o << "\n## Which rules can be told apart\n\nThe sweep forest on each pair of rules alone (chance 0.5), mean over "
+    << splits << " splits that hold out whole networks (results.h5 /identifiability also has sample splits and "
+    << "s.e.m.), per observable class, under the ideal condition and the worst recorded one ("
+    << t.conditions[worst] << ").\n\n";
+  for (const char* cls : {"all", "act"}) {
+    const size_t c = Identifiability::index(t.classes, cls);
+    if (c == t.classes.size()) continue;
+    for (size_t k : std::vector<size_t>{ideal, worst}) {
+      pair_matrix(o, t, k, s, c);
+      o << "\n";
+      if (worst == ideal) break;
+    }
+  }
+  // Groups: the dendrogram's clusters below the confusion threshold.
+  const double cut = 2 * kPairConfused - 1;
+  std::vector<std::vector<int64_t>> members(2 * R);
+  for (size_t i = 0; i < R; ++i) members[i] = {static_cast<int64_t>(i)};
+  std::vector<bool> merged(2 * R, false);
+  for (size_t m = 0; m < t.height.size(); ++m) {
+    if (!(t.height[m] < cut)) break;
+    auto& g = members[R + m];
+    for (auto id : {t.left[m], t.right[m]}) {
+      g.insert(g.end(), members[static_cast<size_t>(id)].begin(), members[static_cast<size_t>(id)].end());
+      merged[static_cast<size_t>(id)] = true;
+    }
+  }
+  std::vector<std::string> groups;
+  for (size_t id = 0; id < R + t.height.size(); ++id)
+    if (!merged[id] && members[id].size() > 1) {
+      std::vector<std::string> names;
+      for (auto x : members[id]) names.push_back(t.rules[static_cast<size_t>(x)]);
+      groups.push_back("{" + util::join(names, ", ") + "}");
+    }
+  o << "Groups of rules the forest confuses (dendrogram.png: average linkage of the separability 2 acc - 1, "
+    << t.distance << "; clusters joined below " << f3(cut) << ", i.e. pairwise accuracy below " << f3(kPairConfused)
+    << "): " << (groups.empty() ? std::string("none: every rule stands apart") : util::join(groups, ", ")) << ".\n\n";
+  // The reading, pair by pair.
+  const size_t weight = Identifiability::index(t.classes, "weight"), act = Identifiability::index(t.classes, "act"),
+               grad = Identifiability::index(t.classes, "gradavg");
+  auto acc = [&](size_t k, size_t c, size_t i, size_t j) {
+    return c < t.classes.size() ? t.at(k, s, c, i, j).mean : std::nan("");
+  };
+  std::vector<std::string> none, weights_only, survive, lost;
+  for (size_t i = 0; i < R; ++i)
+    for (size_t j = i + 1; j < R; ++j) {
+      const std::string pair = t.rules[i] + "<->" + t.rules[j];
+      double best = -1;
+      for (size_t c = 0; c < t.classes.size(); ++c) best = std::max(best, acc(ideal, c, i, j));
+      if (best < kPairSeparated) none.push_back(pair + " (best " + f3(best) + ")");
+      if (acc(ideal, weight, i, j) >= kPairSeparated && !(acc(ideal, act, i, j) >= kPairSeparated) &&
+          !(acc(ideal, grad, i, j) >= kPairSeparated))
+        weights_only.push_back(pair);
+      if (worst != ideal && acc(ideal, act, i, j) >= kPairSeparated)
+        (acc(worst, act, i, j) >= kPairSeparated ? survive : lost)
+            .push_back(pair + " (" + f3(acc(ideal, act, i, j)) + " -> " + f3(acc(worst, act, i, j)) + ")");
+    }
+  auto line = [&](const std::string& what, const std::vector<std::string>& v) {
+    o << "- " << what << ": " << (v.empty() ? std::string("none") : util::join(v, ", ")) << ".\n";
+  };
+  o << "Reading (whole networks held out; a pair counts as separated at pairwise accuracy >= " << f3(kPairSeparated) << "):\n\n";
+  line("No observable class separates", none);
+  line("Only weights separate (not activations, not layer-wise changes)", weights_only);
+  if (worst != ideal) {
+    line("Separated by activations under ideal measurement and still under " + t.conditions[worst], survive);
+    line("Separated by activations under ideal measurement but not under " + t.conditions[worst], lost);
   }
 }
 
@@ -358,6 +453,7 @@ std::string report_markdown(const Results& r) {
   report_header(o, r);
   report_findings(o, r);
   report_main_table(o, r);
+  report_identifiability(o, r);
   report_holdout(o, r);
   report_measurement(o, r);
   report_training(o, r);

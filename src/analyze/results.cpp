@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -34,6 +36,12 @@ const MainRow* Results::main_row(const std::string& cls, const std::string& clf)
   return nullptr;
 }
 
+const MainRow* Results::networks_row(const std::string& cls, const std::string& clf) const {
+  for (const auto& r : networks)
+    if (r.observable_class == cls && r.classifier == clf) return &r;
+  return nullptr;
+}
+
 const MeanSem* MeasurementTable::at(const std::string& condition, const std::string& cls) const {
   const auto ci = std::find(conditions.begin(), conditions.end(), condition);
   const auto ki = std::find(classes.begin(), classes.end(), cls);
@@ -57,13 +65,6 @@ json analysis_settings(const config::AnalysisSpec& a) {
 }
 
 namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 // numpy's default (linear) percentile of sorted values.
 double percentile(const std::vector<double>& sorted, double q) {
@@ -141,17 +142,8 @@ MeasurementTable measurement_table(const std::vector<Evaluation>& plan, const st
   // What an experimenter would have recorded under each condition: units (act) and synapses
   // (weight) kept, medians over the done runs' layers.
   for (size_t ci = 0; ci < m.conditions.size(); ++ci) {
-    observe::Condition cond{m.fraction[ci], m.noise[ci], 0, static_cast<uint64_t>(m.units[ci])};
-    std::vector<double> act, w;
-    for (size_t r = 0; r < c.status.size(); ++r) {
-      if (c.status[r] != store::kDone) continue;
-      for (size_t l = 0; l < c.act_units[r].size(); ++l) {
-        if (c.act_units[r][l] > 0) act.push_back(static_cast<double>(cond.kept(static_cast<size_t>(c.act_units[r][l]))));
-        if (c.weight_entries[r][l] > 0) w.push_back(static_cast<double>(cond.kept(static_cast<size_t>(c.weight_entries[r][l]))));
-      }
-    }
-    m.act_units.push_back(median(act));
-    m.weight_entries.push_back(median(w));
+    m.act_units.push_back(median_kept(c, static_cast<int>(ci)));
+    m.weight_entries.push_back(median_kept(c, static_cast<int>(ci), true));
   }
   return m;
 }
@@ -274,6 +266,90 @@ Curves rule_curves(const CampaignData& c, const std::vector<std::string>& classe
   return k;
 }
 
+void average_linkage(const std::vector<double>& d, size_t R, Identifiability& out) {
+  out.left.clear(), out.right.clear(), out.height.clear(), out.order.clear();
+  if (R == 0) return;
+  // Active clusters: id, members; distances between clusters as the mean of member distances.
+  std::vector<int64_t> id(R);
+  std::vector<std::vector<int64_t>> members(R);
+  for (size_t i = 0; i < R; ++i) id[i] = static_cast<int64_t>(i), members[i] = {static_cast<int64_t>(i)};
+  auto dist = [&](const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+    double s = 0;
+    for (auto x : a)
+      for (auto y : b) s += d[static_cast<size_t>(x) * R + static_cast<size_t>(y)];
+    return s / static_cast<double>(a.size() * b.size());
+  };
+  std::map<int64_t, std::vector<int64_t>> leaves;  // cluster id -> leaves in plot order
+  for (size_t i = 0; i < R; ++i) leaves[static_cast<int64_t>(i)] = {static_cast<int64_t>(i)};
+  int64_t next = static_cast<int64_t>(R);
+  while (id.size() > 1) {
+    size_t bi = 0, bj = 1;
+    double best = std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < id.size(); ++i)
+      for (size_t j = i + 1; j < id.size(); ++j) {
+        const double x = dist(members[i], members[j]);
+        if (x < best) best = x, bi = i, bj = j;  // ties: the first pair (deterministic)
+      }
+    out.left.push_back(id[bi]);
+    out.right.push_back(id[bj]);
+    out.height.push_back(best);
+    auto l = leaves[id[bi]];
+    const auto& rr = leaves[id[bj]];
+    l.insert(l.end(), rr.begin(), rr.end());
+    leaves[next] = l;
+    members[bi].insert(members[bi].end(), members[bj].begin(), members[bj].end());
+    id[bi] = next++;
+    id.erase(id.begin() + static_cast<std::ptrdiff_t>(bj));
+    members.erase(members.begin() + static_cast<std::ptrdiff_t>(bj));
+  }
+  out.order = leaves[id[0]];
+}
+
+namespace {
+
+// The pairwise matrices of the identifiability sweep, and their dendrogram.
+Identifiability identifiability_table(const std::vector<Evaluation>& plan, const std::vector<ProtocolResult>& results,
+                                      const CampaignData& c, const std::vector<std::string>& rules) {
+  Identifiability t;
+  for (const auto& e : plan) {
+    if (e.sweep != "identifiability") continue;
+    const std::string cond = c.condition_names[static_cast<size_t>(e.features.condition)];
+    if (Identifiability::index(t.conditions, cond) == t.conditions.size()) t.conditions.push_back(cond);
+    if (Identifiability::index(t.classes, e.observable_class) == t.classes.size()) t.classes.push_back(e.observable_class);
+  }
+  if (t.conditions.empty()) return t;
+  t.rules = rules;
+  t.splits = {"samples", "networks"};
+  const size_t R = rules.size();
+  const MeanSem none{std::nan(""), std::nan(""), 0};
+  t.accuracy.assign(t.conditions.size() * t.splits.size() * t.classes.size() * R * R, none);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const Evaluation& e = plan[i];
+    if (e.sweep != "identifiability") continue;
+    const size_t k = Identifiability::index(t.conditions, c.condition_names[static_cast<size_t>(e.features.condition)]);
+    const size_t s = e.options.grouped ? 1 : 0;
+    const size_t o = Identifiability::index(t.classes, e.observable_class);
+    const size_t a = Identifiability::index(t.rules, e.rules[0]), b = Identifiability::index(t.rules, e.rules[1]);
+    const size_t base = ((k * t.splits.size() + s) * t.classes.size() + o) * R * R;
+    t.accuracy[base + a * R + b] = t.accuracy[base + b * R + a] = results[i].summary.accuracy;
+  }
+  // The dendrogram: all statistics (else the first class), ideal condition, networks held out.
+  const size_t o = Identifiability::index(t.classes, "all") < t.classes.size() ? Identifiability::index(t.classes, "all") : 0;
+  t.distance = "max(0, 2 accuracy - 1) of the pairwise forest, " + t.classes[o] + " statistics, condition " +
+               t.conditions[0] + ", whole networks held out";
+  std::vector<double> d(R * R, 0.0);
+  for (size_t a = 0; a < R; ++a)
+    for (size_t b = 0; b < R; ++b)
+      if (a != b) {
+        const double acc = t.at(0, 1, o, a, b).mean;
+        d[a * R + b] = std::isfinite(acc) ? std::max(0.0, 2 * acc - 1) : 1.0;
+      }
+  average_linkage(d, R, t);
+  return t;
+}
+
+}  // namespace
+
 Results collect_results(const std::vector<Evaluation>& plan, const std::vector<ProtocolResult>& results,
                         const CampaignData& c, const config::AnalysisSpec& spec, const std::vector<int>& selected) {
   Results out;
@@ -321,12 +397,15 @@ Results collect_results(const std::vector<Evaluation>& plan, const std::vector<P
       }
     } else if (e.sweep == "trajectory") {
       out.trajectory.push_back({e.trajectory_kind, e.k, e.position, r.summary.accuracy});
+    } else if (e.sweep == "networks") {
+      out.networks.push_back(main_row(e, r, evaluation_features(e, c)));
     } else if (e.sweep == "permutation") {
       out.permutation_run = true;
       for (const auto& sp : r.splits) out.permutation_per_split.push_back(sp.metrics.accuracy);
       out.permutation = mean_sem(out.permutation_per_split);
     }
   }
+  out.identifiability = identifiability_table(plan, results, c, out.classes);
   out.measurement = measurement_table(plan, results, c);
   out.sanity = sanity_table(c, out.failed);
   out.curves = rule_curves(c, out.classes);
@@ -396,19 +475,19 @@ void write_attributes(hid_t f, const Results& r) {
 
 // /main: per observable class x classifier the accuracy, confusion, d', per-split accuracy and
 // per-sample predictions (with the rules as dimension scales).
-void write_main(hid_t f, const Results& r) {
+void write_main(hid_t f, const Results& r, const std::vector<MainRow>& rows, const std::string& root) {
   const hsize_t C = r.classes.size();
-  if (!r.main.empty()) {
+  if (!rows.empty()) {
     std::vector<std::string> label, cls, clf, params;
     std::vector<MeanSem> acc, bal;
-    for (const auto& m : r.main) {
+    for (const auto& m : rows) {
       label.push_back(m.label());
       cls.push_back(m.observable_class);
       clf.push_back(m.classifier);
       params.push_back(json(m.chosen_params).dump());
       acc.push_back(m.accuracy);
       bal.push_back(m.balanced_accuracy);
-      const std::string g = "/main/" + m.observable_class + "_" + m.classifier;
+      const std::string g = root + "/" + m.observable_class + "_" + m.classifier;
       h5::write_doubles(f, g + "/confusion_mean", means(m.confusion), {C, C});
       h5::write_doubles(f, g + "/confusion_sem", sems(m.confusion), {C, C});
       for (const char* d : {"/confusion_mean", "/confusion_sem"}) {
@@ -429,15 +508,40 @@ void write_main(hid_t f, const Results& r) {
       h5::write_int64s(f, g + "/predictions/predicted", pred);
       h5::write_doubles(f, g + "/predictions/probability", m.probabilities, {m.predictions.size(), C});
     }
-    h5::write_strings(f, "/main/label", label);
-    h5::write_strings(f, "/main/observable_class", cls);
-    h5::write_strings(f, "/main/classifier", clf);
-    h5::write_strings(f, "/main/chosen_params", params);
-    h5::write_doubles(f, "/main/accuracy_mean", means(acc));
-    h5::write_doubles(f, "/main/accuracy_sem", sems(acc));
-    h5::write_doubles(f, "/main/balanced_accuracy_mean", means(bal));
-    h5::write_doubles(f, "/main/balanced_accuracy_sem", sems(bal));
+    h5::write_strings(f, root + "/label", label);
+    h5::write_strings(f, root + "/observable_class", cls);
+    h5::write_strings(f, root + "/classifier", clf);
+    h5::write_strings(f, root + "/chosen_params", params);
+    h5::write_doubles(f, root + "/accuracy_mean", means(acc));
+    h5::write_doubles(f, root + "/accuracy_sem", sems(acc));
+    h5::write_doubles(f, root + "/balanced_accuracy_mean", means(bal));
+    h5::write_doubles(f, root + "/balanced_accuracy_sem", sems(bal));
   }
+}
+
+// /identifiability: the pairwise matrices and the dendrogram.
+void write_identifiability(hid_t f, const Results& r) {
+  const Identifiability& t = r.identifiability;
+  if (t.empty()) return;
+  const hsize_t K = t.conditions.size(), S = t.splits.size(), O = t.classes.size(), R = t.rules.size();
+  h5::write_strings(f, "/identifiability/rules", t.rules);
+  h5::write_strings(f, "/identifiability/observable_class", t.classes);
+  h5::write_strings(f, "/identifiability/condition", t.conditions);
+  h5::write_strings(f, "/identifiability/split", t.splits);
+  h5::write_doubles(f, "/identifiability/accuracy_mean", means(t.accuracy), {K, S, O, R, R});
+  h5::write_doubles(f, "/identifiability/accuracy_sem", sems(t.accuracy), {K, S, O, R, R});
+  for (const char* d : {"/identifiability/accuracy_mean", "/identifiability/accuracy_sem"}) {
+    h5::attach_scale(f, d, "/identifiability/condition", 0, "condition");
+    h5::attach_scale(f, d, "/identifiability/split", 1, "split");
+    h5::attach_scale(f, d, "/identifiability/observable_class", 2, "observable_class");
+    h5::attach_scale(f, d, "/identifiability/rules", 3, "rule");
+    h5::attach_scale(f, d, "/identifiability/rules", 4, "rule");
+  }
+  h5::write_int64s(f, "/identifiability/dendrogram/left", t.left);
+  h5::write_int64s(f, "/identifiability/dendrogram/right", t.right);
+  h5::write_doubles(f, "/identifiability/dendrogram/height", t.height);
+  h5::write_int64s(f, "/identifiability/dendrogram/order", t.order);
+  h5::write_string_attr(f, "/identifiability/dendrogram", "distance", t.distance);
 }
 
 // /holdout: held-out architectures and tasks, and the task-to-task transfer matrix.
@@ -589,7 +693,9 @@ void write_findings(hid_t f, const Results& r) {
 void write_results(const Results& r, const std::string& path) {
   h5::Id f = h5::create_file(path, "results file");
   write_attributes(f, r);
-  write_main(f, r);
+  write_main(f, r, r.main, "/main");
+  write_main(f, r, r.networks, "/networks");
+  write_identifiability(f, r);
   write_holdout(f, r);
   write_trajectory(f, r);
   write_measurement(f, r);
@@ -621,18 +727,18 @@ void read_attributes(hid_t f, Results& r) {
   r.classes = h5::read_strings(f, "/classes");
 }
 
-void read_main(hid_t f, Results& r) {
-  if (h5::is_dataset(f, "/main/label")) {
-    const auto cls = h5::read_strings(f, "/main/observable_class"), clf = h5::read_strings(f, "/main/classifier");
-    const auto am = h5::read_doubles(f, "/main/accuracy_mean"), as = h5::read_doubles(f, "/main/accuracy_sem");
-    const auto bm = h5::read_doubles(f, "/main/balanced_accuracy_mean"), bs = h5::read_doubles(f, "/main/balanced_accuracy_sem");
+void read_main(hid_t f, std::vector<MainRow>& rows, const std::string& root) {
+  if (h5::is_dataset(f, root + "/label")) {
+    const auto cls = h5::read_strings(f, root + "/observable_class"), clf = h5::read_strings(f, root + "/classifier");
+    const auto am = h5::read_doubles(f, root + "/accuracy_mean"), as = h5::read_doubles(f, root + "/accuracy_sem");
+    const auto bm = h5::read_doubles(f, root + "/balanced_accuracy_mean"), bs = h5::read_doubles(f, root + "/balanced_accuracy_sem");
     for (size_t i = 0; i < cls.size(); ++i) {
       MainRow m;
       m.observable_class = cls[i];
       m.classifier = clf[i];
       m.accuracy = {am[i], as[i], 0};
       m.balanced_accuracy = {bm[i], bs[i], 0};
-      const std::string g = "/main/" + cls[i] + "_" + clf[i];
+      const std::string g = root + "/" + cls[i] + "_" + clf[i];
       m.confusion = zip(h5::read_doubles(f, g + "/confusion_mean"), h5::read_doubles(f, g + "/confusion_sem"));
       m.dprime = zip(h5::read_doubles(f, g + "/dprime_mean"), h5::read_doubles(f, g + "/dprime_sem"));
       m.accuracy_per_split = h5::read_doubles(f, g + "/accuracy_per_split");
@@ -643,9 +749,25 @@ void read_main(hid_t f, Results& r) {
         m.predictions.push_back({static_cast<int>(split[k]), run[k], static_cast<int32_t>(layer[k]),
                                  static_cast<int32_t>(truth[k]), static_cast<int32_t>(pred[k])});
       m.probabilities = h5::read_doubles(f, g + "/predictions/probability");
-      r.main.push_back(std::move(m));
+      rows.push_back(std::move(m));
     }
   }
+}
+
+void read_identifiability(hid_t f, Results& r) {
+  if (!h5::is_dataset(f, "/identifiability/rules")) return;
+  Identifiability& t = r.identifiability;
+  t.rules = h5::read_strings(f, "/identifiability/rules");
+  t.classes = h5::read_strings(f, "/identifiability/observable_class");
+  t.conditions = h5::read_strings(f, "/identifiability/condition");
+  t.splits = h5::read_strings(f, "/identifiability/split");
+  t.accuracy = zip(h5::read_doubles(f, "/identifiability/accuracy_mean"), h5::read_doubles(f, "/identifiability/accuracy_sem"));
+  t.left = h5::read_int64s(f, "/identifiability/dendrogram/left");
+  t.right = h5::read_int64s(f, "/identifiability/dendrogram/right");
+  t.height = h5::read_doubles(f, "/identifiability/dendrogram/height");
+  t.order = h5::read_int64s(f, "/identifiability/dendrogram/order");
+  h5::Id g(h5::check(H5Oopen(f, "/identifiability/dendrogram", H5P_DEFAULT), "open /identifiability/dendrogram"));
+  t.distance = h5::read_string_attr(g, "distance");
 }
 
 void read_holdout(hid_t f, Results& r) {
@@ -768,7 +890,9 @@ Results read_results(const std::string& path) {
                    (h5::has_attr(f, "format") ? " (it is '" + h5::read_string_attr(f, "format") + "')" : ""));
   Results r;
   read_attributes(f, r);
-  read_main(f, r);
+  read_main(f, r.main, "/main");
+  read_main(f, r.networks, "/networks");
+  read_identifiability(f, r);
   read_holdout(f, r);
   read_trajectory(f, r);
   read_measurement(f, r);

@@ -21,8 +21,8 @@ using util::did_you_mean;
 using util::join;
 
 const std::vector<std::string>& analysis_sweep_names() {
-  static const std::vector<std::string> names = {"observable_class", "holdout",    "trajectory",
-                                                 "measurement",      "importance", "permutation"};
+  static const std::vector<std::string> names = {"observable_class", "networks",    "holdout",    "trajectory",
+                                                 "measurement",      "importance",  "permutation", "identifiability"};
   return names;
 }
 

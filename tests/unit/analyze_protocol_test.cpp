@@ -240,3 +240,49 @@ TEST(AnalyzeProtocol, GivenSplitsAreChecked) {
   EXPECT_EQ(r.splits.size(), 1u);
   EXPECT_EQ(r.splits[0].params["n_estimators"], 3);
 }
+
+TEST(AnalyzeProtocol, GroupedSplitsKeepNetworksWholeAndBalanceTheirRules) {
+  // 3 rules x 8 networks x 3 layers: each split puts 6 of a rule's 8 networks (round(0.75 x 8))
+  // in training, every layer of a network on the same side; the seed changes the split.
+  std::vector<int32_t> y;
+  std::vector<int64_t> g;
+  for (int net = 0; net < 24; ++net)
+    for (int layer = 0; layer < 3; ++layer) y.push_back(net % 3), g.push_back(100 + net);
+  const auto splits = grouped_splits(y.data(), g.data(), y.size(), 3, 5, 0.75, 7);
+  ASSERT_EQ(splits.size(), 5u);
+  for (const auto& s : splits) {
+    EXPECT_EQ(s.train.size() + s.test.size(), y.size());
+    std::set<int64_t> train_nets, test_nets;
+    for (auto r : s.train) train_nets.insert(g[r]);
+    for (auto r : s.test) test_nets.insert(g[r]);
+    for (auto n : test_nets) EXPECT_EQ(train_nets.count(n), 0u) << "network " << n << " on both sides";
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_EQ(count_class(s.train, y, c), 6 * 3);
+      EXPECT_EQ(count_class(s.test, y, c), 2 * 3);
+    }
+  }
+  EXPECT_NE(splits[0].test, splits[1].test);
+  // Folds of a split's training rows: whole networks, classes dealt in turn.
+  const auto folds = grouped_folds(y.data(), g.data(), splits[0].train, 3, 3, 9);
+  std::set<uint32_t> seen;
+  for (const auto& f : folds) {
+    std::set<int64_t> nets;
+    for (auto r : f) nets.insert(g[r]), seen.insert(r);
+    EXPECT_EQ(f.size(), 6u * 3);  // 18 networks over 3 folds
+    for (const auto& other : folds)
+      if (&other != &f)
+        for (auto r : other) EXPECT_EQ(nets.count(g[r]), 0u);
+  }
+  EXPECT_EQ(seen.size(), splits[0].train.size());
+  // The protocol uses them when asked (and refuses without groups).
+  std::vector<double> X(y.size());
+  for (size_t i = 0; i < y.size(); ++i) X[i] = y[i] + 0.01 * static_cast<double>(i % 5);
+  ProtocolOptions o;
+  o.splits = 3;
+  o.grouped = true;
+  DataView v{X.data(), y.data(), y.size(), 1, 3, g.data()};
+  const Protocol p(v, {"random_forest", {{"n_estimators", 5}}}, {}, o);
+  for (size_t s = 0; s < p.splits().size(); ++s) EXPECT_EQ(p.splits()[s].test, grouped_splits(y.data(), g.data(), y.size(), 3, 3, 0.75, 0)[s].test);
+  v.groups = nullptr;
+  EXPECT_THROW(Protocol(v, {"random_forest", {{"n_estimators", 5}}}, {}, o), lrid::BadInput);
+}

@@ -173,3 +173,65 @@ TEST(AnalyzeReport, ResultsFileRoundTripAndReport) {
   EXPECT_NE(md.find("run 7 fa/x: loss diverged"), std::string::npos);
   EXPECT_THROW(read_results("/tmp/lrid_no_such_results.h5"), BadInput);
 }
+
+TEST(AnalyzeReport, AverageLinkageMatchesAHandComputation) {
+  // d(a,b) = 0.1, d(c,d) = 0.2, the rest 0.8 except d(b,c) = 0.6: merges {a,b} at 0.1, {c,d} at
+  // 0.2, then the two at the mean of their four cross distances (0.8 + 0.8 + 0.6 + 0.8) / 4 = 0.75.
+  const std::vector<double> d = {0, 0.1, 0.8, 0.8,  //
+                                 0.1, 0, 0.6, 0.8,  //
+                                 0.8, 0.6, 0, 0.2,  //
+                                 0.8, 0.8, 0.2, 0};
+  Identifiability t;
+  average_linkage(d, 4, t);
+  EXPECT_EQ(t.left, (std::vector<int64_t>{0, 2, 4}));
+  EXPECT_EQ(t.right, (std::vector<int64_t>{1, 3, 5}));
+  ASSERT_EQ(t.height.size(), 3u);
+  EXPECT_DOUBLE_EQ(t.height[0], 0.1);
+  EXPECT_DOUBLE_EQ(t.height[1], 0.2);
+  EXPECT_DOUBLE_EQ(t.height[2], 0.75);
+  EXPECT_EQ(t.order, (std::vector<int64_t>{0, 1, 2, 3}));
+}
+
+TEST(AnalyzeReport, IdentifiabilityIsWrittenReadAndRead) {
+  // Three rules; a and b only weights separate, a and c everything, b and c nothing; under the
+  // worst condition activations lose a-c.
+  auto r = good();
+  Identifiability& t = r.identifiability;
+  t.rules = {"a", "b", "c"};
+  t.classes = {"weight", "act", "gradavg", "all"};
+  t.conditions = {"ideal", "f0.1_s0.5"};
+  t.splits = {"samples", "networks"};
+  t.accuracy.assign(2 * 2 * 4 * 9, MeanSem{std::nan(""), std::nan(""), 0});
+  auto set = [&](size_t k, size_t o, size_t i, size_t j, double v) {
+    for (size_t s = 0; s < 2; ++s) {
+      const size_t base = ((k * 2 + s) * 4 + o) * 9;
+      t.accuracy[base + i * 3 + j] = t.accuracy[base + j * 3 + i] = MeanSem{v, 0.01, 3};
+    }
+  };
+  for (size_t k = 0; k < 2; ++k)
+    for (size_t o = 0; o < 4; ++o) {
+      set(k, o, 0, 1, o == 0 ? 0.9 : 0.55);
+      set(k, o, 0, 2, k == 1 && o == 1 ? 0.6 : 0.95);
+      set(k, o, 1, 2, 0.52);
+    }
+  std::vector<double> d(9, 0.0);
+  for (size_t i = 0; i < 3; ++i)
+    for (size_t j = 0; j < 3; ++j)
+      if (i != j) d[i * 3 + j] = std::max(0.0, 2 * t.at(0, 1, 3, i, j).mean - 1);
+  average_linkage(d, 3, t);
+  t.distance = "test";
+  const std::string path = "/tmp/lrid_report_ident_" + std::to_string(getpid()) + ".h5";
+  r.settings = {{"splits", 10}, {"sweep_splits", 3}};
+  write_results(r, path);
+  const Results back = read_results(path);
+  std::remove(path.c_str());
+  ASSERT_EQ(back.identifiability.rules, t.rules);
+  EXPECT_DOUBLE_EQ(back.identifiability.at(1, 1, 1, 0, 2).mean, 0.6);
+  EXPECT_EQ(back.identifiability.left, t.left);
+  const std::string md = report_markdown(back);
+  EXPECT_NE(md.find("No observable class separates: b<->c (best 0.520)"), std::string::npos) << md;
+  EXPECT_NE(md.find("Only weights separate (not activations, not layer-wise changes): a<->b."), std::string::npos) << md;
+  EXPECT_NE(md.find("still under f0.1_s0.5: none"), std::string::npos) << md;
+  EXPECT_NE(md.find("but not under f0.1_s0.5: a<->c (0.950 -> 0.600)"), std::string::npos) << md;
+  EXPECT_NE(md.find("{b, c}"), std::string::npos) << md;  // the confused group
+}

@@ -52,6 +52,8 @@ struct FeatureSpec {
   uint64_t permutation_seed = 0;
   /// Job run ids left out (e.g. held out of a model by `lrid fit --exclude-runs`).
   std::vector<int64_t> exclude_runs;
+  /// Only the samples of these rules (classes: these, in canonical order); empty: every rule.
+  std::vector<std::string> rules;
 };
 
 /// The main dataset's spec: these statistics, the ideal condition, every point, the depth.
@@ -77,7 +79,8 @@ struct FeatureSet {
   size_t dropped_samples = 0;                   ///< non-finite after dropping those
 };
 
-/// The learning rules in canonical order (sgdm, adam, fa, ia) that occur among done runs.
+/// The learning rules that occur among done runs, in the registry's order (config/rules.hpp), a
+/// rule the registry does not know after them.
 std::vector<std::string> rule_classes(const CampaignData& c);
 
 /// Builds the samples of every done run. Statistics with a non-finite value in any sample are

@@ -7,6 +7,9 @@
 // Sweeps and their evaluations:
 //   main         observable class (weight, act, gradavg, all) x classifier, the paper's protocol
 //                (balanced splits, z-scoring, stratified CV over the grids)
+//   networks     the same with splits (and CV folds) that hold out whole networks: all layers of
+//                a run on one side, so that no test layer has a sibling from its network in
+//                training (part of the sample-split accuracy is recognising a run's other layers)
 //   holdout      held-out architectures, held-out tasks (train on the others), the task-to-task
 //                transfer matrix; each split fitted with `sweep_splits` forest seeds
 //   trajectory   k of the T points: every contiguous window, k evenly spread, k random draws
@@ -14,6 +17,9 @@
 //   permutation  the control: the sweep forest on run-level permuted rule labels, a new
 //                permutation in each of `splits` splits (expected at chance; away from it, the
 //                features or splits carry something other than the rule)
+//   identifiability  with more than two rules: for every pair of rules, the sweep forest on just
+//                those two, per observable class, under the ideal and the worst recorded
+//                measurement condition (worst_condition), with sample splits and network splits
 // The importance sweep needs no evaluation of its own: it reads the main forest's importances.
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -46,7 +52,8 @@ struct Evaluation {
   std::vector<std::string> values;   ///< holdout: the held-out values; transfer: the tasks
   int replicates = 1;                ///< holdout/transfer: fits per split, with other seeds
   // What the results need to describe it:
-  std::string observable_class;      ///< main, measurement: weight, act, gradavg, all
+  std::string observable_class;      ///< main, measurement, identifiability: weight, act, gradavg, all
+  std::vector<std::string> rules;    ///< identifiability: the pair of rules (features.rules)
   std::string trajectory_kind;       ///< window, spread, random
   int k = 0, position = 0;           ///< trajectory: points used, window start / draw
 };
@@ -85,6 +92,16 @@ std::vector<Evaluation> plan_measurement(const CampaignData& c, const config::An
                                          const std::vector<int>& selected);
 std::vector<Evaluation> plan_permutation(const CampaignData& c, const config::AnalysisSpec& a,
                                          const std::vector<int>& selected);
+std::vector<Evaluation> plan_identifiability(const CampaignData& c, const config::AnalysisSpec& a,
+                                             const std::vector<int>& selected);
+
+/// What an experimenter records under condition `condition`: the units (act; weights: the
+/// synapses) kept, median over the done runs' layers.
+double median_kept(const CampaignData& c, int condition, bool weights = false);
+/// The worst recorded measurement condition (the identifiability matrix's "worst", and finding
+/// 6's): the fewest units kept (median_kept), then the most noise. -1 when the campaign recorded
+/// only the ideal condition.
+int worst_condition(const CampaignData& c);
 
 /// Every sweep the settings ask for, in the order above.
 std::vector<Evaluation> make_plan(const CampaignData& c, const config::AnalysisSpec& a,

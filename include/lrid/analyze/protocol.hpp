@@ -31,12 +31,14 @@
 
 namespace lrid::analyze {
 
-/// Borrowed data: X n x d row-major, labels in [0, n_classes).
+/// Borrowed data: X n x d row-major, labels in [0, n_classes); optionally a group per row (the
+/// run a sample comes from: every layer of one network), for splits that keep groups whole.
 struct DataView {
   const double* X = nullptr;
   const int32_t* y = nullptr;
   size_t n = 0, d = 0;
   int n_classes = 0;
+  const int64_t* groups = nullptr;
 };
 
 /// Row indices (into the data), each part sorted ascending; train and test are disjoint.
@@ -49,6 +51,17 @@ struct Split {
 /// with one sample goes to train). k >= 1, train_fraction in (0, 1), else BadInput.
 std::vector<Split> balanced_splits(const int32_t* y, size_t n, int n_classes, int k,
                                    double train_fraction, uint64_t seed);
+
+/// The same at the level of groups (whole networks): class c's groups (a group's rows share one
+/// label) are shuffled and the first round(train_fraction x groups) go to train, with every row
+/// of a group on the same side, so no test sample has a sibling from its network in training.
+std::vector<Split> grouped_splits(const int32_t* y, const int64_t* groups, size_t n, int n_classes, int k,
+                                  double train_fraction, uint64_t seed);
+/// Stratified k-fold over `rows` at the level of groups: each class's groups are shuffled
+/// (seeded) and dealt to the folds in turn; a group's rows stay in one fold.
+std::vector<std::vector<uint32_t>> grouped_folds(const int32_t* y, const int64_t* groups,
+                                                 const std::vector<uint32_t>& rows, int n_classes, int k,
+                                                 uint64_t seed);
 
 /// Stratified k-fold over `rows`: each class's rows are shuffled (seeded) and dealt to the folds
 /// in turn, so fold sizes per class differ by at most one. Returns the validation rows of each
@@ -79,6 +92,8 @@ struct ProtocolOptions {
   int folds = 5;
   uint64_t seed = 0;
   bool zscore = true;
+  /// Splits and CV folds keep the data's groups whole (DataView::groups: whole networks).
+  bool grouped = false;
 };
 
 /// One model-selection fit: split `split`, held-out fold `fold`, scoring `grid_points`.

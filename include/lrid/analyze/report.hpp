@@ -41,7 +41,17 @@ int worst_condition(const MeasurementTable& m);
 /// report.md's text.
 std::string report_markdown(const Results& r);
 
-/// The main table as a markdown table (rows: observable classes, columns: classifiers).
+/// The main table as a markdown table (rows: observable classes, columns: classifiers); with
+/// `networks`, each cell also gives the accuracy with whole networks held out ("samples / networks").
 std::string main_table_markdown(const Results& r);
+
+/// The identifiability matrix's reading (report.md's "Which rules can be told apart"): a pair is
+/// separated by an observable class when the forest on that pair alone reaches kPairSeparated
+/// with whole networks held out, and no observable separates it when every class stays below
+/// kPairSeparated there.
+inline constexpr double kPairSeparated = 0.75;
+/// Below this pairwise accuracy (chance 0.5) a pair counts as confused: the groups of the report
+/// are the dendrogram's clusters below the separability 2 kPairConfused - 1.
+inline constexpr double kPairConfused = 0.65;
 
 }  // namespace lrid::analyze

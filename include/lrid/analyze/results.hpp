@@ -11,6 +11,13 @@
 //   /main/<class>_<classifier>/confusion_mean, confusion_sem [C, C] (rows: true rule, fractions),
 //         dprime_mean, dprime_sem [C], accuracy_per_split [splits],
 //         predictions/{split, run, layer, true, predicted} [N], predictions/probability [N, C]
+//   /networks/...           the same layout as /main, with splits that hold out whole networks
+//   /identifiability/rules [R], observable_class [O], condition [K] (ideal, worst), split [S]
+//         ("samples", "networks"); accuracy_mean, accuracy_sem [K, S, O, R, R] (the forest on
+//         each pair of rules alone, symmetric, NaN on the diagonal); dendrogram/left, right,
+//         height [R - 1] (average linkage of the separability 2 acc - 1 of the networks-split
+//         matrix of all statistics under the ideal condition; clusters numbered R, R + 1, ...),
+//         dendrogram/order [R] (the leaves in plot order); attrs distance
 //   /holdout/{architecture,task}/held_out [V], accuracy_mean, accuracy_sem [V] (over forest
 //         seeds), attrs mean, sem (over the held-out values)
 //   /holdout/transfer/tasks [T], accuracy_mean, accuracy_sem [T, T] (rows: trained on)
@@ -84,6 +91,34 @@ struct MeasurementTable {
   const MeanSem* at(const std::string& condition, const std::string& cls) const;
 };
 
+/// The pairwise identifiability of the rules (plan_identifiability): the forest's accuracy on each
+/// pair of rules alone (chance 0.5).
+struct Identifiability {
+  std::vector<std::string> rules, classes, conditions, splits;
+  std::vector<MeanSem> accuracy;  ///< [conditions][splits][classes][rules][rules], NaN on the diagonal
+  /// Average linkage on d_ij = max(0, 2 acc_ij - 1): merge k joins clusters left[k] and
+  /// right[k] (0..R-1 the rules, R + m the m-th merge) at height[k].
+  std::vector<int64_t> left, right, order;
+  std::vector<double> height;
+  std::string distance;  ///< which matrix the dendrogram's distances come from
+  bool empty() const { return rules.empty(); }
+  const MeanSem& at(size_t condition, size_t split, size_t cls, size_t i, size_t j) const {
+    const size_t R = rules.size();
+    return accuracy[(((condition * splits.size() + split) * classes.size() + cls) * R + i) * R + j];
+  }
+  /// Index of a name in a list (size() when absent).
+  static size_t index(const std::vector<std::string>& v, const std::string& x) {
+    size_t i = 0;
+    while (i < v.size() && v[i] != x) ++i;
+    return i;
+  }
+};
+
+/// Average-linkage (UPGMA) clustering of R items with distances d (R x R, symmetric): fills
+/// left, right, height (R - 1 merges, heights non-decreasing) and order (the leaves, each
+/// cluster's left part first).
+void average_linkage(const std::vector<double>& d, size_t R, Identifiability& out);
+
 struct SanityRow {
   std::string rule, task, arch;
   int64_t done = 0, failed = 0, near_chance = 0;
@@ -124,6 +159,8 @@ struct Results {
   std::vector<std::string> dropped_statistics, statistics;
   std::vector<std::string> policy_differences;
   std::vector<MainRow> main;
+  std::vector<MainRow> networks;  ///< the main evaluations with whole networks held out
+  Identifiability identifiability;
   std::map<std::string, Holdout> holdout;  ///< "architecture", "task"
   Transfer transfer;
   std::vector<TrajectoryRow> trajectory;
@@ -141,6 +178,7 @@ struct Results {
   double seconds = 0;
 
   const MainRow* main_row(const std::string& observable_class, const std::string& classifier) const;
+  const MainRow* networks_row(const std::string& observable_class, const std::string& classifier) const;
 };
 
 /// Tables from the executed plan (rank 0): `results[i]` belongs to `plan[i]`.

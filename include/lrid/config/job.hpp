@@ -130,8 +130,8 @@ struct AnalysisSpec {
   int64_t sweep_n_estimators = 100;        ///< the sweeps' forest
   std::string sweep_max_features = "sqrt";
   int64_t random_draws = 3;                ///< trajectory sweep: random point sets per k
-  std::vector<std::string> sweeps{"observable_class", "holdout", "trajectory", "measurement",
-                                  "importance", "permutation"};
+  std::vector<std::string> sweeps{"observable_class", "networks",    "holdout",     "trajectory",
+                                  "measurement",      "importance",  "permutation", "identifiability"};
 };
 
 /// The analysis sweeps lrid runs (AnalysisSpec::sweeps).
