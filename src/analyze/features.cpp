@@ -1,5 +1,7 @@
 #include "lrid/analyze/features.hpp"
 
+#include "lrid/config/rules.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -15,6 +17,12 @@
 
 namespace lrid::analyze {
 
+std::vector<std::string> CampaignData::condition_names() const {
+  std::vector<std::string> out;
+  for (const auto& k : conditions_meta) out.push_back(k.name);
+  return out;
+}
+
 CampaignData read_campaign(const std::string& path) {
   auto f = store::Campaign::open_read(path);
   CampaignData c;
@@ -23,18 +31,7 @@ CampaignData read_campaign(const std::string& path) {
   c.job_hash = f->job_hash();
   c.job_yaml = f->job_yaml();
   const store::Layout& L = f->layout();
-  c.runs = L.runs;
-  c.layers = L.layers;
-  c.conditions = L.conditions;
-  c.points = L.points;
-  c.statistics = L.statistics;
-  c.statistic_names = L.statistic_names;
-  for (const auto& m : L.conditions_meta) {
-    c.condition_names.push_back(m.name);
-    c.condition_fraction.push_back(m.fraction);
-    c.condition_noise.push_back(m.noise);
-    c.condition_units.push_back(m.units);
-  }
+  static_cast<store::Layout&>(c) = L;  // the file's dimensions and labels, as they are
   for (const auto& r : f->runs()) {
     c.run_id.push_back(r.id);
     c.rule.push_back(r.rule);

@@ -59,24 +59,24 @@ double steady_now() {
 // The campaign's condition nearest to `wanted` (exact name first): log-distance of the unit
 // fractions (or counts) plus the difference of the noise levels.
 int nearest_condition(const CampaignData& c, const std::string& wanted, std::vector<std::string>& notes) {
-  for (size_t k = 0; k < c.condition_names.size(); ++k)
-    if (c.condition_names[k] == wanted) return static_cast<int>(k);
+  for (size_t k = 0; k < c.conditions_meta.size(); ++k)
+    if (c.conditions_meta[k].name == wanted) return static_cast<int>(k);
   const observe::Condition w = observe::parse_condition(wanted);
   int best = -1;
   double best_d = std::numeric_limits<double>::infinity();
-  for (size_t k = 0; k < c.condition_names.size(); ++k) {
-    const bool units = c.condition_units[k] > 0;
+  for (size_t k = 0; k < c.conditions_meta.size(); ++k) {
+    const bool units = c.conditions_meta[k].units > 0;
     if (units != (w.units > 0)) continue;
-    const double a = units ? static_cast<double>(c.condition_units[k]) : c.condition_fraction[k];
+    const double a = units ? static_cast<double>(c.conditions_meta[k].units) : c.conditions_meta[k].fraction;
     const double b = units ? static_cast<double>(w.units) : w.fraction;
-    const double d = std::fabs(std::log(a / b)) + std::fabs(c.condition_noise[k] - w.noise);
+    const double d = std::fabs(std::log(a / b)) + std::fabs(c.conditions_meta[k].noise - w.noise);
     if (d < best_d) best_d = d, best = static_cast<int>(k);
   }
   if (best < 0)
     throw BadInput(c.path + ": no recorded condition is comparable to '" + wanted + "' (recorded: " +
-                   util::join(c.condition_names) + ")");
+                   util::join(c.condition_names()) + ")");
   notes.push_back("condition " + wanted + " was not recorded; using the nearest recorded one, " +
-                  c.condition_names[static_cast<size_t>(best)] + " (recorded: " + util::join(c.condition_names) + ")");
+                  c.conditions_meta[static_cast<size_t>(best)].name + " (recorded: " + util::join(c.condition_names()) + ")");
   return best;
 }
 
@@ -217,10 +217,10 @@ void describe_model(RuleModel& m, const CampaignData& c, const FeatureSet& f, co
   m.job_hash = c.job_hash;
   m.observable_class = cls;
   const size_t ci = static_cast<size_t>(e.features.condition);
-  m.condition = c.condition_names[ci];
-  m.condition_fraction = c.condition_fraction[ci];
-  m.condition_noise = c.condition_noise[ci];
-  m.condition_units = c.condition_units[ci];
+  m.condition = c.conditions_meta[ci].name;
+  m.condition_fraction = c.conditions_meta[ci].fraction;
+  m.condition_noise = c.conditions_meta[ci].noise;
+  m.condition_units = c.conditions_meta[ci].units;
   m.classes = f.classes;
   m.feature_names = f.feature_names;
   for (const auto& n : f.feature_names) {
@@ -246,7 +246,7 @@ void describe_model(RuleModel& m, const CampaignData& c, const FeatureSet& f, co
   std::map<int64_t, size_t> row_of;
   for (size_t r = 0; r < c.run_id.size(); ++r) row_of[c.run_id[r]] = r;
   // Units per example as measured under the condition (a recording holds only what it measured).
-  const observe::Condition cond = condition_of(c.condition_fraction[ci], c.condition_noise[ci], c.condition_units[ci]);
+  const observe::Condition cond = condition_of(c.conditions_meta[ci].fraction, c.conditions_meta[ci].noise, c.conditions_meta[ci].units);
   m.act_units_min = std::numeric_limits<int64_t>::max();
   m.act_units_max = 0;
   for (size_t i = 0; i < f.n; ++i) {
@@ -332,12 +332,7 @@ void save_model(const RuleModel& m, const std::string& path) {
   const std::string tmp = path + ".tmp";
   {
     h5::Id f = h5::create_file(tmp, "model file");
-    h5::write_string_attr(f, "format", kModelFormat);
-    h5::write_string_attr(f, "lrid_version", m.lrid_version);
-    h5::write_string_attr(f, "created", m.created);
-    h5::write_string_attr(f, "campaign", m.campaign);
-    h5::write_string_attr(f, "job_name", m.job_name);
-    h5::write_string_attr(f, "job_hash", m.job_hash);
+    h5::write_header(f, {kModelFormat, m.lrid_version, m.created, m.job_name, m.job_hash, m.campaign});
     h5::write_string_attr(f, "observable_class", m.observable_class);
     h5::write_string_attr(f, "condition", m.condition);
     h5::write_doubles_attr(f, "condition_fraction", {m.condition_fraction});
@@ -605,8 +600,9 @@ ClassifyReport classify_campaign_run(const RuleModel& m, const CampaignData& c, 
   if (row_it == c.run_id.end()) throw BadInput(c.path + ": run " + std::to_string(run_id) + " is not in this file");
   const size_t r = static_cast<size_t>(row_it - c.run_id.begin());
   if (c.status[r] != store::kDone) throw BadInput(c.path + ": run " + std::to_string(run_id) + " is not done");
-  const auto ci = std::find(c.condition_names.begin(), c.condition_names.end(), m.condition);
-  if (ci == c.condition_names.end())
+  const std::vector<std::string> names = c.condition_names();
+  const auto ci = std::find(names.begin(), names.end(), m.condition);
+  if (ci == names.end())
     throw BadInput(c.path + ": condition " + m.condition + " of the model was not recorded in this campaign");
   std::vector<int> sidx;
   for (const auto& s : m.statistics) {
@@ -622,7 +618,7 @@ ClassifyReport classify_campaign_run(const RuleModel& m, const CampaignData& c, 
     std::vector<double> x;
     for (int s : sidx)
       for (auto t : m.points)
-        x.push_back(static_cast<double>(c.value(static_cast<int64_t>(r), l, ci - c.condition_names.begin(), t, s)));
+        x.push_back(static_cast<double>(c.value(static_cast<int64_t>(r), l, ci - names.begin(), t, s)));
     const int depth = c.layer_depth[r][static_cast<size_t>(l)];
     auto v = population_verdict(m, c.layer_name[r][static_cast<size_t>(l)],
                                 depth >= 0 && depth < 3 ? depth_categories()[static_cast<size_t>(depth)] : "unknown", x);

@@ -1,6 +1,8 @@
 // `lrid analyze`: read, plan, execute, collect, judge, write (see include/lrid/analyze/pipeline.hpp).
 #include "lrid/analyze/pipeline.hpp"
 
+#include <cmath>
+
 #include <mpi.h>
 #include <sys/stat.h>
 
@@ -21,8 +23,11 @@
 
 namespace lrid::analyze {
 
-void options_from_job(const std::string& job_yaml, const std::string& origin, AnalysisOptions& o) {
-  o.spec = config::load_job_text(job_yaml, origin).analysis;
+void options_from_job(const std::string& job_yaml, const std::string& origin, AnalysisOptions& o,
+                      const std::vector<std::string>& overrides) {
+  const config::JobSpec job = config::load_job_text(job_yaml, origin, overrides);
+  o.spec = job.analysis;
+  o.policy_differences = config::policy_differences(job);
 }
 
 void make_directories(const std::string& path) {
@@ -100,7 +105,7 @@ AnalysisSummary run_analysis(const AnalysisOptions& o) {
     comm::quiet_barrier(MPI_COMM_WORLD);
     return summary;
   }
-  Results r = collect_results(plan, ex.results, c, o.spec, selected);
+  Results r = collect_results(plan, ex.results, c, o.spec, selected, o.policy_differences);
   r.ranks = size;
   r.fits = ex.fits;
   r.findings = judge(r);
@@ -116,6 +121,39 @@ AnalysisSummary run_analysis(const AnalysisOptions& o) {
   summary.seconds = now() - t0;
   comm::quiet_barrier(MPI_COMM_WORLD);
   return summary;
+}
+
+// `analyze --json`: the main table and the findings, read back from the results file written.
+nlohmann::ordered_json summary_json(const AnalysisSummary& s) {
+  const Results r = read_results(s.results_path);
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); };
+  nlohmann::ordered_json j;
+  j["results"] = s.results_path;
+  j["report"] = s.report_path;
+  j["lrid_version"] = r.lrid_version;
+  j["job_name"] = r.job_name;
+  j["job_hash"] = r.job_hash;
+  j["classes"] = r.classes;
+  j["samples"] = r.samples;
+  j["main"] = nlohmann::ordered_json::array();
+  for (const auto& m : r.main)
+    j["main"].push_back({{"observable_class", m.observable_class},
+                         {"classifier", m.classifier},
+                         {"accuracy_mean", num(m.accuracy.mean)},
+                         {"accuracy_sem", num(m.accuracy.sem)},
+                         {"balanced_accuracy_mean", num(m.balanced_accuracy.mean)},
+                         {"splits", m.accuracy.count}});
+  if (r.permutation_run) j["permutation"] = {{"accuracy_mean", num(r.permutation.mean)}, {"accuracy_sem", num(r.permutation.sem)}};
+  j["findings"] = nlohmann::ordered_json::array();
+  for (const auto& f : r.findings)
+    j["findings"].push_back({{"number", f.number},
+                             {"title", f.title},
+                             {"verdict", verdict_name(f.verdict)},
+                             {"evidence", f.evidence},
+                             {"criterion", f.criterion}});
+  j["fits"] = s.fits;
+  j["seconds"] = s.seconds;
+  return j;
 }
 
 }  // namespace lrid::analyze

@@ -233,7 +233,7 @@ std::vector<Evaluation> plan_measurement(const CampaignData& c, const config::An
     for (const auto& [cls, stats] : classes) {
       Evaluation e;
       e.sweep = "measurement";
-      e.label = c.condition_names[static_cast<size_t>(cond)] + "/" + cls;
+      e.label = c.conditions_meta[static_cast<size_t>(cond)].name + "/" + cls;
       e.observable_class = cls;
       e.features.statistics = stats;
       e.features.condition = static_cast<int>(cond);
@@ -272,7 +272,7 @@ std::vector<Evaluation> plan_permutation(const CampaignData& c, const config::An
 
 double median_kept(const CampaignData& c, int condition, bool weights) {
   const auto k = static_cast<size_t>(condition);
-  observe::Condition cond{c.condition_fraction[k], c.condition_noise[k], 0, static_cast<uint64_t>(c.condition_units[k])};
+  observe::Condition cond{c.conditions_meta[k].fraction, c.conditions_meta[k].noise, 0, static_cast<uint64_t>(c.conditions_meta[k].units)};
   std::vector<double> v;
   for (size_t r = 0; r < c.status.size(); ++r) {
     if (c.status[r] != store::kDone) continue;
@@ -292,7 +292,7 @@ int worst_condition(const CampaignData& c) {
   for (int k = 1; k < static_cast<int>(c.conditions); ++k) {
     const double kept = median_kept(c, k);
     if (worst < 0 || kept < worst_kept ||
-        (kept == worst_kept && c.condition_noise[static_cast<size_t>(k)] > c.condition_noise[static_cast<size_t>(worst)]))
+        (kept == worst_kept && c.conditions_meta[static_cast<size_t>(k)].noise > c.conditions_meta[static_cast<size_t>(worst)].noise))
       worst = k, worst_kept = kept;
   }
   return worst;
@@ -314,7 +314,7 @@ std::vector<Evaluation> plan_identifiability(const CampaignData& c, const config
             Evaluation e;
             e.sweep = "identifiability";
             e.rules = {rules[i], rules[j]};
-            e.label = rules[i] + "," + rules[j] + "/" + cls + "/" + c.condition_names[static_cast<size_t>(cond)] + "/" +
+            e.label = rules[i] + "," + rules[j] + "/" + cls + "/" + c.conditions_meta[static_cast<size_t>(cond)].name + "/" +
                       (grouped ? "networks" : "samples");
             e.observable_class = cls;
             e.features.statistics = stats;

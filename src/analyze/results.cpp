@@ -128,10 +128,12 @@ MeasurementTable measurement_table(const std::vector<Evaluation>& plan, const st
     if (e.sweep == "measurement" && std::find(m.classes.begin(), m.classes.end(), e.observable_class) == m.classes.end())
       m.classes.push_back(e.observable_class);
   if (m.classes.empty()) return m;
-  m.conditions = c.condition_names;
-  m.fraction = c.condition_fraction;
-  m.noise = c.condition_noise;
-  m.units = c.condition_units;
+  for (const auto& k : c.conditions_meta) {
+    m.conditions.push_back(k.name);
+    m.fraction.push_back(k.fraction);
+    m.noise.push_back(k.noise);
+    m.units.push_back(k.units);
+  }
   m.accuracy.assign(m.conditions.size() * m.classes.size(), MeanSem{std::nan(""), std::nan(""), 0});
   for (size_t i = 0; i < plan.size(); ++i) {
     const auto& e = plan[i];
@@ -313,7 +315,7 @@ Identifiability identifiability_table(const std::vector<Evaluation>& plan, const
   Identifiability t;
   for (const auto& e : plan) {
     if (e.sweep != "identifiability") continue;
-    const std::string cond = c.condition_names[static_cast<size_t>(e.features.condition)];
+    const std::string cond = c.conditions_meta[static_cast<size_t>(e.features.condition)].name;
     if (Identifiability::index(t.conditions, cond) == t.conditions.size()) t.conditions.push_back(cond);
     if (Identifiability::index(t.classes, e.observable_class) == t.classes.size()) t.classes.push_back(e.observable_class);
   }
@@ -326,7 +328,7 @@ Identifiability identifiability_table(const std::vector<Evaluation>& plan, const
   for (size_t i = 0; i < plan.size(); ++i) {
     const Evaluation& e = plan[i];
     if (e.sweep != "identifiability") continue;
-    const size_t k = Identifiability::index(t.conditions, c.condition_names[static_cast<size_t>(e.features.condition)]);
+    const size_t k = Identifiability::index(t.conditions, c.conditions_meta[static_cast<size_t>(e.features.condition)].name);
     const size_t s = e.options.grouped ? 1 : 0;
     const size_t o = Identifiability::index(t.classes, e.observable_class);
     const size_t a = Identifiability::index(t.rules, e.rules[0]), b = Identifiability::index(t.rules, e.rules[1]);
@@ -351,7 +353,8 @@ Identifiability identifiability_table(const std::vector<Evaluation>& plan, const
 }  // namespace
 
 Results collect_results(const std::vector<Evaluation>& plan, const std::vector<ProtocolResult>& results,
-                        const CampaignData& c, const config::AnalysisSpec& spec, const std::vector<int>& selected) {
+                        const CampaignData& c, const config::AnalysisSpec& spec, const std::vector<int>& selected,
+                        std::vector<std::string> policy_differences) {
   Results out;
   out.campaign = c.path;
   out.job_name = c.job_name;
@@ -366,11 +369,7 @@ Results collect_results(const std::vector<Evaluation>& plan, const std::vector<P
   const FeatureSet meta = build_features(c, main_features(selected));
   out.samples = static_cast<int64_t>(meta.n);
   out.dropped_statistics = meta.dropped_statistics;
-  try {
-    out.policy_differences = config::policy_differences(config::load_job_text(c.job_yaml, c.path + ":/job_yaml"));
-  } catch (const BadInput&) {
-    // a job text this lrid cannot read: no policy comparison
-  }
+  out.policy_differences = std::move(policy_differences);
 
   for (size_t i = 0; i < plan.size(); ++i) {
     const Evaluation& e = plan[i];
@@ -444,12 +443,7 @@ double read_double_attr(hid_t loc, const std::string& path, const std::string& n
 
 // Root attributes (format, version, campaign, settings, counts) and /classes.
 void write_attributes(hid_t f, const Results& r) {
-  h5::write_string_attr(f, "format", kResultsFormat);
-  h5::write_string_attr(f, "lrid_version", r.lrid_version);
-  h5::write_string_attr(f, "campaign", r.campaign);
-  h5::write_string_attr(f, "job_name", r.job_name);
-  h5::write_string_attr(f, "job_hash", r.job_hash);
-  h5::write_string_attr(f, "created", util::iso_now());
+  h5::write_header(f, {kResultsFormat, r.lrid_version, "", r.job_name, r.job_hash, r.campaign});
   h5::write_string_attr(f, "settings", r.settings.dump());
   h5::write_int_attr(f, "samples", r.samples);
   h5::write_int_attr(f, "ranks", r.ranks);

@@ -48,39 +48,6 @@ int run_program(const std::vector<std::string>& argv, bool quiet) {
 
 namespace {
 
-// `analyze --json`: the main table and the findings, read back from the results file written.
-nlohmann::ordered_json summary_json(const analyze::AnalysisSummary& s) {
-  const analyze::Results r = analyze::read_results(s.results_path);
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); };
-  nlohmann::ordered_json j;
-  j["results"] = s.results_path;
-  j["report"] = s.report_path;
-  j["lrid_version"] = r.lrid_version;
-  j["job_name"] = r.job_name;
-  j["job_hash"] = r.job_hash;
-  j["classes"] = r.classes;
-  j["samples"] = r.samples;
-  j["main"] = nlohmann::ordered_json::array();
-  for (const auto& m : r.main)
-    j["main"].push_back({{"observable_class", m.observable_class},
-                         {"classifier", m.classifier},
-                         {"accuracy_mean", num(m.accuracy.mean)},
-                         {"accuracy_sem", num(m.accuracy.sem)},
-                         {"balanced_accuracy_mean", num(m.balanced_accuracy.mean)},
-                         {"splits", m.accuracy.count}});
-  if (r.permutation_run) j["permutation"] = {{"accuracy_mean", num(r.permutation.mean)}, {"accuracy_sem", num(r.permutation.sem)}};
-  j["findings"] = nlohmann::ordered_json::array();
-  for (const auto& f : r.findings)
-    j["findings"].push_back({{"number", f.number},
-                             {"title", f.title},
-                             {"verdict", analyze::verdict_name(f.verdict)},
-                             {"evidence", f.evidence},
-                             {"criterion", f.criterion}});
-  j["fits"] = s.fits;
-  j["seconds"] = s.seconds;
-  return j;
-}
-
 }  // namespace
 
 /// Runs the analysis (MPI initialised by the caller) and, on rank 0, the plots.
@@ -91,7 +58,7 @@ int analyze_campaign(analyze::AnalysisOptions o, bool plots, bool json) {
   const auto s = analyze::run_analysis(o);
   if (rank != 0) return 0;
   if (json) {
-    std::printf("%s\n", summary_json(s).dump(1).c_str());
+    std::printf("%s\n", analyze::summary_json(s).dump(1).c_str());
   } else {
     std::printf("\nMain table: test accuracy (mean ± s.e.m. over splits)\n%s\nFindings:\n%s\n", s.main_table.c_str(),
                 s.findings.c_str());
@@ -141,7 +108,7 @@ int cmd_analyze(int argc, char** argv) {
   o.out_dir = vm["out"].as<std::string>();
   {
     auto c = store::Campaign::open_read(o.campaign);
-    o.spec = config::load_job_text(c->job_yaml(), o.campaign + ":/job_yaml", args.overrides).analysis;
+    analyze::options_from_job(c->job_yaml(), o.campaign + ":/job_yaml", o, args.overrides);
   }
   auto check_names = [](const std::vector<std::string>& given, const std::vector<std::string>& known,
                         const std::string& option) {

@@ -9,6 +9,7 @@
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
+#include "lrid/train/campaign.hpp"
 #include "lrid/train/trainer.hpp"
 
 namespace lrid::cli {
@@ -55,12 +56,12 @@ int cmd_merge(int argc, char** argv) {
     const store::Campaign* holder = nullptr;
     for (const auto& s : shards)
       if (s->has_run(r.id)) holder = s.get();
-    layers.push_back(holder ? holder->layers(r.id) : train::run_layers(job, r));
+    layers.push_back(holder ? holder->layers(r.id) : train::run_layers(r.arch, job.task(r.task)));
   }
   store::Layout layout = first.layout();
   layout.runs = static_cast<int64_t>(job.runs.size());
-  store::Campaign::create(out, job, layers, layout, {}, vm->count("force") > 0);
-  auto merged = store::Campaign::open(out, job, MPI_COMM_NULL, true);
+  store::Campaign::create(out, train::describe(job), layers, layout, {}, vm->count("force") > 0);
+  auto merged = store::Campaign::open(out, train::describe(job), MPI_COMM_NULL, true);
   int64_t copied = 0, done = 0;
   for (const auto& s : shards) {
     for (const auto& rec : s->records()) {

@@ -78,7 +78,8 @@ int cmd_run(int argc, char** argv) {
   a.campaign = o.out;
   a.out_dir = dir + "/results";
   a.quiet = o.quiet;
-  analyze::options_from_job(job.yaml_text, job.path, a);
+  a.spec = job.analysis;  // the job is parsed already
+  a.policy_differences = config::policy_differences(job);
   return analyze_campaign(a, !vm.count("no-plots"));
 }
 

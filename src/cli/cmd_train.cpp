@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "lrid/analyze/electrodes.hpp"
 #include "lrid/analyze/model.hpp"
 #include "lrid/build_info.hpp"
 #include "lrid/cli/commands.hpp"
@@ -34,7 +35,7 @@ void ensure_campaign(const std::string& path, const config::JobSpec& job, bool f
     std::fclose(f);
     return;
   }
-  store::Campaign::create(path, job, train::shard_layers(job, {}), train::campaign_layout(job), {}, force);
+  store::Campaign::create(path, train::describe(job), train::shard_layers(job, {}), train::campaign_layout(job), {}, force);
 }
 
 int train_campaign(const config::JobSpec& job, const po::variables_map& vm) {
@@ -74,98 +75,25 @@ int train_campaign(const config::JobSpec& job, const po::variables_map& vm) {
   return 0;
 }
 
-// `--record-activations FILE.h5`: the act tensors the recorder sees at every point, measured
-// under the condition asked for exactly as the recorder measures it (the same units, the same
-// noise stream), in the recording layout of `lrid classify` (docs/recordings.md).
-class Electrodes {
- public:
-  Electrodes(const po::variables_map& vm, const config::JobSpec& job, const config::RunSpec& run, int64_t id,
-             train::TrainOptions& options)
-      : path_(vm["record-activations"].as<std::string>()), points_(job.observables.trajectory_points) {
-    const std::vector<store::LayerMeta> layers = train::run_layers(job, run);
-    chosen_.assign(layers.size(), 1);
-    seen_.assign(layers.size(), 0);
-    if (vm.count("condition")) cond_ = observe::parse_condition(vm["condition"].as<std::string>());
-    if (vm.count("units")) {
-      if (vm.count("condition")) throw BadInput("--units and --condition: give one of them");
-      cond_.units = vm["units"].as<uint64_t>();
-      if (cond_.units < 1) throw BadInput("--units: expected a number of units >= 1");
-    }
-    cond_.validate("--condition");
-    if (vm.count("layers")) choose(split_list(vm["layers"].as<std::string>()), layers, id);
-    rec_.attributes = {{"source", "lrid train --record-activations"}, {"job_name", job.name}, {"job_hash", job.hash},
-                       {"run", std::to_string(id)}, {"run_key", run.key()}, {"rule", run.rule},
-                       {"condition", cond_.name()}, {"lrid_version", kVersion}};
-    for (const auto& layer : layers) {
-      analyze::Population p;
-      p.name = layer.name;
-      p.depth = analyze::depth_categories().at(static_cast<size_t>(layer.depth));
-      for (int64_t t = 0; t < points_; ++t)
-        p.positions.push_back(analyze::point_position(t, points_));
-      p.points = static_cast<size_t>(points_);
-      rec_.populations.push_back(std::move(p));
-    }
-    options.on_activations = [this](int64_t point, size_t l, const float* act, int64_t examples, int64_t units) {
-      take(point, l, act, examples, units);
-    };
+// `--record-activations FILE.h5`: virtual electrodes (analyze/electrodes.hpp) under the condition
+// the options ask for, on the layers they name.
+std::unique_ptr<analyze::Electrodes> electrodes_for(const po::variables_map& vm, const config::JobSpec& job,
+                                                     const config::RunSpec& run, int64_t id) {
+  observe::Condition cond;
+  if (vm.count("condition")) cond = observe::parse_condition(vm["condition"].as<std::string>());
+  if (vm.count("units")) {
+    if (vm.count("condition")) throw BadInput("--units and --condition: give one of them");
+    cond.units = vm["units"].as<uint64_t>();
+    if (cond.units < 1) throw BadInput("--units: expected a number of units >= 1");
   }
-
-  void write(bool quiet) {
-    analyze::Recording out;
-    out.attributes = rec_.attributes;
-    for (size_t l = 0; l < rec_.populations.size(); ++l) {
-      if (!chosen_[l]) continue;
-      if (seen_[l] != points_)
-        throw BadInput("--record-activations: layer " + rec_.populations[l].name + " was observed at " +
-                       std::to_string(seen_[l]) + " of " + std::to_string(points_) +
-                       " points (the run continued from a checkpoint); retrain it with --force");
-      out.populations.push_back(std::move(rec_.populations[l]));
-    }
-    analyze::write_recording(out, path_);
-    if (!quiet)
-      std::printf("  activations of %zu layer(s) at %lld points, condition %s -> %s\n", out.populations.size(),
-                  static_cast<long long>(points_), cond_.name().c_str(), path_.c_str());
-  }
-
- private:
-  void choose(const std::vector<std::string>& wanted, const std::vector<store::LayerMeta>& layers, int64_t id) {
-    std::vector<std::string> names;
-    for (const auto& m : layers) names.push_back(m.name);
-    std::fill(chosen_.begin(), chosen_.end(), 0);
-    for (const auto& name : wanted) {
-      const auto it = std::find(names.begin(), names.end(), name);
-      if (it == names.end())
-        throw BadInput("--layers: run " + std::to_string(id) + " has no plastic layer '" + name + "'" +
-                       util::did_you_mean(name, names) + "; its layers: " + util::join(names));
-      chosen_[static_cast<size_t>(it - names.begin())] = 1;
-    }
-  }
-
-  void take(int64_t point, size_t l, const float* act, int64_t examples, int64_t units) {
-    if (l >= chosen_.size() || !chosen_[l]) return;
-    analyze::Population& p = rec_.populations[l];
-    const auto kept_units = observe::act_units(static_cast<size_t>(units), cond_);
-    std::vector<float> kept;
-    observe::observe_act(act, static_cast<size_t>(examples), static_cast<size_t>(units), kept_units, cond_,
-                         observe::noise_seed(cond_, l, static_cast<uint64_t>(point), observe::Measure::act), kept);
-    if (p.activity.empty()) {
-      p.examples = static_cast<size_t>(examples);
-      p.units = kept_units.size();
-      p.activity.assign(p.points * p.examples * p.units, 0.0f);
-      for (int64_t e = 0; e < examples; ++e) p.stimuli.push_back(e);
-    }
-    std::copy(kept.begin(), kept.end(),
-              p.activity.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(point) * p.examples * p.units));
-    ++seen_[l];
-  }
-
-  std::string path_;
-  int64_t points_;
-  observe::Condition cond_;
-  analyze::Recording rec_;
-  std::vector<int> chosen_;
-  std::vector<int64_t> seen_;
-};
+  cond.validate("--condition");
+  const std::vector<std::string> chosen = vm.count("layers") ? split_list(vm["layers"].as<std::string>())
+                                                             : std::vector<std::string>{};
+  return std::make_unique<analyze::Electrodes>(vm["record-activations"].as<std::string>(),
+                                               analyze::ElectrodeSource{job.name, job.hash, run.key(), run.rule, id},
+                                               train::run_layers(run.arch, job.task(run.task)),
+                                               job.observables.trajectory_points, cond, chosen);
+}
 
 // --run: one line per trajectory point (step, loss, the mean W-B and update angles).
 void print_point(const train::Progress& p) {
@@ -183,7 +111,7 @@ void print_point(const train::Progress& p) {
 // --run: the learning-rule diagnostics per layer at the first and the last point.
 void print_rule_diagnostics(const config::JobSpec& job, const config::RunSpec& run, const store::RunResult& result) {
   // The learning-rule diagnostics per layer at the first and last point.
-  const auto layers = train::run_layers(job, run);
+  const auto layers = train::run_layers(run.arch, job.task(run.task));
   const size_t T = result.steps.size();
   std::printf("  %-22s %12s %12s %14s %14s\n", "layer", "W-B start", "W-B end", "update start", "update end");
   for (size_t l = 0; l < static_cast<size_t>(result.layer_count) && l < layers.size(); ++l)
@@ -224,7 +152,7 @@ int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
     const std::string out = vm["out"].as<std::string>();
     lock = std::make_unique<store::CampaignLock>(out, "lrid train --run " + std::to_string(id));
     ensure_campaign(out, job, false);
-    campaign = store::Campaign::open(out, job, MPI_COMM_NULL, true);
+    campaign = store::Campaign::open(out, train::describe(job), MPI_COMM_NULL, true);
     const auto rec = campaign->record(id);
     if (rec.status == store::kDone && !vm.count("force"))
       throw BadInput(out + ": run " + std::to_string(id) +
@@ -237,10 +165,11 @@ int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
     std::printf("run %lld: %s (hash %s), %d thread(s), %s\n", static_cast<long long>(id),
                 run.key().c_str(), run.hash.c_str(), threads, options.device.c_str());
   // Virtual electrodes (--record-activations): checked before training, written after.
-  std::unique_ptr<Electrodes> electrodes;
-  if (vm.count("record-activations"))
-    electrodes = std::make_unique<Electrodes>(vm, job, run, id, options);
-  else if (vm.count("layers") || vm.count("units") || vm.count("condition"))
+  std::unique_ptr<analyze::Electrodes> electrodes;
+  if (vm.count("record-activations")) {
+    electrodes = electrodes_for(vm, job, run, id);
+    options.on_activations = electrodes->sink();
+  } else if (vm.count("layers") || vm.count("units") || vm.count("condition"))
     throw BadInput("--layers, --units and --condition go with --record-activations FILE.h5");
   if (!quiet) options.on_point = print_point;
   int32_t attempts = 0;
@@ -260,7 +189,10 @@ int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
     throw;
   }
   if (campaign) campaign->write_run(result);
-  if (electrodes) electrodes->write(quiet);
+  if (electrodes) {
+    const std::string line = electrodes->write();
+    if (!quiet) std::printf("  %s\n", line.c_str());
+  }
   if (!quiet && result.layer_count > 0) print_rule_diagnostics(job, run, result);
   std::printf("run %lld done: final loss %.5f, %s %.4f, %.1f s (training steps %.2f s, "
               "recording %.2f s)%s\n",

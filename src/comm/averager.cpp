@@ -99,17 +99,12 @@ GradientAverager::Agreement GradientAverager::agree(const std::string& error, un
     a.flags = flags;
     return a;
   }
-  // [failing rank or INT_MAX, flags]: min of the first, or of the second (as bits).
-  int failing = error.empty() ? INT_MAX : rank_;
+  // The flags or-ed, then the lowest failing rank's error (agree_on_error).
   unsigned combined = 0;
-  if (MPI_Allreduce(MPI_IN_PLACE, &failing, 1, MPI_INT, MPI_MIN, comm_) != MPI_SUCCESS ||
-      MPI_Allreduce(&flags, &combined, 1, MPI_UNSIGNED, MPI_BOR, comm_) != MPI_SUCCESS)
+  if (MPI_Allreduce(&flags, &combined, 1, MPI_UNSIGNED, MPI_BOR, comm_) != MPI_SUCCESS)
     throw std::runtime_error("MPI_Allreduce (agreement) failed");
   a.flags = combined;
-  if (failing == INT_MAX) return a;
-  std::string msg = rank_ == failing ? error : std::string();
-  bcast_string(msg, failing, comm_);
-  a.error = "rank " + std::to_string(failing) + ": " + msg;
+  if (const AgreedError e = agree_on_error(error, comm_)) a.error = "rank " + std::to_string(e.rank) + ": " + e.message;
   return a;
 }
 

@@ -79,6 +79,19 @@ void bcast_string(std::string& s, int root, MPI_Comm comm) {
   if (n) check(MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, root, comm), "MPI_Bcast");
 }
 
+AgreedError agree_on_error(const std::string& error, MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  int failing = error.empty() ? INT_MAX : rank;
+  check(MPI_Allreduce(MPI_IN_PLACE, &failing, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce (agreement)");
+  AgreedError out;
+  if (failing == INT_MAX) return out;
+  out.rank = failing;
+  out.message = rank == failing ? error : std::string();
+  bcast_string(out.message, failing, comm);
+  return out;
+}
+
 Groups split_groups(MPI_Comm world, int group_size) {
   int rank = 0, size = 1;
   MPI_Comm_rank(world, &rank);

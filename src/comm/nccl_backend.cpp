@@ -101,8 +101,6 @@ class NcclBackend : public ReduceBackend {
 bool have_nccl() { return true; }
 
 std::unique_ptr<ReduceBackend> make_nccl_backend(MPI_Comm world, MPI_Comm group, int device, const std::string& where) {
-  int wrank = 0;
-  MPI_Comm_rank(world, &wrank);
   std::string err;
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count <= 0) {
@@ -130,12 +128,8 @@ std::unique_ptr<ReduceBackend> make_nccl_backend(MPI_Comm world, MPI_Comm group,
         break;
       }
   // Every rank agrees: the lowest failing rank's message is everyone's error.
-  int bad = err.empty() ? INT_MAX : wrank;
-  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MIN, world);
-  if (bad != INT_MAX) {
-    bcast_string(err, bad, world);
-    throw BadInput(where + ": distributed.gradient_backend: nccl " + err + " [MPI rank " + std::to_string(bad) + "]");
-  }
+  if (const AgreedError e = agree_on_error(err, world))
+    throw BadInput(where + ": distributed.gradient_backend: nccl " + e.message + " [MPI rank " + std::to_string(e.rank) + "]");
   return std::make_unique<NcclBackend>(group, device);
 }
 

@@ -105,6 +105,18 @@ torch::Tensor resized_crop(const torch::Tensor& x, const torch::Tensor& u,
 
 }  // namespace
 
+AugmentOptions augment_options(const config::AugmentSpec& a) {
+  AugmentOptions o;
+  o.crop = parse_crop_mode(a.crop);
+  o.pad = a.pad;
+  o.flip_prob = a.flip;
+  o.min_scale = a.min_scale;
+  o.noise_std = a.noise;
+  o.out_height = a.height;
+  o.out_width = a.width;
+  return o;
+}
+
 torch::Tensor augment(const torch::Tensor& x, uint64_t seed, const AugmentOptions& o,
                       int64_t row_offset, int64_t total_rows) {
   TORCH_CHECK(x.dim() == 4 && x.is_floating_point(),

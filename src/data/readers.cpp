@@ -250,14 +250,6 @@ TrainTest read_idx_dir(const std::string& dir, int64_t num_classes) {
   return detail::finish(std::move(train), std::move(test), num_classes, dir);
 }
 
-TrainTest load_fashion_mnist(const std::string& dir) {
-  auto tt = read_idx_dir(dir, 10);
-  for (const ImageSet* s : {&tt.train, &tt.test})
-    if (s->height() != 28 || s->width() != 28)
-      throw BadInput(s->source + ": images are " + std::to_string(s->height()) + "x" +
-                     std::to_string(s->width()) + ", expected 28x28 (Fashion-MNIST)");
-  return tt;
-}
 
 ImageSet read_cifar10_batches(const std::vector<std::string>& files) {
   if (files.empty()) throw BadInput("CIFAR-10: no batch files given");

@@ -152,6 +152,25 @@ Tensor add_weight_terms(Tensor dB, const Regulariser& c, const Tensor& B, const 
   return dB.defined() ? dB : torch::zeros_like(B);
 }
 
+// What the forward saved (x, B, bias, and for a learned B the output y and W), shared by the
+// linear and conv backwards. needs_input_grad counts tensor inputs only: an absent bias shifts
+// B's index.
+struct SavedInputs {
+  std::vector<Tensor> all;  // [x, B, bias, y, w]
+  Tensor x, B, bias;
+  size_t b_index = 2;
+};
+
+SavedInputs saved_inputs(AutogradContext* ctx) {
+  SavedInputs s;
+  s.all = ctx->get_saved_variables();
+  s.x = s.all[0];
+  s.B = s.all[1];
+  s.bias = s.all[2];
+  s.b_index = s.bias.defined() ? 3 : 2;
+  return s;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Linear: y = x W^T + b, dx = dy B, dW = dy^T x, db = sum dy;
 // learned B: dR/dB = f^T (2 null f B - amp x) / (N D) + 2 decay B - self W, f = x W^T (D:
@@ -169,13 +188,10 @@ struct LinearFeedbackFn : public torch::autograd::Function<LinearFeedbackFn> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    auto saved = ctx->get_saved_variables();
-    const Tensor& x = saved[0];
-    const Tensor& B = saved[1];
-    const Tensor& bias = saved[2];
-    const Tensor& dy = grads[0];
-    // needs_input_grad counts tensor inputs only: an absent bias shifts B's index.
-    const size_t b_index = bias.defined() ? 3 : 2;
+    const SavedInputs in = saved_inputs(ctx);
+    const Tensor &x = in.x, &B = in.B, &bias = in.bias, &dy = grads[0];
+    const size_t b_index = in.b_index;
+    const auto& saved = in.all;
     Tensor dx, dw, db, dB;
     if (ctx->needs_input_grad(0)) dx = dy.mm(B);
     if (ctx->needs_input_grad(1)) dw = dy.t().mm(x);
@@ -226,12 +242,10 @@ struct Conv2dFeedbackFn : public torch::autograd::Function<Conv2dFeedbackFn> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    auto saved = ctx->get_saved_variables();
-    const Tensor& x = saved[0];
-    const Tensor& B = saved[1];
-    const Tensor& bias = saved[2];
-    const Tensor& dy = grads[0];
-    const size_t b_index = bias.defined() ? 3 : 2;  // see LinearFeedbackFn
+    const SavedInputs in = saved_inputs(ctx);
+    const Tensor &x = in.x, &B = in.B, &bias = in.bias, &dy = grads[0];
+    const size_t b_index = in.b_index;
+    const auto& saved = in.all;
     const auto stride = ctx->saved_data["stride"].toIntVector();
     const auto padding = ctx->saved_data["padding"].toIntVector();
     const auto dilation = ctx->saved_data["dilation"].toIntVector();

@@ -44,6 +44,7 @@
 #include <type_traits>
 
 #include "lrid/error.hpp"
+#include "lrid/util/text.hpp"
 
 #if defined(__GNUC__) && !defined(__clang__)
 // The 32-byte vector helpers below are internal (inlined, never across an ABI boundary).
@@ -92,18 +93,6 @@ std::vector<int> admissible_indices() {
   for (F f : {F::raw, F::sq, F::abs}) idx.push_back(gradavg_index(f));
   std::sort(idx.begin(), idx.end());
   return idx;
-}
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 std::string trim(const std::string& s) {
@@ -198,7 +187,7 @@ std::vector<int> resolve_statistics(const std::vector<std::string>& names_or_set
       std::string best;
       std::size_t best_d = std::numeric_limits<std::size_t>::max();
       auto consider = [&](const std::string& cand) {
-        const std::size_t d = edit_distance(item, cand);
+        const std::size_t d = util::edit_distance(item, cand);
         if (d < best_d) best_d = d, best = cand;
       };
       for (const auto& n : all_statistic_names()) consider(n);

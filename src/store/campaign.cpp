@@ -109,21 +109,17 @@ struct Dims {
 };
 
 // Root attributes: format and version, the job (name, hash, path, YAML text), the shard.
-void write_file_attributes(hid_t file, const config::JobSpec& job, const Shard& shard) {
-  h5::write_string_attr(file, "format", kCampaignFormat);
-  h5::write_string_attr(file, "lrid_version", kVersion);
-  h5::write_string_attr(file, "job_name", job.name);
-  h5::write_string_attr(file, "job_hash", job.hash);
-  h5::write_string_attr(file, "job_file", job.path);
-  h5::write_string_attr(file, "job_yaml", job.yaml_text);
-  h5::write_string_attr(file, "created", util::iso_now());
+void write_file_attributes(hid_t file, const CampaignDescription& job, const Shard& shard) {
+  h5::write_header(file, {kCampaignFormat, "", "", job.name, job.hash, std::nullopt});
+  h5::write_string_attr(file, "job_file", job.file);
+  h5::write_string_attr(file, "job_yaml", job.yaml);
   h5::write_int_attr(file, "shard_index", shard.index);
   h5::write_int_attr(file, "shard_count", shard.count);
   h5::write_int_attr(file, "job_runs", static_cast<int64_t>(job.runs.size()));
 }
 
 // /runs: the run table (job ids, specs) and the per-run results, initialised as not trained.
-void write_runs_group(hid_t file, const config::JobSpec& job, const std::vector<int64_t>& ids, const Dims& dims) {
+void write_runs_group(hid_t file, const CampaignDescription& job, const std::vector<int64_t>& ids, const Dims& dims) {
   const int64_t R = static_cast<int64_t>(ids.size());
   const hsize_t uR = dims.runs, uT = dims.points;
   Id runs(check(H5Gcreate2(file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create /runs"));
@@ -140,8 +136,8 @@ void write_runs_group(hid_t file, const config::JobSpec& job, const std::vector<
       s.task = r.task.c_str();
       s.architecture = r.arch.c_str();
       s.batch_size = r.batch_size;
-      keep.push_back(r.model_seed.str());
-      keep.push_back(r.dataset_seed.str());
+      keep.push_back(r.model_seed);
+      keep.push_back(r.dataset_seed);
       s.model_seed_value = r.model_seed_value;
       s.dataset_seed_value = r.dataset_seed_value;
       s.hash = r.hash.c_str();
@@ -276,7 +272,7 @@ struct Campaign::Handles {
   Id dxpl;  // independent transfers
 };
 
-void Campaign::create(const std::string& path, const config::JobSpec& job,
+void Campaign::create(const std::string& path, const CampaignDescription& job,
                       const std::vector<std::vector<LayerMeta>>& layers, const Layout& layout,
                       const Shard& shard, bool overwrite) {
   h5::silence_errors();
@@ -396,7 +392,7 @@ std::unique_ptr<Campaign> Campaign::open_impl(const std::string& path, MPI_Comm 
   return c;
 }
 
-std::unique_ptr<Campaign> Campaign::open(const std::string& path, const config::JobSpec& job,
+std::unique_ptr<Campaign> Campaign::open(const std::string& path, const CampaignDescription& job,
                                          MPI_Comm comm, bool writable) {
   auto c = open_impl(path, comm, writable);
 
@@ -412,7 +408,7 @@ std::unique_ptr<Campaign> Campaign::open(const std::string& path, const config::
     for (size_t i = 0; i < changed.size() && i < 12; ++i) list += (i ? "," : "") + changed[i];
     if (changed.size() > 12) list += ",... (" + std::to_string(changed.size()) + " in all)";
     throw BadInput(path + ": campaign file belongs to job '" + c->job_name_ + "' (hash " +
-                   c->job_hash_ + "), not to " + job.path + " (hash " + job.hash + ")" +
+                   c->job_hash_ + "), not to " + job.file + " (hash " + job.hash + ")" +
                    (changed.empty() ? std::string() : "; runs that would change: " + list) +
                    "; use a new output file or directory");
   }
@@ -621,7 +617,11 @@ std::vector<double> Campaign::losses(int64_t run_id) const {
   return v;
 }
 
-std::vector<config::RunSpec> Campaign::runs() const {
+std::string RunRow::key() const {
+  return rule + "/" + task + "/" + arch + "/bs" + std::to_string(batch_size) + "/m" + model_seed + "/d" + dataset_seed;
+}
+
+std::vector<RunRow> Campaign::runs() const {
   Handles& h = *h_;
   Id d(check(H5Dopen2(h.file, "/runs/spec", H5P_DEFAULT), "open /runs/spec"));
   Id space(check(H5Dget_space(d), "space"));
@@ -629,21 +629,16 @@ std::vector<config::RunSpec> Campaign::runs() const {
   std::vector<SpecRow> rows(static_cast<size_t>(n));
   Id st = spec_type();
   if (n) check(H5Dread(d, st, H5S_ALL, H5S_ALL, h.dxpl, rows.data()), "read spec");
-  std::vector<config::RunSpec> out;
+  std::vector<RunRow> out;
   for (const auto& s : rows) {
-    config::RunSpec r;
+    RunRow r;
     r.id = s.id;
     r.rule = s.rule;
     r.task = s.task;
     r.arch = s.architecture;
     r.batch_size = s.batch_size;
-    auto seed = [](const char* str) {
-      config::Seed sd;
-      if (std::string(str) != "unfixed") sd.fixed = true, sd.value = std::atoll(str);
-      return sd;
-    };
-    r.model_seed = seed(s.model_seed);
-    r.dataset_seed = seed(s.dataset_seed);
+    r.model_seed = s.model_seed;
+    r.dataset_seed = s.dataset_seed;
     r.model_seed_value = s.model_seed_value;
     r.dataset_seed_value = s.dataset_seed_value;
     r.hash = s.hash;

@@ -1,5 +1,8 @@
 #include "lrid/store/h5.hpp"
 
+#include "lrid/build_info.hpp"
+#include "lrid/util/text.hpp"
+
 #include <H5DSpublic.h>
 #include <unistd.h>
 
@@ -218,6 +221,15 @@ void write_string_attr(hid_t obj, const std::string& name, const std::string& va
                 "create attribute " + name));
   const char* p = value.c_str();
   check(H5Awrite(attr, type, &p), "write attribute " + name);
+}
+
+void write_header(hid_t file, const FileHeader& h) {
+  write_string_attr(file, "format", h.format);
+  write_string_attr(file, "lrid_version", h.lrid_version.empty() ? std::string(kVersion) : h.lrid_version);
+  write_string_attr(file, "created", h.created.empty() ? util::iso_now() : h.created);
+  if (h.campaign) write_string_attr(file, "campaign", *h.campaign);
+  write_string_attr(file, "job_name", h.job_name);
+  write_string_attr(file, "job_hash", h.job_hash);
 }
 
 void write_string_attr(hid_t loc, const std::string& path, const std::string& name,

@@ -1,4 +1,4 @@
-// Checkpoint files: names, atomic writes, summaries (see include/lrid/train/checkpoint.hpp).
+// Checkpoint files: names, atomic writes, summaries (see include/lrid/store/run_files.hpp).
 #include "lrid/store/run_files.hpp"
 
 #include <dirent.h>

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lrid/comm/averager.hpp"
+#include "lrid/train/queue_monitor.hpp"
 #include "lrid/comm/mpi.hpp"
 #include "lrid/comm/nccl_backend.hpp"
 #include "lrid/comm/queue.hpp"
@@ -40,6 +41,14 @@ using store::remove_checkpoint;
 using store::write_file_atomically;
 
 std::string log_path(const std::string& campaign) { return store::progress_log_path(campaign); }
+
+store::CampaignDescription describe(const config::JobSpec& job) {
+  store::CampaignDescription d{job.name, job.hash, job.path, job.yaml_text, {}};
+  for (const auto& r : job.runs)
+    d.runs.push_back({r.id, r.rule, r.task, r.arch, r.batch_size, r.model_seed.str(), r.dataset_seed.str(),
+                      r.model_seed_value, r.dataset_seed_value, r.hash, r.block});
+  return d;
+}
 
 store::Shard parse_shard(const std::string& text) {
   const auto slash = text.find('/');
@@ -66,7 +75,7 @@ store::Shard resolve_shard(const config::JobSpec& job, store::Shard shard) {
 std::vector<std::vector<store::LayerMeta>> shard_layers(const config::JobSpec& job, const store::Shard& shard) {
   std::vector<std::vector<store::LayerMeta>> layers;
   for (const auto& r : job.runs)
-    if (shard.contains(r.id)) layers.push_back(run_layers(job, r));
+    if (shard.contains(r.id)) layers.push_back(run_layers(r.arch, job.task(r.task)));
   return layers;
 }
 
@@ -86,7 +95,7 @@ bool prepare_file(const config::JobSpec& job, const CampaignOptions& o) {
     throw BadInput(o.out + ": campaign file already exists; use --resume to continue it (only "
                            "runs not done are trained) or --force to replace it");
   if (exists && o.resume && !o.force) {
-    auto c = store::Campaign::open(o.out, job, MPI_COMM_NULL, false);
+    auto c = store::Campaign::open(o.out, describe(job), MPI_COMM_NULL, false);
     if (c->shard().index != o.shard.index || c->shard().count != o.shard.count)
       throw BadInput(o.out + ": campaign file holds shard " + c->shard().name() + ", not " + o.shard.name());
     if (!o.shard.all() && c->run_ids() != o.shard.runs)
@@ -94,7 +103,7 @@ bool prepare_file(const config::JobSpec& job, const CampaignOptions& o) {
                      " of this job (made by another lrid's shard assignment?); use a new file");
     return false;
   }
-  store::Campaign::create(o.out, job, shard_layers(job, o.shard), campaign_layout(job, o.shard), o.shard, o.force);
+  store::Campaign::create(o.out, describe(job), shard_layers(job, o.shard), campaign_layout(job, o.shard), o.shard, o.force);
   return true;
 }
 
@@ -110,14 +119,7 @@ auto agreed(MPI_Comm world, F what) -> decltype(what()) {
   } catch (const BadInput& e) {
     error = e.what();
   }
-  int rank = 0;
-  MPI_Comm_rank(world, &rank);
-  int bad = error.empty() ? INT_MAX : rank;
-  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MIN, world);
-  if (bad != INT_MAX) {
-    comm::bcast_string(error, bad, world);
-    throw BadInput(error);
-  }
+  if (const comm::AgreedError e = comm::agree_on_error(error, world)) throw BadInput(e.message);
   return value;
 }
 
@@ -149,33 +151,6 @@ std::unique_ptr<comm::ReduceBackend> make_backend(const config::DistributedSpec&
   if (!parallel) return nullptr;
   if (nccl) return comm::make_nccl_backend(world, groups.group, std::stoi(device.substr(5)), where);
   return comm::make_mpi_backend(groups.group);
-}
-
-// The running runs' progress, from the group leaders' progress files (rank 0's heartbeat).
-json running_runs(const std::string& campaign, const std::map<int64_t, std::string>& assigned) {
-  json out = json::array();
-  for (const auto& [run, device] : assigned) {
-    std::ifstream in(progress_file(campaign, run));
-    if (!in) continue;
-    try {
-      json j = json::parse(in);
-      j["device"] = device;
-      out.push_back(j);
-    } catch (const json::exception&) {
-    }
-  }
-  return out;
-}
-
-// The live progress line: LRID_PROGRESS=live or plain; unset (auto): when stdout is a
-// terminal, except under an MPI launcher, whose forwarding gives every rank a terminal for
-// stdout whatever mpirun's own output is (tools/run.sh sets live when its output is one).
-bool live_progress() {
-  const char* v = std::getenv("LRID_PROGRESS");
-  const std::string mode = v ? v : "auto";
-  if (mode == "live") return true;
-  if (mode == "plain") return false;
-  return comm::launcher_size_from_env() == 1 && isatty(1) != 0;
 }
 
 // The runs a shard still has to train (not done; failed ones up to max_attempts), the most
@@ -297,146 +272,6 @@ struct RunWorker {
   }
 };
 
-// Rank 0's view of the queue: the progress log, the line per finished run, the live line of a
-// terminal, and the ETA (measured throughput weighted by the cost model; the running runs count
-// with the share of their steps done at the last heartbeat).
-class QueueMonitor {
- public:
-  QueueMonitor(const config::JobSpec& job, const CampaignOptions& options, const std::vector<int64_t>& order,
-               std::string device, store::ProgressLog& log, double t0)
-      : job_(job), options_(options), device_(std::move(device)), log_(log), t0_(t0), todo_(order.size()),
-        live_(!options.quiet && live_progress()) {
-    for (int64_t id : order) cost_todo_ += cost(id);
-  }
-
-  void on_event(const comm::TaskEvent& e) {
-    if (e.kind == comm::TaskEvent::kAssigned) assigned(e);
-    else if (e.kind == comm::TaskEvent::kDone) finished(e);
-    else heartbeat();
-  }
-  // Clears the live line once the queue is over.
-  void close() {
-    if (!live_) return;
-    std::printf("\r\033[K");
-    std::fflush(stdout);
-  }
-  int64_t interrupted_or_skipped() const { return interrupted_ + skipped_; }
-
- private:
-  double cost(int64_t id) const { return config::run_cost(job_, job_.runs[static_cast<size_t>(id)]); }
-  int64_t finished_count() const { return done_ + failed_ + interrupted_; }
-
-  double eta_seconds() const {
-    double partial = 0;
-    for (const auto& [id, share] : running_share_) partial += share * cost(id);
-    const double done = cost_done_ + partial, elapsed = util::wall_seconds() - t0_;
-    return done > 0 ? elapsed / done * std::max(0.0, cost_todo_ - done) : std::nan("");
-  }
-
-  void assigned(const comm::TaskEvent& e) {
-    ++assigned_count_;
-    std::lock_guard<std::mutex> l(assigned_mu_);
-    running_[e.task] = device_;
-    log_.write({{"event", "assign"}, {"run", e.task}, {"group", e.group}, {"key", key(e.task)}, {"device", device_}});
-  }
-
-  void finished(const comm::TaskEvent& e) {
-    {
-      std::lock_guard<std::mutex> l(assigned_mu_);
-      running_.erase(e.task);
-    }
-    json r = json::parse(e.result);
-    const std::string status = r.value("status", "");
-    for (const auto& n : r.value("notes", std::vector<std::string>{}))
-      log_.write({{"event", "note"}, {"run", e.task}, {"text", n}});
-    r.erase("notes");
-    if (status == "skipped") {
-      ++skipped_;
-      return;
-    }
-    r["event"] = status;
-    r["group"] = e.group;
-    r["key"] = key(e.task);
-    r["seconds"] = e.seconds;
-    log_.write(r);
-    if (status == "done") ++done_;
-    if (status == "failed") ++failed_;
-    if (status == "interrupted") ++interrupted_;
-    cost_done_ += cost(e.task);
-    running_share_.erase(e.task);
-    if (!options_.quiet) print_finished(e, status, r);
-  }
-
-  void print_finished(const comm::TaskEvent& e, const std::string& status, const json& r) const {
-    const auto n = static_cast<long long>(finished_count());
-    const auto id = static_cast<long long>(e.task);
-    const std::string k = key(e.task);
-    if (live_) std::printf("\r\033[K");  // the live line gives way
-    if (status == "done") {
-      const int64_t resumed = r.value("resumed_from", int64_t{-1});
-      const std::string from = resumed >= 0 ? " resumed from step " + std::to_string(resumed) : "";
-      const double eta = eta_seconds();
-      std::printf("[%lld/%zu] run %lld %s done in %.1f s (loss %.4f, metric %.4f)%s, ETA %.0f s\n", n, todo_, id,
-                  k.c_str(), e.seconds, r["final_loss"].get<double>(), r["final_metric"].get<double>(), from.c_str(),
-                  std::isfinite(eta) ? eta : 0.0);
-    } else if (status == "interrupted") {
-      std::printf("[%lld/%zu] run %lld %s interrupted at step %lld (checkpointed)\n", n, todo_, id, k.c_str(),
-                  static_cast<long long>(r["step"].get<int64_t>()));
-    } else {
-      std::printf("[%lld/%zu] run %lld %s FAILED: %s\n", n, todo_, id, k.c_str(), r["error"].get<std::string>().c_str());
-    }
-    std::fflush(stdout);
-  }
-
-  void heartbeat() {
-    std::map<int64_t, std::string> now;
-    {
-      std::lock_guard<std::mutex> l(assigned_mu_);
-      now = running_;
-    }
-    const json rr = running_runs(options_.out, now);
-    for (const auto& x : rr)
-      if (x.value("steps", int64_t{0}) > 0)
-        running_share_[x.value("run", int64_t{-1})] =
-            static_cast<double>(x.value("step", int64_t{0})) / static_cast<double>(x["steps"].get<int64_t>());
-    log_.write({{"event", "heartbeat"},
-                {"done", done_},
-                {"failed", failed_},
-                {"running", assigned_count_ - finished_count() - skipped_},
-                {"pending", static_cast<int64_t>(todo_) - assigned_count_},
-                {"running_runs", rr}});
-    if (live_) print_live_line(rr);
-  }
-
-  // One line, rewritten in place: runs finished, each running run's step and rate, ETA.
-  void print_live_line(const json& running) const {
-    std::string line = "[" + std::to_string(finished_count()) + "/" + std::to_string(todo_) + "] running:";
-    for (const auto& x : running)
-      line += " run " + std::to_string(x.value("run", int64_t{-1})) + " " + std::to_string(x.value("step", int64_t{0})) +
-              "/" + std::to_string(x.value("steps", int64_t{0})) + " (" +
-              util::fixed(x.value("steps_per_second", 0.0), 1) + "/s)";
-    const double eta = eta_seconds();
-    line += std::isfinite(eta) ? ", ETA " + util::fixed(eta, 0) + " s" : "";
-    std::printf("\r\033[K%s", line.substr(0, 200).c_str());
-    std::fflush(stdout);
-  }
-
-  std::string key(int64_t id) const { return job_.runs[static_cast<size_t>(std::max<int64_t>(id, 0))].key(); }
-
-  const config::JobSpec& job_;
-  const CampaignOptions& options_;
-  const std::string device_;
-  store::ProgressLog& log_;
-  const double t0_;
-  const size_t todo_;
-  const bool live_;
-  int64_t done_ = 0, failed_ = 0, interrupted_ = 0, skipped_ = 0, assigned_count_ = 0;
-  double cost_done_ = 0, cost_todo_ = 0;
-  std::map<int64_t, std::string> running_;  // run -> device, for the heartbeat (guarded by assigned_mu_)
-  std::mutex assigned_mu_;
-  std::map<int64_t, double> running_share_;  // run -> share of its steps done at the last heartbeat
-};
-
 }  // namespace
 
 CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& options) {
@@ -471,7 +306,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
     throw;
   }
   comm::quiet_barrier(world);
-  auto campaign = store::Campaign::open(o.out, job, size > 1 ? world : MPI_COMM_NULL, true);
+  auto campaign = store::Campaign::open(o.out, describe(job), size > 1 ? world : MPI_COMM_NULL, true);
   install_stop_handlers();
   const std::string ckpt = job.distributed.checkpoint_seconds > 0 ? checkpoint_dir(o.out) : std::string();
   if (rank == 0) mkdir(checkpoint_dir(o.out).c_str(), 0775);

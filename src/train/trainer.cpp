@@ -29,12 +29,7 @@ using store::checkpoint_summary;
 using store::set_aside_checkpoint;
 using store::write_file_atomically;
 
-namespace {
-
-}  // namespace
-
-std::vector<observe::Condition> job_conditions(const config::JobSpec& job) {
-  const auto& m = job.observables.conditions;
+std::vector<observe::Condition> measurement_conditions(const config::MeasurementSpec& m) {
   const auto seed = static_cast<uint64_t>(m.seed);
   std::vector<observe::Condition> out;
   out.push_back({1.0, 0.0, seed});
@@ -50,16 +45,15 @@ std::vector<observe::Condition> job_conditions(const config::JobSpec& job) {
 
 namespace {
 
-nn::ModelOptions model_options(const config::JobSpec& job, const config::RunSpec& run,
+nn::ModelOptions model_options(const std::string& arch, const config::TaskSpec& task, const config::FeedbackSpec& feedback,
                                int64_t channels, int64_t height, int64_t width, int64_t classes) {
-  const config::TaskSpec& task = job.task(run.task);
   nn::ModelOptions o;
-  o.arch = run.arch;
+  o.arch = arch;
   o.in_channels = channels;
   o.height = height;
   o.width = width;
   o.num_outputs = classes;
-  o.feedback = job.rule(run.rule).feedback;
+  o.feedback = feedback;
   o.simclr_head = task.objective == "simclr";
   o.head_hidden = task.simclr_head_hidden;
   o.head_dim = task.simclr_head_dim;
@@ -133,20 +127,6 @@ struct TaskData {
   int64_t classes = 0;
 };
 
-// The task's augmentation as the data module takes it (SimCLR's defaults are AugmentOptions{}'s).
-data::AugmentOptions augment_options(const config::TaskSpec& task) {
-  const config::AugmentSpec& a = task.augment;
-  data::AugmentOptions o;
-  o.crop = data::parse_crop_mode(a.crop);
-  o.pad = a.pad;
-  o.flip_prob = a.flip;
-  o.min_scale = a.min_scale;
-  o.noise_std = a.noise;
-  o.out_height = a.height;
-  o.out_width = a.width;
-  return o;
-}
-
 // Whether supervised batches are augmented at all (the default: no).
 bool augments(const config::TaskSpec& task) {
   return !(task.augment == config::default_augment("supervised"));
@@ -186,7 +166,7 @@ double evaluate(nn::Model& model, const config::TaskSpec& task, const TaskData& 
     // Positive-pair top-1 accuracy on augmented views of held-out images, in chunks of 256.
     for (int64_t i = 0; i + 1 < n; i += 256) {
       const auto x = eval.images.slice(0, i, std::min(n, i + 256));
-      const auto v = data::two_views(x, data::derive_seed(dataset_seed, 0x76616cULL), i, augment_options(task));
+      const auto v = data::two_views(x, data::derive_seed(dataset_seed, 0x76616cULL), i, data::augment_options(task.augment));
       const auto z = model.forward(torch::cat({v.first, v.second}).to(device));
       const auto r = nt_xent(z, task.simclr_temperature);
       correct += r.accuracy.item<double>() * static_cast<double>(x.size(0));
@@ -252,10 +232,9 @@ void progress_angles(const Recorder& r, int64_t point, int64_t points, store::Ru
 
 }  // namespace
 
-int64_t total_steps(const config::JobSpec& job, const config::RunSpec& run, int64_t train_size) {
-  const auto& s = job.rule(run.rule);
+int64_t total_steps(const config::RuleSettings& s, int64_t batch_size, int64_t train_size) {
   if (s.steps > 0) return s.steps;
-  const int64_t per_epoch = (train_size + run.batch_size - 1) / run.batch_size;
+  const int64_t per_epoch = (train_size + batch_size - 1) / batch_size;
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s.epochs * static_cast<double>(per_epoch))));
 }
 
@@ -270,10 +249,10 @@ std::vector<int64_t> trajectory_steps(int64_t total, int64_t points) {
 store::Layout campaign_layout(const config::JobSpec& job, const store::Shard& shard) {
   store::Layout L;
   for (const auto& r : job.runs) {
-    L.layers = std::max<int64_t>(L.layers, static_cast<int64_t>(run_layers(job, r).size()));
+    L.layers = std::max<int64_t>(L.layers, static_cast<int64_t>(run_layers(r.arch, job.task(r.task)).size()));
     if (shard.contains(r.id)) ++L.runs;
   }
-  const auto conds = job_conditions(job);
+  const auto conds = measurement_conditions(job.observables.conditions);
   L.conditions = static_cast<int64_t>(conds.size());
   for (const auto& c : conds)
     L.conditions_meta.push_back({c.name(), c.fraction, c.noise, static_cast<int64_t>(c.units)});
@@ -285,19 +264,18 @@ store::Layout campaign_layout(const config::JobSpec& job, const store::Shard& sh
   return L;
 }
 
-std::vector<store::LayerMeta> run_layers(const config::JobSpec& job, const config::RunSpec& run) {
+std::vector<store::LayerMeta> run_layers(const std::string& arch, const config::TaskSpec& task) {
   static std::mutex mu;
   static std::map<std::string, std::vector<store::LayerMeta>> cache;
-  const bool simclr = job.task(run.task).objective == "simclr";
-  const std::string key = run.arch + (simclr ? "/simclr" : "");
+  const bool simclr = task.objective == "simclr";
+  const std::string key = arch + (simclr ? "/simclr" : "");
   std::lock_guard<std::mutex> lock(mu);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   // Layer names and depths do not depend on the input size (adaptive pooling); a small
   // nominal input keeps this cheap.
   torch::NoGradGuard no_grad;
-  nn::ModelOptions o = model_options(job, run, 3, 32, 32, 10);
-  o.feedback = nn::FeedbackSpec{};
+  const nn::ModelOptions o = model_options(arch, task, nn::FeedbackSpec{}, 3, 32, 32, 10);
   const auto model = nn::build_model(o, 0);
   std::vector<store::LayerMeta> out;
   for (const auto& l : model->plastic_layers()) out.push_back({l.name, l.depth});
@@ -308,10 +286,6 @@ std::vector<store::LayerMeta> run_layers(const config::JobSpec& job, const confi
 // ---------------------------------------------------------------------------------------------
 // One run: setup, the step loop (with the group's agreement at every step boundary), recording,
 // checkpoints, the end of training.
-
-namespace {
-
-}  // namespace
 
 comm::BufferView view_of(const torch::Tensor& t);
 
@@ -357,33 +331,34 @@ struct Fault {
 class RunTrainer {
  public:
   RunTrainer(const config::JobSpec& job, const config::RunSpec& run, const TrainOptions& options)
-      : job_(job), run_(run), task_(job.task(run.task)), rs_(job.rule(run.rule)), o_(options),
+      : job_path_(job.path), run_(run), task_(job.task(run.task)), rule_(job.rule(run.rule)),
+        observables_(job.observables), distributed_(job.distributed), options_(options),
         t0_(std::chrono::steady_clock::now()), fault_(Fault::from_env()) {}
 
   store::RunResult train() {
     setup();
     resume();
     // A streamed data set is read ahead by a thread while the steps run.
-    if (t_.data.train.streamed()) {
+    if (task_data_.data.train.streamed()) {
       stream_->start_prefetch(rank_, world_);
       if (leader())
-        note("training images streamed from " + t_.data.train.source + " (" + std::to_string(t_.data.train.size()) +
-             " images over distributed.data_memory_mb " + util::shortest(job_.distributed.data_memory_mb) + ")");
+        note("training images streamed from " + task_data_.data.train.source + " (" + std::to_string(task_data_.data.train.size()) +
+             " images over distributed.data_memory_mb " + util::shortest(distributed_.data_memory_mb) + ")");
     }
-    for (int64_t step = start_step_; step <= S_; ++step) {
+    for (int64_t step = start_step_; step <= total_steps_; ++step) {
       if (step > start_step_) boundary(step);
-      if (step == S_) {
+      if (step == total_steps_) {
         finish_loss(step);
       } else {
         train_step(step);
       }
       record_points(step);
-      if (step < S_) {
+      if (step < total_steps_) {
         const auto s0 = std::chrono::steady_clock::now();
         opt_.opt->step();
         step_time_ += seconds_since(s0);
-        if (o_.on_step && leader())
-          o_.on_step(step + 1, S_, last_loss_, static_cast<double>(step + 1 - start_step_) / std::max(1e-9, seconds_since(t0_)));
+        if (options_.on_step && leader())
+          options_.on_step(step + 1, total_steps_, last_loss_, static_cast<double>(step + 1 - start_step_) / std::max(1e-9, seconds_since(t0_)));
       }
     }
     return finish();
@@ -396,27 +371,27 @@ class RunTrainer {
   bool leader() const { return rank_ == 0; }
 
   void setup() {
-    t_ = load_task(task_, job_.distributed.data_memory_mb);
-    const auto& train = t_.data.train;
-    world_ = o_.group ? o_.group->size() : 1;
-    rank_ = o_.group ? o_.group->rank() : 0;
+    task_data_ = load_task(task_, distributed_.data_memory_mb);
+    const auto& train = task_data_.data.train;
+    world_ = options_.group ? options_.group->size() : 1;
+    rank_ = options_.group ? options_.group->rank() : 0;
     if (run_.batch_size % world_ != 0)
-      throw BadInput(job_.path + ": run " + std::to_string(run_.id) + ": batch size " +
+      throw BadInput(job_path_ + ": run " + std::to_string(run_.id) + ": batch size " +
                      std::to_string(run_.batch_size) + " is not divisible by ranks_per_run " +
                      std::to_string(world_));
-    device_ = torch::Device(o_.device);
+    device_ = torch::Device(options_.device);
     const int64_t in_h = task_.augment.height > 0 ? task_.augment.height : train.height();
     const int64_t in_w = task_.augment.width > 0 ? task_.augment.width : train.width();
-    model_ = nn::build_model(model_options(job_, run_, train.channels(), in_h, in_w, t_.classes), run_.model_seed_value);
+    model_ = nn::build_model(model_options(run_.arch, task_, rule_.feedback, train.channels(), in_h, in_w, task_data_.classes), run_.model_seed_value);
     model_->to(device_);
     model_->train();
-    opt_ = make_optimizer(*model_, rs_);
-    stream_ = std::make_unique<data::BatchStream>(train, t_.data.norm, run_.batch_size, run_.dataset_seed_value);
+    opt_ = make_optimizer(*model_, rule_);
+    stream_ = std::make_unique<data::BatchStream>(train, task_data_.data.norm, run_.batch_size, run_.dataset_seed_value);
     // Batches cross to a CUDA device as uint8 and are normalised and augmented there (SimCLR's
     // two views concatenated); on the CPU where they are read: in the prefetch thread when the
     // data set is streamed.
-    stream_->set_deferred(device_.is_cuda() || o_.deferred_batches, device_.is_cuda());
-    const data::AugmentOptions aug = augment_options(task_);
+    stream_->set_deferred(device_.is_cuda() || options_.deferred_batches, device_.is_cuda());
+    const data::AugmentOptions aug = data::augment_options(task_.augment);
     const uint64_t dseed = run_.dataset_seed_value;
     if (task_.objective == "simclr")
       stream_->set_transform([aug, dseed](data::Batch b) {
@@ -429,39 +404,39 @@ class RunTrainer {
         b.images = data::augment_step(b.images, dseed, b.step, aug, b.row_offset, b.total_rows);
         return b;
       });
-    S_ = total_steps(job_, run_, train.size());
-    K_ = job_.observables.trajectory_points;
-    points_ = trajectory_steps(S_, K_);
-    if (o_.record) make_recorder();
+    total_steps_ = total_steps(rule_, run_.batch_size, train.size());
+    point_count_ = observables_.trajectory_points;
+    points_ = trajectory_steps(total_steps_, point_count_);
+    if (options_.record) make_recorder();
     for (const auto& g : opt_.opt->param_groups())
       for (const auto& p : g.params()) params_.push_back(p);
     task_params_ = model_->forward_parameters();
     step_seed_base_ = rng::hash_combine(run_.model_seed_value, 0x57e9000ULL);
     result_.run_id = run_.id;
     result_.steps = points_;
-    result_.loss.assign(static_cast<size_t>(K_), std::nan(""));
+    result_.loss.assign(static_cast<size_t>(point_count_), std::nan(""));
     result_.device = device_.str();
     last_save_ = std::chrono::steady_clock::now();
   }
 
   void make_recorder() {
-    const data::Batch obs = data::observation_batch(t_.data, job_.observables.observation_batch, run_.dataset_seed_value);
+    const data::Batch obs = data::observation_batch(task_data_.data, observables_.observation_batch, run_.dataset_seed_value);
     const torch::Tensor images = at_train_size(task_, obs.images).contiguous().to(device_), labels = obs.labels.to(device_);
     // The diagnostics' loss: the task's objective on the observation batch (SimCLR: two views
     // drawn with a fixed seed, the same at every point).
     Recorder::DiagnosticLoss loss;
     if (task_.objective == "simclr") {
       const auto views =
-          data::two_views(obs.images, data::derive_seed(run_.dataset_seed_value, 0xd1a6ULL), 0, augment_options(task_));
+          data::two_views(obs.images, data::derive_seed(run_.dataset_seed_value, 0xd1a6ULL), 0, data::augment_options(task_.augment));
       const torch::Tensor both = torch::cat({views.first, views.second}).to(device_);
       const double temperature = task_.simclr_temperature;
       loss = [both, temperature](nn::Model& m) { return nt_xent(m.forward(both), temperature).loss; };
     } else {
       loss = [images, labels](nn::Model& m) { return supervised_loss(m.forward(images), labels); };
     }
-    recorder_ = std::make_unique<Recorder>(*model_, images, job_conditions(job_),
-                                           observe::resolve_statistics(job_.observables.statistics), K_, loss);
-    if (o_.on_activations) recorder_->set_activation_sink(o_.on_activations);
+    recorder_ = std::make_unique<Recorder>(*model_, images, measurement_conditions(observables_.conditions),
+                                           observe::resolve_statistics(observables_.statistics), point_count_, loss);
+    if (options_.on_activations) recorder_->set_activation_sink(options_.on_activations);
   }
 
   // One step's loss (and backward when training) on this rank's share of the batch.
@@ -484,18 +459,18 @@ class RunTrainer {
   unsigned agree(unsigned flags) {
     std::string error;
     std::swap(error, pending_error_);
-    if (!o_.group) {
+    if (!options_.group) {
       if (!error.empty()) throw RunFailed(error);
       return flags;
     }
-    const auto a = o_.group->agree(error, flags);
+    const auto a = options_.group->agree(error, flags);
     if (!a.error.empty()) throw RunFailed(a.error);
     return a.flags;
   }
 
   void train_step(int64_t step) {
     const auto s0 = std::chrono::steady_clock::now();
-    opt_.set_factor(schedule_factor(rs_, step, S_));
+    opt_.set_factor(schedule_factor(rule_, step, total_steps_));
     opt_.opt->zero_grad();
     model_->set_step_seed(rng::hash_combine(step_seed_base_, static_cast<uint64_t>(step)), rank_, world_);
     try {
@@ -508,19 +483,19 @@ class RunTrainer {
     // recorded here; stop when a signal arrived on any rank.
     const bool point = next_point_ < points_.size() && points_[next_point_] == step;
     unsigned want = 0;
-    if (!o_.checkpoint_dir.empty() && leader() && (point || (o_.checkpoint_seconds > 0 && seconds_since(last_save_) >= o_.checkpoint_seconds)))
+    if (!options_.checkpoint_dir.empty() && leader() && (point || (options_.checkpoint_seconds > 0 && seconds_since(last_save_) >= options_.checkpoint_seconds)))
       want |= kCheckpointNow;
-    if (o_.stop_requested && o_.stop_requested()) want |= kStopNow;
+    if (options_.stop_requested && options_.stop_requested()) want |= kStopNow;
     boundary_flags_ = agree(want);
-    if (o_.group) {
+    if (options_.group) {
       std::vector<comm::BufferView> views;
       for (auto& p : params_)
         if (p.grad().defined()) views.push_back(view_of(p.grad()));
-      o_.group->average(views);
-      last_loss_ = o_.group->mean(last_loss_);
+      options_.group->average(views);
+      last_loss_ = options_.group->mean(last_loss_);
     }
-    check_divergence(rs_, step, last_loss_, initial_loss_, smoothed_loss_);
-    if (rs_.gradient_clip > 0) torch::nn::utils::clip_grad_norm_(task_params_, rs_.gradient_clip);
+    check_divergence(rule_, step, last_loss_, initial_loss_, smoothed_loss_);
+    if (rule_.gradient_clip > 0) torch::nn::utils::clip_grad_norm_(task_params_, rule_.gradient_clip);
     model_->tie_feedback_gradients();  // Kolen-Pollack's B takes W's final gradient
     step_time_ += seconds_since(s0);
   }
@@ -534,7 +509,7 @@ class RunTrainer {
       pending_error_ = first_line(e.what());
     }
     agree(0);
-    if (o_.group) last_loss_ = o_.group->mean(last_loss_);
+    if (options_.group) last_loss_ = options_.group->mean(last_loss_);
   }
 
   // Observables of the state before this step's update (point 0 = the initial network, the last
@@ -547,25 +522,25 @@ class RunTrainer {
         try {
           fault_.check(run_.id, rank_, step, true);
           recorder_->record(static_cast<int64_t>(next_point_));
-          progress_angles(*recorder_, static_cast<int64_t>(next_point_), K_, result_);
+          progress_angles(*recorder_, static_cast<int64_t>(next_point_), point_count_, result_);
         } catch (const std::exception& e) {
           pending_error_ = first_line(e.what());
         }
         result_.record_seconds += seconds_since(r0);
       }
       ++next_point_;
-      if (o_.on_point && pending_error_.empty()) {
+      if (options_.on_point && pending_error_.empty()) {
         Progress p;
         p.step = step;
-        p.total_steps = S_;
+        p.total_steps = total_steps_;
         p.point = static_cast<int64_t>(next_point_);
-        p.points = K_;
+        p.points = point_count_;
         p.loss = last_loss_;
         p.wb_angle = result_.last_wb_angle;
         p.grad_angle = result_.last_grad_angle;
         p.model = model_.get();
         p.seconds = seconds_since(t0_) + elapsed_before_;
-        o_.on_point(p);
+        options_.on_point(p);
       }
     }
   }
@@ -578,17 +553,17 @@ class RunTrainer {
     boundary_flags_ = 0;
   }
 
-  std::string file() const { return checkpoint_file(o_.checkpoint_dir, run_.id, rank_); }
+  std::string file() const { return checkpoint_file(options_.checkpoint_dir, run_.id, rank_); }
 
   void save_checkpoint(int64_t step) {
-    if (o_.checkpoint_dir.empty()) return;
+    if (options_.checkpoint_dir.empty()) return;
     const auto c0 = std::chrono::steady_clock::now();
     torch::serialize::OutputArchive a, model, optim;
     a.write("hash", c10::IValue(run_.hash));
     a.write("step", c10::IValue(step));
     a.write("rank", c10::IValue(static_cast<int64_t>(rank_)));
     a.write("ranks", c10::IValue(static_cast<int64_t>(world_)));
-    a.write("attempt", c10::IValue(static_cast<int64_t>(o_.attempt)));
+    a.write("attempt", c10::IValue(static_cast<int64_t>(options_.attempt)));
     a.write("next_point", c10::IValue(static_cast<int64_t>(next_point_)));
     // host: the checkpoint's scalars and loss curve (read back as host memory in resume)
     a.write("scalars", torch::tensor({last_loss_, initial_loss_, smoothed_loss_, step_time_, result_.record_seconds,
@@ -606,16 +581,16 @@ class RunTrainer {
     }
     std::ostringstream bytes;
     a.save_to(bytes);
-    mkdir(o_.checkpoint_dir.c_str(), 0775);
+    mkdir(options_.checkpoint_dir.c_str(), 0775);
     const std::string data = bytes.str();
     write_file_atomically(file(), data);
     ++result_.checkpoints;
     result_.checkpoint_bytes = static_cast<int64_t>(data.size());
     if (leader()) {
-      const nlohmann::json j = {{"run", run_.id}, {"hash", run_.hash}, {"step", step}, {"steps", S_},
-                                {"points", next_point_}, {"attempt", o_.attempt}, {"ranks", world_},
+      const nlohmann::json j = {{"run", run_.id}, {"hash", run_.hash}, {"step", step}, {"steps", total_steps_},
+                                {"points", next_point_}, {"attempt", options_.attempt}, {"ranks", world_},
                                 {"time", util::iso_now()}};
-      write_file_atomically(checkpoint_summary(o_.checkpoint_dir, run_.id), j.dump());
+      write_file_atomically(checkpoint_summary(options_.checkpoint_dir, run_.id), j.dump());
     }
     last_save_ = std::chrono::steady_clock::now();
     result_.checkpoint_seconds += seconds_since(c0);
@@ -624,7 +599,7 @@ class RunTrainer {
   // Continues from this run's checkpoint when the whole group has a readable one of this run at
   // the same step; otherwise (none, corrupt, foreign) starts over, setting bad files aside.
   void resume() {
-    if (o_.checkpoint_dir.empty()) return;
+    if (options_.checkpoint_dir.empty()) return;
     const std::string path = file();
     std::string problem;
     int64_t step = -1, written_by = 0;
@@ -651,8 +626,8 @@ class RunTrainer {
     }
     // The group: every rank must hold the same step, else everyone starts over.
     int64_t lo = have ? step : -1, hi = lo;
-    if (o_.group) {
-      const auto aa = o_.group->agree(problem, 0);
+    if (options_.group) {
+      const auto aa = options_.group->agree(problem, 0);
       if (!aa.error.empty()) problem = aa.error;
       lo = group_min(have ? step : -1);
       hi = -group_min(-(have ? step : -1));
@@ -660,7 +635,7 @@ class RunTrainer {
     if (!problem.empty() || lo != hi || lo < 0) {
       if (!problem.empty()) {
         if (leader()) {
-          const std::string aside = set_aside_checkpoint(o_.checkpoint_dir, run_.id);
+          const std::string aside = set_aside_checkpoint(options_.checkpoint_dir, run_.id);
           note("checkpoint refused (" + problem + "); set aside as " + aside + "; the run starts over");
         }
       } else if (lo != hi && leader()) {
@@ -670,10 +645,10 @@ class RunTrainer {
       return;
     }
     // No progress since the checkpoint for max_attempts attempts: give up.
-    if (o_.attempt - written_by >= o_.max_attempts)
-      throw RunFailed("interrupted " + std::to_string(o_.attempt - written_by) + " times without progress since its "
+    if (options_.attempt - written_by >= options_.max_attempts)
+      throw RunFailed("interrupted " + std::to_string(options_.attempt - written_by) + " times without progress since its "
                       "checkpoint at step " + std::to_string(step) + " (distributed.max_attempts " +
-                      std::to_string(o_.max_attempts) + ")");
+                      std::to_string(options_.max_attempts) + ")");
     torch::serialize::InputArchive model, optim;
     a.read("model", model);
     a.read("optimizer", optim);
@@ -706,34 +681,34 @@ class RunTrainer {
     stream_->skip(step);
     start_step_ = step;
     resumed_from_ = step;
-    if (leader()) note("resumed from step " + std::to_string(step) + " of " + std::to_string(S_));
+    if (leader()) note("resumed from step " + std::to_string(step) + " of " + std::to_string(total_steps_));
   }
 
   int64_t group_min(int64_t v) {
     int64_t out = v;
-    if (o_.group) out = o_.group->min(v);
+    if (options_.group) out = options_.group->min(v);
     return out;
   }
 
   void note(const std::string& text) {
-    if (o_.on_note) o_.on_note(text);
+    if (options_.on_note) options_.on_note(text);
   }
 
   store::RunResult finish() {
     result_.train_seconds = step_time_;
     result_.final_loss = last_loss_;
-    if (o_.on_final_model) o_.on_final_model(*model_);
+    if (options_.on_final_model) options_.on_final_model(*model_);
     try {
-      result_.final_metric = evaluate(*model_, task_, t_, run_.dataset_seed_value, device_);
+      result_.final_metric = evaluate(*model_, task_, task_data_, run_.dataset_seed_value, device_);
     } catch (const std::exception& e) {
       pending_error_ = first_line(e.what());
     }
     agree(0);
     // Chance level of the metric: 1/classes; SimCLR's positive among the 2 x 256 - 1 others of
     // an evaluation chunk.
-    const int64_t chunk = std::min<int64_t>(256, std::min<int64_t>(kEval, t_.data.test.size()));
+    const int64_t chunk = std::min<int64_t>(256, std::min<int64_t>(kEval, task_data_.data.test.size()));
     result_.metric_chance = task_.objective == "simclr" ? 1.0 / static_cast<double>(2 * chunk - 1)
-                                                        : 1.0 / static_cast<double>(t_.classes);
+                                                        : 1.0 / static_cast<double>(task_data_.classes);
     if (recorder_) {
       result_.values = recorder_->values();
       result_.layer_count = recorder_->layers();
@@ -749,14 +724,16 @@ class RunTrainer {
 
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-  const config::JobSpec& job_;
+  const std::string job_path_;  // for messages
   const config::RunSpec& run_;
   const config::TaskSpec& task_;
-  const config::RuleSettings& rs_;
-  const TrainOptions& o_;
+  const config::RuleSettings& rule_;
+  const config::ObservablesSpec& observables_;
+  const config::DistributedSpec& distributed_;
+  const TrainOptions& options_;
   const std::chrono::steady_clock::time_point t0_;
   const Fault fault_;
-  TaskData t_;
+  TaskData task_data_;
   int world_ = 1, rank_ = 0;
   torch::Device device_ = torch::kCPU;
   std::shared_ptr<nn::Model> model_;
@@ -765,7 +742,7 @@ class RunTrainer {
   std::unique_ptr<Recorder> recorder_;
   std::vector<torch::Tensor> params_, task_params_;
   uint64_t step_seed_base_ = 0;
-  int64_t S_ = 0, K_ = 0, start_step_ = 0, resumed_from_ = -1;
+  int64_t total_steps_ = 0, point_count_ = 0, start_step_ = 0, resumed_from_ = -1;  // steps, trajectory points
   std::vector<int64_t> points_;
   size_t next_point_ = 0;
   double last_loss_ = std::nan(""), initial_loss_ = std::nan(""), smoothed_loss_ = std::nan("");

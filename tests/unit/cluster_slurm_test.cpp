@@ -12,6 +12,7 @@
 #include "lrid/cluster/render.hpp"
 #include "lrid/cluster/slurm.hpp"
 #include "lrid/config/job.hpp"
+#include "lrid/train/campaign.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
 
@@ -232,8 +233,8 @@ struct Fixture {
     const std::string f = rec.shard_file(i);
     auto L = layout_for(job);
     L.runs = static_cast<int64_t>(ids.size());
-    store::Campaign::create(f, job, layers, L, sh, false);
-    auto c = store::Campaign::open(f, job, MPI_COMM_NULL, true);
+    store::Campaign::create(f, lrid::train::describe(job), layers, L, sh, false);
+    auto c = store::Campaign::open(f, lrid::train::describe(job), MPI_COMM_NULL, true);
     for (size_t k = 0; k < ids.size() && k < states.size(); ++k)
       c->set_status(ids[k], states[k].first, states[k].second, states[k].first == store::kFailed ? "diverged" : "");
   }
@@ -326,7 +327,7 @@ TEST(ClusterCampaignDir, ForeignAndUnreadableShardFiles) {
     std::vector<std::vector<store::LayerMeta>> layers(ids.size(), {{"fc1", 0}});
     auto L = layout_for(f.job);
     L.runs = static_cast<int64_t>(ids.size());
-    store::Campaign::create(f.rec.shard_file(0), f.job, layers, L, store::Shard{0, 2, ids}, false);
+    store::Campaign::create(f.rec.shard_file(0), lrid::train::describe(f.job), layers, L, store::Shard{0, 2, ids}, false);
   }
   mkdir(f.rec.shard_file(1).c_str(), 0755);  // not a file at all
   {

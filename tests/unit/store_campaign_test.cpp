@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "lrid/config/job.hpp"
+#include "lrid/train/campaign.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
 
@@ -61,8 +62,8 @@ TEST(Campaign, RoundTripAndNaNPadding) {
   const auto job = config::load_job_text(kJob, "job.yaml");
   const std::string path = temp_path("rt");
   std::remove(path.c_str());
-  store::Campaign::create(path, job, layers_for(job), layout_for(job), {}, false);
-  auto c = store::Campaign::open(path, job, MPI_COMM_NULL, true);
+  store::Campaign::create(path, lrid::train::describe(job), layers_for(job), layout_for(job), {}, false);
+  auto c = store::Campaign::open(path, lrid::train::describe(job), MPI_COMM_NULL, true);
   ASSERT_EQ(c->layout().runs, 4);
   EXPECT_EQ(c->layout().statistic_names[1], "actraw_mean");
   EXPECT_EQ(statuses(*c), std::vector<uint8_t>(4, store::kPending));
@@ -116,20 +117,20 @@ TEST(Campaign, RefusesForeignJobAndExistingFile) {
   const auto job = config::load_job_text(kJob, "job.yaml");
   const std::string path = temp_path("foreign");
   std::remove(path.c_str());
-  store::Campaign::create(path, job, layers_for(job), layout_for(job), {}, false);
-  EXPECT_THROW(store::Campaign::create(path, job, layers_for(job), layout_for(job), {}, false),
+  store::Campaign::create(path, lrid::train::describe(job), layers_for(job), layout_for(job), {}, false);
+  EXPECT_THROW(store::Campaign::create(path, lrid::train::describe(job), layers_for(job), layout_for(job), {}, false),
                BadInput);
   std::string changed = kJob + "training: {fa: {learning_rate: 0.5}}\n";
   const auto other = config::load_job_text(changed, "other.yaml");
   try {
-    store::Campaign::open(path, other, MPI_COMM_NULL, true);
+    store::Campaign::open(path, lrid::train::describe(other), MPI_COMM_NULL, true);
     FAIL() << "a changed job must be refused";
   } catch (const BadInput& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("runs that would change: 1,3"), std::string::npos) << msg;
   }
   // The file is untouched and still belongs to the original job.
-  EXPECT_NO_THROW(store::Campaign::open(path, job, MPI_COMM_NULL, false));
+  EXPECT_NO_THROW(store::Campaign::open(path, lrid::train::describe(job), MPI_COMM_NULL, false));
   std::remove(path.c_str());
 }
 
@@ -153,8 +154,8 @@ TEST(Campaign, ShardFileHoldsOnlyItsRuns) {
   std::vector<std::vector<store::LayerMeta>> mine = {layers[1], layers[3]};
   auto L = layout_for(job);
   L.runs = 2;
-  store::Campaign::create(path, job, mine, L, shard, false);
-  auto c = store::Campaign::open(path, job, MPI_COMM_NULL, true);
+  store::Campaign::create(path, lrid::train::describe(job), mine, L, shard, false);
+  auto c = store::Campaign::open(path, lrid::train::describe(job), MPI_COMM_NULL, true);
   EXPECT_EQ(c->run_ids(), (std::vector<int64_t>{1, 3}));
   EXPECT_EQ(c->layout().runs, 2);
   EXPECT_EQ(c->job_runs(), 4);
@@ -182,7 +183,7 @@ TEST(Campaign, NamesAtFullLength) {
   std::remove(path.c_str());
   auto layers = layers_for(job);
   layers[0][0].name = std::string(70, 'n') + ".conv";
-  store::Campaign::create(path, job, layers, layout_for(job), {}, false);
+  store::Campaign::create(path, lrid::train::describe(job), layers, layout_for(job), {}, false);
   auto c = store::Campaign::open_read(path);
   EXPECT_EQ(c->runs()[0].task, task);
   EXPECT_EQ(c->layers(0)[0].name, layers[0][0].name);

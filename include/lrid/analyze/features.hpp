@@ -1,5 +1,5 @@
 #pragma once
-// The classifiers' dataset (paper.md, "Dataset and classifiers"): one sample per (done run,
+// The classifiers' dataset (README, "The analysis and its results"): one sample per (done run,
 // plastic layer); features = the chosen statistics' trajectories, statistic-major (all points of
 // the first statistic, then the next), then the layer's depth category one-hot (early, middle,
 // deep); label = the learning rule. No torch here.
@@ -7,16 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "lrid/store/campaign.hpp"
+
 namespace lrid::analyze {
 
-/// Everything of a campaign file the analysis needs, read once.
-struct CampaignData {
+/// Everything of a campaign file the analysis needs, read once: its dimensions and labels (the
+/// store::Layout it was made with: runs, layers, conditions, points, statistics, their names and
+/// the conditions' fractions, noise and unit counts), then its runs and values.
+struct CampaignData : store::Layout {
   std::string path, job_name, job_hash, job_yaml;
-  int64_t runs = 0, layers = 0, conditions = 0, points = 0, statistics = 0;
-  std::vector<std::string> statistic_names;   ///< the file's statistics (canonical names)
-  std::vector<std::string> condition_names;
-  std::vector<double> condition_fraction, condition_noise;
-  std::vector<int64_t> condition_units;       ///< absolute unit counts (0: by fraction)
+  std::vector<std::string> condition_names() const;
   std::vector<int64_t> run_id;                ///< per row: the job run id
   std::vector<std::string> rule, task, arch;  ///< per run
   std::vector<uint8_t> status;                ///< per run

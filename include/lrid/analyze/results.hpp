@@ -183,7 +183,8 @@ struct Results {
 
 /// Tables from the executed plan (rank 0): `results[i]` belongs to `plan[i]`.
 Results collect_results(const std::vector<Evaluation>& plan, const std::vector<ProtocolResult>& results,
-                        const CampaignData& c, const config::AnalysisSpec& spec, const std::vector<int>& selected);
+                        const CampaignData& c, const config::AnalysisSpec& spec, const std::vector<int>& selected,
+                        std::vector<std::string> policy_differences = {});
 
 /// The training-sanity table and the per-rule curves (what collect_results adds from the
 /// campaign itself; no classifier involved).

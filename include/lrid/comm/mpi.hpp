@@ -23,6 +23,17 @@ void quiet_barrier(MPI_Comm comm);
 /// Broadcasts a string from `root` (collective over comm).
 void bcast_string(std::string& s, int root, MPI_Comm comm);
 
+/// An error the ranks of a communicator agreed on: the lowest failing rank and its message.
+struct AgreedError {
+  int rank = -1;  ///< -1: no rank failed
+  std::string message;
+  explicit operator bool() const { return rank >= 0; }
+};
+/// Every rank passes its own error ("" for none) and gets the same AgreedError, so that no rank
+/// goes on to a collective the others have left. Collective over `comm` (one allreduce, and a
+/// broadcast only when a rank failed).
+AgreedError agree_on_error(const std::string& error, MPI_Comm comm);
+
 /// Consecutive groups of `group_size` ranks of `world` (the rank count must be a multiple,
 /// else BadInput).
 struct Groups {

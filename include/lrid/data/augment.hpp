@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <string>
 
+#include "lrid/config/job.hpp"
+
 namespace lrid::data {
 
 enum class CropMode {
@@ -44,6 +46,10 @@ struct AugmentOptions {
   /// at 256, trained at 224), kPadCrop and kNone crop it (at a random offset / the centre).
   int64_t out_height = 0, out_width = 0;
 };
+
+/// The job file's augmentation of a task (config::AugmentSpec, resolved) as the data module
+/// takes it: the one converter between the two (crop by name, the output size).
+AugmentOptions augment_options(const config::AugmentSpec& spec);
 
 /// The centre out_h x out_w window of x (float or uint8 [B,C,H,W]); x itself when the sizes
 /// match. Evaluation and observation images of a task trained at a crop size.

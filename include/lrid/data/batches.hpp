@@ -97,7 +97,6 @@ class BatchStream {
   int64_t batches_per_epoch() const;                 ///< ceil(N / B)
   uint64_t seed() const { return seed_; }
   const ImageSet& set() const { return set_; }
-  const Normalization& normalization() const { return norm_; }
 
   /// The permutation of epoch e (int64 [N]); the stream uses exactly this.
   torch::Tensor epoch_permutation(int64_t e) const;

@@ -80,8 +80,6 @@ ImageSet read_idx(const std::string& images_path, const std::string& labels_path
 /// train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz].
 /// `num_classes` as for read_idx, applied to both splits (0: max label + 1 over both).
 TrainTest read_idx_dir(const std::string& dir, int64_t num_classes = 0);
-/// Fashion-MNIST (10 classes, 60000 + 10000 images 28x28). Not cached; see load().
-TrainTest load_fashion_mnist(const std::string& dir);
 
 /// CIFAR-10 binary batch files (records of 1 label byte + 3072 bytes R,G,B 32x32 planes),
 /// concatenated in the given order. 10 classes.

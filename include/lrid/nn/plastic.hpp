@@ -177,7 +177,6 @@ class PlasticLayer : public torch::nn::Module {
   void reset_parameters(at::Generator& gen_w, at::Generator& gen_b);
 
   void set_capture(bool on);
-  bool capture() const { return capture_; }
   /// While on, forward() uses the native op (backprop through W) in every feedback mode.
   void set_exact_backward(bool on) { exact_backward_ = on; }
   /// Last captured input / output (undefined until a forward ran with capture on).

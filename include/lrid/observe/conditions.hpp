@@ -1,6 +1,6 @@
 #pragma once
 // Measurement conditions: what an experimenter would see of a layer's observables.
-// (paper.md, "Measurement realism"; lr-identify's obfuscate_tensor / compute_act_gradient.)
+// (README, "Observables": measurement conditions; lr-identify's obfuscate_tensor / compute_act_gradient.)
 //
 // A condition is {unit fraction f in (0, 1], noise sigma >= 0, seed}; "ideal" is f = 1, sigma = 0.
 // Applied to a tensor before the statistics:

@@ -1,7 +1,7 @@
 #pragma once
 // The paper's aggregate statistics of a layer's observables (no torch here: plain arrays).
 //
-// Names: <measure><function>_<statistic> (paper.md, "Observables"):
+// Names: <measure><function>_<statistic> (README, "Observables"):
 //   measures   weight, act, gradavg
 //   functions  raw (x), sq (x^2), abs (|x|)
 //   statistics norm, mean, median, thirdquartile, var, skew, kurtosis (weight and act),

@@ -44,7 +44,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "lrid/config/job.hpp"
 
 namespace lrid::store {
 
@@ -105,6 +104,27 @@ struct Shard {
   std::string name() const { return std::to_string(index) + "/" + std::to_string(count); }
 };
 
+/// One run of the job as /runs/spec stores it.
+struct RunRow {
+  int64_t id = 0;  ///< job run id
+  std::string rule, task, arch;
+  int64_t batch_size = 0;
+  std::string model_seed, dataset_seed;  ///< "unfixed" or the seed given
+  uint64_t model_seed_value = 0, dataset_seed_value = 0;  ///< the seeds used
+  std::string hash;  ///< the run's content hash
+  int block = 0;     ///< the grid block it came from
+  /// "rule/task/arch/bs64/m0/d_unfixed", as config::RunSpec::key().
+  std::string key() const;
+};
+
+/// What a campaign file records of its job: store reads no job files (train::describe makes
+/// this from a config::JobSpec).
+struct CampaignDescription {
+  std::string name, hash;  ///< the job's name and hash
+  std::string file, yaml;  ///< the job file's path and its effective YAML text
+  std::vector<RunRow> runs;  ///< every run of the job, index = run id
+};
+
 struct RunRecord {
   int64_t id = 0;  ///< job run id
   uint8_t status = kPending;
@@ -115,18 +135,18 @@ struct RunRecord {
 
 class Campaign {
  public:
-  /// Creates `path` for the runs of `shard` of `job` (written as path.tmp, then renamed: a
+  /// Creates `path` for the runs of `shard` of the job `job` describes (written as path.tmp, then renamed: a
   /// crash never leaves half a file). `layers[i]` lists the plastic layers of the shard's i-th
   /// run (in job id order). Refuses an existing file (BadInput) unless `overwrite`. Serial:
   /// call on one process only.
-  static void create(const std::string& path, const config::JobSpec& job,
+  static void create(const std::string& path, const CampaignDescription& job,
                      const std::vector<std::vector<LayerMeta>>& layers, const Layout& layout,
                      const Shard& shard, bool overwrite);
 
   /// Opens an existing file and checks it belongs to `job` (same job hash, same run hashes);
   /// a foreign or changed job throws BadInput naming the runs that would change.
   /// comm == MPI_COMM_NULL: serial access; otherwise collective MPI-IO open over comm.
-  static std::unique_ptr<Campaign> open(const std::string& path, const config::JobSpec& job,
+  static std::unique_ptr<Campaign> open(const std::string& path, const CampaignDescription& job,
                                         MPI_Comm comm, bool writable);
   /// Opens any campaign file read-only without a job (status, analyze, merge). A file of
   /// another format (e.g. lrid-campaign-1) is refused with one line naming it.
@@ -173,7 +193,7 @@ class Campaign {
   std::vector<int64_t> steps(int64_t run_id) const;
   std::vector<double> losses(int64_t run_id) const;
   /// Specs as stored, one per row (id, rule, task, architecture, batch size, seeds, hash).
-  std::vector<config::RunSpec> runs() const;
+  std::vector<RunRow> runs() const;
 
  private:
   Campaign() = default;

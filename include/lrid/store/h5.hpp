@@ -2,6 +2,7 @@
 // Thin RAII and helpers over the HDF5 C API, shared by the store and by readers of user files.
 #include <hdf5.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,15 @@ std::vector<std::string> read_strings(hid_t loc, const std::string& path);
 bool is_dataset(hid_t loc, const std::string& path);
 
 void write_string_attr(hid_t obj, const std::string& name, const std::string& value);
+
+/// The attributes every file lrid writes starts with (campaign, results, model, recording): its
+/// format, the lrid that wrote it, when, and the job it comes from (and, for a file made from a
+/// campaign, that campaign's path). Empty lrid_version / created: this lrid, now.
+struct FileHeader {
+  std::string format, lrid_version, created, job_name, job_hash;
+  std::optional<std::string> campaign;  ///< results, models: the campaign file they come from
+};
+void write_header(hid_t file, const FileHeader& header);
 void write_strings_attr(hid_t obj, const std::string& name, const std::vector<std::string>& values);
 void write_int_attr(hid_t obj, const std::string& name, int64_t value);
 void write_doubles_attr(hid_t obj, const std::string& name, const std::vector<double>& values);

@@ -9,7 +9,7 @@
 // per line to <campaign>.log.jsonl (store/progress_log.hpp).
 //
 // Rank 0 holds the file's writer lock (store/lock.hpp) for the whole job. Runs checkpoint into
-// <campaign>.ckpt/ (train/checkpoint.hpp) every distributed.checkpoint_seconds and after each
+// <campaign>.ckpt/ (store/run_files.hpp; README, "How a campaign runs") every distributed.checkpoint_seconds and after each
 // recorded point; on SIGTERM/SIGUSR1/SIGINT every rank stops at its next step boundary, the
 // running runs are checkpointed and left pending, and run_campaign returns with interrupted
 // set (the CLI exits with kExitInterrupted; --resume continues).
@@ -42,6 +42,9 @@ struct CampaignSummary {
 /// The campaign's rank-0 progress log next to the file (store/progress_log.hpp).
 std::string log_path(const std::string& campaign);
 
+
+/// What the campaign file records of the job (its name, hash, file, text and runs).
+store::CampaignDescription describe(const config::JobSpec& job);
 
 /// Parses "I/N" (0 <= I < N) for --shard; BadInput otherwise.
 store::Shard parse_shard(const std::string& text);

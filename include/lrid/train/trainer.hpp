@@ -62,7 +62,7 @@ struct TrainOptions {
   /// device (data::BatchStream::set_deferred). Always so on CUDA; true here does the same on the
   /// CPU (the same values bit for bit: the test of the CUDA path's data handling).
   bool deferred_batches = false;
-  /// Checkpoints (train/checkpoint.hpp): the directory ("" = off), the time between saves on the
+  /// Checkpoints (store/run_files.hpp; README, "How a campaign runs"): the directory ("" = off), the time between saves on the
   /// leader's clock (0: only after each recorded point), this attempt's number and the limit of
   /// attempts without progress since the checkpoint.
   std::string checkpoint_dir;
@@ -80,12 +80,13 @@ struct TrainOptions {
   std::function<void(const std::string&)> on_note;
 };
 
-/// The measurement conditions a job records: "ideal" first, then every (fraction, noise) pair of
-/// its lists (fraction-major, ideal not repeated), then every (unit count, noise) pair.
-std::vector<observe::Condition> job_conditions(const config::JobSpec& job);
+/// The measurement conditions a job records (observables.conditions): "ideal" first, then every
+/// (fraction, noise) pair of its lists (fraction-major, ideal not repeated), then every
+/// (unit count, noise) pair.
+std::vector<observe::Condition> measurement_conditions(const config::MeasurementSpec& conditions);
 
 /// The number of training steps of a run (steps, or epochs x ceil(N / batch)).
-int64_t total_steps(const config::JobSpec& job, const config::RunSpec& run, int64_t train_size);
+int64_t total_steps(const config::RuleSettings& rule, int64_t batch_size, int64_t train_size);
 
 /// The trajectory points' steps: K evenly spaced steps from 0 to total inclusive (rounded).
 std::vector<int64_t> trajectory_steps(int64_t total, int64_t points);
@@ -96,7 +97,7 @@ store::Layout campaign_layout(const config::JobSpec& job, const store::Shard& sh
 
 /// The plastic layers (names, depth categories) a run's model has. Cheap: builds the model once
 /// per (architecture, objective) at a nominal input size and caches it.
-std::vector<store::LayerMeta> run_layers(const config::JobSpec& job, const config::RunSpec& run);
+std::vector<store::LayerMeta> run_layers(const std::string& arch, const config::TaskSpec& task);
 
 /// Trains `run` and records its observables. Throws RunFailed for a diverging run, BadInput
 /// for bad data files.
