@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "lrid/build_info.hpp"
 #include "lrid/error.hpp"
+#include "lrid/util/paths.hpp"
 
 namespace lrid::cluster {
 
@@ -55,12 +55,13 @@ std::string template_dir(const Profile& p) {
   } else if (const char* env = std::getenv("LRID_SLURM_TEMPLATES"); env && *env) {
     candidates.push_back(env);
   } else {
-    candidates.push_back(std::string(kSourceDir) + "/slurm");
+    candidates.push_back(util::data_file("slurm"));
   }
   const std::string dir = candidates.front();
   if (!file_readable(dir + "/shards.sbatch.in") || !file_readable(dir + "/reduce.sbatch.in"))
     throw BadInput(dir + ": no sbatch templates here (shards.sbatch.in, reduce.sbatch.in); set "
-                         "'templates:' in " + p.path + " or LRID_SLURM_TEMPLATES to lrid's slurm/ directory");
+                         "'templates:' in " + p.path + " or LRID_SLURM_TEMPLATES to lrid's slurm/ directory (lrid --version "
+                         "names its data directory)");
   return dir;
 }
 
