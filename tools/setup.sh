@@ -17,6 +17,7 @@ PACKAGES=(
   dataset-fashion-mnist
   python3-numpy python3-scipy python3-h5py python3-sklearn python3-matplotlib
   time                 # /usr/bin/time -v: peak memory in tests/scripts/data_stream.sh
+  lmod                 # tests/scripts/install_module.sh: the modulefile under Lmod
 )
 
 if [[ "${LRID_SKIP_APT:-0}" != 1 ]]; then
