@@ -59,8 +59,10 @@ std::string setup_block(const Profile& p) {
     l.push_back("# --- the profile's 'modules'");
     l.push_back("set +u; module load " + util::join(p.modules, " ") + "; set -u");
     if (p.lrid.empty())
-      l.push_back("command -v lrid > /dev/null || { echo \"lrid: error: no lrid on PATH after 'module load " +
-                  util::join(p.modules, " ") + "' (profile " + p.path + ")\"; exit 1; }");
+      l.push_back("command -v lrid > /dev/null || { echo " +
+                  shell_quote("lrid: error: the modules " + util::join(p.modules, " ") + " put no lrid on PATH (profile " +
+                              p.path + ")") +
+                  "; exit 1; }");
   }
   return join_lines(l);
 }

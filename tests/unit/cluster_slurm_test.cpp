@@ -164,13 +164,13 @@ TEST(ClusterRender, ModulesLoadLrid) {
     const size_t init = s.find("/etc/profile.d/lmod.sh"), use = s.find("module use /opt/lrid"),
                  load = s.find("module load lrid/0.1.0 openmpi"), lrid = s.find("\nLRID=lrid\n");
     EXPECT_TRUE(init < use && use < load && load < lrid && lrid != std::string::npos) << s;
-    EXPECT_TRUE(contains(s, "no lrid on PATH after 'module load lrid/0.1.0 openmpi' (profile m.yaml)")) << s;
+    EXPECT_TRUE(contains(s, "|| { echo 'lrid: error: the modules lrid/0.1.0 openmpi put no lrid on PATH (profile m.yaml)'; exit 1; }")) << s;
   }
   p.lrid = "/opt/lrid/bin/lrid";  // the profile's lrid wins
   plan.lrid = p.lrid;
   const std::string s = render_shard_script(p, plan, tmpl);
   EXPECT_TRUE(contains(s, "\nLRID=/opt/lrid/bin/lrid\n")) << s;
-  EXPECT_FALSE(contains(s, "no lrid on PATH")) << s;
+  EXPECT_FALSE(contains(s, "put no lrid on PATH")) << s;
   // Without modules nothing changes.
   p.modules.clear();
   EXPECT_FALSE(contains(render_shard_script(p, plan, tmpl), "module load")) << s;
