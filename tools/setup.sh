@@ -17,6 +17,8 @@ PACKAGES=(
   dataset-fashion-mnist
   python3-numpy python3-scipy python3-h5py python3-sklearn python3-matplotlib
   time                 # /usr/bin/time -v: peak memory in tests/scripts/data_stream.sh
+  lmod                 # tests/scripts/install_module.sh: the modulefile under Lmod
+  python3-nbconvert python3-ipykernel python3-pandas   # install_notebook.sh: docs/tutorial.ipynb
 )
 
 if [[ "${LRID_SKIP_APT:-0}" != 1 ]]; then

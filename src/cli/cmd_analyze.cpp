@@ -20,6 +20,7 @@ extern char** environ;
 #include "lrid/comm/mpi.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
+#include "lrid/util/paths.hpp"
 #include "lrid/util/text.hpp"
 #include <algorithm>
 
@@ -76,7 +77,7 @@ int analyze_campaign(analyze::AnalysisOptions o, bool plots, bool json) {
     return 0;
   }
   const char* src = std::getenv("LRID_PLOT_SCRIPT");
-  const std::string script = src ? src : std::string(LRID_INSTALL_TOOLS_DIR) + "/plot_results.py";
+  const std::string script = src ? src : util::data_file("tools/plot_results.py");
   if (run_program({py, script, s.results_path, o.out_dir}, json) != 0)
     std::fprintf(stderr, "lrid analyze: plotting failed (%s %s %s %s)\n", py.c_str(), script.c_str(), s.results_path.c_str(),
                 o.out_dir.c_str());

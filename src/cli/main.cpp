@@ -15,6 +15,7 @@
 #include "lrid/comm/mpi.hpp"
 #include "lrid/error.hpp"
 #include "lrid/train/signals.hpp"
+#include "lrid/util/paths.hpp"
 #include "lrid/util/text.hpp"
 
 namespace {
@@ -91,7 +92,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (name == "--version") {
-    std::printf("lrid %s\n", lrid::kVersion);
+    const lrid::util::DataDir d = lrid::util::data_dir();
+    std::printf("lrid %s\ndata directory: %s (%s)\n", lrid::kVersion, d.path.c_str(),
+                d.origin == "installed" ? "installed beside the executable"
+                : d.origin == "LRID_HOME" ? "from LRID_HOME"
+                                          : "the source tree of this build");
     return 0;
   }
   for (const auto& c : lrid::cli::commands()) {

@@ -139,7 +139,7 @@ Profile load_profile_text(const std::string& text, const std::string& origin) {
   try {
     c.check_keys(root, "", {"name", "partition", "partition_required", "account", "qos", "shard",
                             "reduce", "launcher", "setup", "sbatch", "lrid", "requeue", "signal_grace",
-                            "templates"});
+                            "templates", "modules"});
     if (auto v = root["name"]) p.name = c.token(v, "name");
     if (auto v = root["partition"]) p.partition = c.token(v, "partition");
     if (auto v = root["partition_required"]) p.partition_required = c.boolean(v, "partition_required");
@@ -160,6 +160,19 @@ Profile load_profile_text(const std::string& text, const std::string& origin) {
       if (p.launcher.find('\n') != std::string::npos) c.fail(v, "launcher", "expected one line");
     }
     if (auto v = root["setup"]) p.setup = c.lines(v, "setup");
+    if (auto v = root["modules"]) {
+      p.modules = c.lines(v, "modules");
+      for (size_t i = 0; i < p.modules.size(); ++i) {
+        const std::string& m = p.modules[i];
+        const YAML::Node at = v.IsSequence() ? v[i] : v;
+        const std::string k = "modules[" + std::to_string(i) + "]";
+        if (m.empty()) c.fail(at, k, "expected a module name such as lrid/0.1.0");
+        for (char ch : m)
+          if (!(std::isalnum(static_cast<unsigned char>(ch)) || std::string("/._+-@").find(ch) != std::string::npos))
+            c.fail(at, k, "'" + m + "' is not one module name (expected letters, digits and / . _ + - @, such as "
+                          "lrid/0.1.0; one module per entry, shell lines go in 'setup')");
+      }
+    }
     if (auto v = root["sbatch"]) p.sbatch = sbatch_options(c, v, "sbatch");
     if (auto v = root["lrid"]) {
       p.lrid = c.str(v, "lrid");

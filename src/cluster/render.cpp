@@ -5,8 +5,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "lrid/build_info.hpp"
 #include "lrid/error.hpp"
+#include "lrid/util/paths.hpp"
+#include "lrid/util/text.hpp"
 
 namespace lrid::cluster {
 
@@ -41,9 +42,36 @@ void common_lines(std::vector<std::string>& l, const Profile& p, const Resources
   if (!r.time.empty()) l.push_back("#SBATCH --time=" + r.time);
 }
 
+// The profile's setup lines, then its modules: `module` is defined first when the job's
+// environment lacks it (a batch shell does not read the login scripts that define it).
 std::string setup_block(const Profile& p) {
-  if (p.setup.empty()) return "# (none)";
-  return join_lines(p.setup);
+  if (p.setup.empty() && p.modules.empty()) return "# (none)";
+  std::vector<std::string> l;
+  if (!p.modules.empty()) {
+    l.push_back("if ! type module > /dev/null 2>&1; then   # Lmod or Environment Modules, as a login shell gets it");
+    l.push_back("  for f in /etc/profile.d/lmod.sh /usr/share/lmod/lmod/init/bash /etc/profile.d/modules.sh; do");
+    l.push_back("    if [ -f \"$f\" ]; then set +u; . \"$f\"; set -u; break; fi");
+    l.push_back("  done");
+    l.push_back("fi");
+  }
+  l.insert(l.end(), p.setup.begin(), p.setup.end());
+  if (!p.modules.empty()) {
+    l.push_back("# --- the profile's 'modules'");
+    l.push_back("set +u; module load " + util::join(p.modules, " ") + "; set -u");
+    if (p.lrid.empty())
+      l.push_back("command -v lrid > /dev/null || { echo " +
+                  shell_quote("lrid: error: the modules " + util::join(p.modules, " ") + " put no lrid on PATH (profile " +
+                              p.path + ")") +
+                  "; exit 1; }");
+  }
+  return join_lines(l);
+}
+
+// The lrid the scripts run: the profile's `lrid`, else with `modules` the one they put on PATH,
+// else the binary that ran `lrid submit`.
+std::string script_lrid(const Profile& p, const ScriptPlan& plan) {
+  if (p.lrid.empty() && !p.modules.empty()) return "lrid";
+  return shell_quote(plan.lrid);
 }
 
 }  // namespace
@@ -55,12 +83,13 @@ std::string template_dir(const Profile& p) {
   } else if (const char* env = std::getenv("LRID_SLURM_TEMPLATES"); env && *env) {
     candidates.push_back(env);
   } else {
-    candidates.push_back(std::string(kSourceDir) + "/slurm");
+    candidates.push_back(util::data_file("slurm"));
   }
   const std::string dir = candidates.front();
   if (!file_readable(dir + "/shards.sbatch.in") || !file_readable(dir + "/reduce.sbatch.in"))
     throw BadInput(dir + ": no sbatch templates here (shards.sbatch.in, reduce.sbatch.in); set "
-                         "'templates:' in " + p.path + " or LRID_SLURM_TEMPLATES to lrid's slurm/ directory");
+                         "'templates:' in " + p.path + " or LRID_SLURM_TEMPLATES to lrid's slurm/ directory (lrid --version "
+                         "names its data directory)");
   return dir;
 }
 
@@ -186,7 +215,7 @@ std::string render_shard_script(const Profile& p, const ScriptPlan& plan, const 
       {"SHARDS", std::to_string(plan.shards)},
       {"PROFILE", plan.profile_path},
       {"SETUP", setup_block(p)},
-      {"LRID", shell_quote(plan.lrid)},
+      {"LRID", script_lrid(p, plan)},
       {"DIR", shell_quote(plan.dir)},
       {"RANKS", std::to_string(r.nodes * r.tasks_per_node)},
       {"LAUNCH", launch},
@@ -205,7 +234,7 @@ std::string render_reduce_script(const Profile& p, const ScriptPlan& plan, const
       {"SHARDS", std::to_string(plan.shards)},
       {"PROFILE", plan.profile_path},
       {"SETUP", setup_block(p)},
-      {"LRID", shell_quote(plan.lrid)},
+      {"LRID", script_lrid(p, plan)},
       {"DIR", shell_quote(plan.dir)},
       {"SHARD_FILES", "\"$DIR\"/shards/shard-{0.." + std::to_string(plan.shards - 1) + "}.h5"},
       // As in the shard script: a launcher may exit 0 without starting the ranks (Slurm 22.05's

@@ -75,6 +75,8 @@ TEST(ClusterProfile, BadInputNamesFileLineKey) {
       {"shard: {gpu_type: a100}\n", {"set without gpus_per_node"}},
       {"reduce: {analyze: maybe}\n", {"reduce.analyze: expected true or false"}},
       {"shard: [1, 2\n", {"malformed YAML"}},
+      {"modules: [\"lrid/0.1.0; rm -rf /\"]\n", {"p.yaml:1:11: modules[0]: 'lrid/0.1.0; rm -rf /' is not one module name"}},
+      {"modules: [lrid, \"\"]\n", {"modules[1]: expected a module name"}},
   };
   for (const auto& [yaml, parts] : cases) {
     const std::string e = error_of(yaml);
@@ -143,6 +145,36 @@ TEST(ClusterRender, ShardAndReduceScripts) {
   EXPECT_TRUE(contains(render_reduce_script(p, plan, "{{ANALYZE}}"), "# skipped"));
   p.shard.gpus_per_node = 0;
   EXPECT_FALSE(contains(render_shard_script(p, plan, tmpl), "CUDA_VISIBLE_DEVICES"));
+}
+
+// `modules:` loads lrid from an environment module: after the setup lines, with `module` defined
+// first when the batch shell lacks it, and the scripts then run the lrid on PATH unless the
+// profile names one.
+TEST(ClusterRender, ModulesLoadLrid) {
+  Profile p = load_profile_text("setup: [module use /opt/lrid/share/lrid/modulefiles]\nmodules: [lrid/0.1.0, openmpi]\n",
+                                "m.yaml");
+  EXPECT_EQ(p.modules, (std::vector<std::string>{"lrid/0.1.0", "openmpi"}));
+  ScriptPlan plan;
+  plan.dir = "/scratch/c";
+  plan.workdir = "/home/u";
+  plan.lrid = "/home/u/build/lrid";
+  plan.job_name = "j";
+  plan.shards = 2;
+  const std::string tmpl = "{{SETUP}}\nLRID={{LRID}}\n";
+  for (const std::string& s : {render_shard_script(p, plan, tmpl), render_reduce_script(p, plan, tmpl)}) {
+    const size_t init = s.find("/etc/profile.d/lmod.sh"), use = s.find("module use /opt/lrid"),
+                 load = s.find("module load lrid/0.1.0 openmpi"), lrid = s.find("\nLRID=lrid\n");
+    EXPECT_TRUE(init < use && use < load && load < lrid && lrid != std::string::npos) << s;
+    EXPECT_TRUE(contains(s, "|| { echo 'lrid: error: the modules lrid/0.1.0 openmpi put no lrid on PATH (profile m.yaml)'; exit 1; }")) << s;
+  }
+  p.lrid = "/opt/lrid/bin/lrid";  // the profile's lrid wins
+  plan.lrid = p.lrid;
+  const std::string s = render_shard_script(p, plan, tmpl);
+  EXPECT_TRUE(contains(s, "\nLRID=/opt/lrid/bin/lrid\n")) << s;
+  EXPECT_FALSE(contains(s, "put no lrid on PATH")) << s;
+  // Without modules nothing changes.
+  p.modules.clear();
+  EXPECT_FALSE(contains(render_shard_script(p, plan, tmpl), "module load")) << s;
 }
 
 TEST(ClusterSlurm, ParseSqueueAndSacct) {

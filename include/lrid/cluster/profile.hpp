@@ -28,6 +28,9 @@ struct Profile {
   Resources reduce;             ///< defaults: 1 node, 1 task, the shard's cpus_per_task and time
   std::string launcher = "srun --mpi=pmix";   ///< first word: srun, mpirun or mpiexec
   std::vector<std::string> setup;    ///< shell lines run first in every script (module load ...)
+  /// Environment modules every script loads after the setup lines (`module load lrid/0.1.0`);
+  /// without `lrid`, the scripts then run the lrid the modules put on PATH.
+  std::vector<std::string> modules;
   std::vector<std::string> sbatch;   ///< extra #SBATCH options of the shard jobs, e.g. --constraint=a100
   std::vector<std::string> reduce_sbatch;   ///< extra #SBATCH options of the reduction job
   std::string lrid;             ///< lrid binary on the compute nodes; "" = the submitting binary

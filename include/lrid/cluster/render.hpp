@@ -29,7 +29,8 @@ struct ScriptPlan {
 };
 
 /// The directory holding shards.sbatch.in and reduce.sbatch.in: the profile's `templates`,
-/// else $LRID_SLURM_TEMPLATES, else <lrid source dir>/slurm. BadInput if it lacks them.
+/// else $LRID_SLURM_TEMPLATES, else <lrid's data directory>/slurm (util::data_dir: installed
+/// P/share/lrid, or the source tree of a build). BadInput if it lacks them.
 std::string template_dir(const Profile& p);
 /// Reads <template_dir>/<name>.
 std::string read_template(const Profile& p, const std::string& name);
