@@ -302,7 +302,10 @@ def identifiability(f, out):
     sp = splits.index("networks") if "networks" in splits else 0
     acc = g["accuracy_mean"][:]
     R = len(rules)
-    fig, axes = plt.subplots(len(conds), len(classes), figsize=(2.6 * len(classes) + 0.8, 2.5 * len(conds) + 0.4),
+    # Panels grow with the number of rules so that every cell keeps room for its figure; with more
+    # than five rules the cells print ".93" instead of "0.93".
+    side = max(2.6, 0.42 * R + 0.4)
+    fig, axes = plt.subplots(len(conds), len(classes), figsize=(side * len(classes) + 0.8, side * len(conds) + 0.4),
                              squeeze=False)
     for k, cond in enumerate(conds):
         for o, cls in enumerate(classes):
@@ -312,7 +315,9 @@ def identifiability(f, out):
             for i in range(R):
                 for j in range(R):
                     if i != j and np.isfinite(m[i, j]):
-                        ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                        label = f"{m[i, j]:.2f}"
+                        ax.text(j, i, label[1:] if R > 5 and label.startswith("0") else label, ha="center",
+                                va="center", fontsize=6,
                                 color="w" if m[i, j] < 0.8 else "k")
             ax.set_xticks(range(R), rules, fontsize=7, rotation=90)
             ax.set_yticks(range(R), rules, fontsize=7)
