@@ -18,7 +18,7 @@ install(DIRECTORY jobs slurm cluster DESTINATION ${_data} USE_SOURCE_PERMISSIONS
 install(PROGRAMS tools/plot_results.py tools/lrid_read.py DESTINATION ${_data}/tools)
 install(FILES tools/lrid_read.py DESTINATION ${LRID_INSTALL_PYTHONDIR})
 install(FILES README.md DESTINATION ${_data})
-install(DIRECTORY docs/ DESTINATION ${_data}/docs FILES_MATCHING PATTERN "*.md" PATTERN "*.ipynb")
+install(DIRECTORY docs/ DESTINATION ${_data}/docs FILES_MATCHING PATTERN "*.md" PATTERN "*.ipynb" PATTERN "*.png")
 
 # The Python tools as commands, run by Debian's python3 (the one with h5py, numpy, matplotlib
 # that lrid analyze uses for its plots).
