@@ -107,21 +107,10 @@ bool prepare_file(const config::JobSpec& job, const CampaignOptions& o) {
   return true;
 }
 
-// Every rank computes `what`; if any fails with BadInput, every rank throws the lowest failing
-// rank's message (so no rank is left waiting in a later collective).
-template <class F>
-auto agreed(MPI_Comm world, F what) -> decltype(what()) {
-  using R = decltype(what());
-  R value{};
-  std::string error;
-  try {
-    value = what();
-  } catch (const BadInput& e) {
-    error = e.what();
-  }
-  if (const comm::AgreedError e = comm::agree_on_error(error, world)) throw BadInput(e.message);
-  return value;
-}
+// Every rank computes `what`; if any fails (a BadInput or an internal error such as a damaged
+// campaign file), every rank throws the lowest failing rank's error (comm::agreed), so that no
+// rank is left waiting in a later collective.
+using comm::agreed;
 
 // The averaging backend of a data-parallel group (docs/job-file.md, distributed.gradient_backend):
 // none for a group of one rank, which has nothing to average (whatever the setting; an explicit
@@ -301,7 +290,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
       lock = std::make_unique<store::CampaignLock>(o.out, "lrid train " + job.path);
       return prepare_file(job, o);
     });
-  } catch (const BadInput&) {
+  } catch (...) {
     comm::free_groups(groups);
     throw;
   }

@@ -37,7 +37,9 @@ bool live_progress() {
   const std::string mode = v ? v : "auto";
   if (mode == "live") return true;
   if (mode == "plain") return false;
-  return comm::launcher_size_from_env() == 1 && isatty(1) != 0;
+  // Any launcher, even of one rank (mpirun -np 1 | tee log: the rank's stdout is mpirun's pty).
+  const bool launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+  return !launched && isatty(1) != 0;
 }
 
 }  // namespace lrid::train
