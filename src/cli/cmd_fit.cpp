@@ -15,6 +15,7 @@
 #include "lrid/config/job.hpp"
 #include "lrid/comm/mpi.hpp"
 #include "lrid/error.hpp"
+#include "lrid/store/h5.hpp"
 #include "lrid/util/text.hpp"
 
 namespace lrid::cli {
@@ -70,6 +71,8 @@ int cmd_fit(int argc, char** argv) {
     }
   }
 
+  // --force replaces an earlier model only: never the campaign read, nor a file of another kind.
+  store::h5::check_output(out, "--out", "lrid-model-", {args.job}, true);
   const analyze::CampaignData c = analyze::read_campaign(args.job);
   analyze::FitOptions o;
   o.analysis = config::load_job_text(c.job_yaml, args.job + ":/job_yaml", args.overrides).analysis;

@@ -1,6 +1,7 @@
 // lrid train JOB.yaml --run ID [--out campaign.h5]: train one run in this process.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
+#include "lrid/store/h5.hpp"
 #include "lrid/store/lock.hpp"
 #include "lrid/train/threads.hpp"
 #include "lrid/train/campaign.hpp"
@@ -146,6 +148,21 @@ int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
   // distributed.device holds for --run too (cuda without CUDA: exit 2 before anything is written).
   const std::string device = train::resolve_device(job.distributed.device, 0);
   train::set_allow_tf32(job.distributed.allow_tf32);
+  if (vm.count("record-activations")) {
+    // The recording replaces an earlier recording only, with --force: never the job file, the
+    // campaign this command writes, nor a file of another kind.
+    const std::string rec = vm["record-activations"].as<std::string>();
+    std::vector<std::string> inputs{job.path};
+    if (vm.count("out")) {
+      const std::string out = vm["out"].as<std::string>();
+      std::error_code ec;
+      if (std::filesystem::weakly_canonical(rec, ec) == std::filesystem::weakly_canonical(out, ec))
+        throw BadInput(rec + ": --record-activations names the --out campaign of this command; write the recording "
+                             "to another file");
+      inputs.push_back(out);
+    }
+    store::h5::check_output(rec, "--record-activations", "lrid-recording-", inputs, vm.count("force") > 0);
+  }
   std::unique_ptr<store::Campaign> campaign;
   std::unique_ptr<store::CampaignLock> lock;
   if (vm.count("out")) {

@@ -23,6 +23,7 @@
 #include "lrid/comm/nccl_backend.hpp"
 #include "lrid/comm/queue.hpp"
 #include "lrid/error.hpp"
+#include "lrid/store/h5.hpp"
 #include "lrid/store/lock.hpp"
 #include "lrid/store/progress_log.hpp"
 #include "lrid/store/run_files.hpp"
@@ -94,6 +95,8 @@ bool prepare_file(const config::JobSpec& job, const CampaignOptions& o) {
   if (exists && !o.resume && !o.force)
     throw BadInput(o.out + ": campaign file already exists; use --resume to continue it (only "
                            "runs not done are trained) or --force to replace it");
+  // --force replaces an earlier campaign only: never the job file, nor a file of another kind.
+  if (exists && o.force) store::h5::check_output(o.out, "--out", "lrid-campaign-", {job.path}, true);
   if (exists && o.resume && !o.force) {
     auto c = store::Campaign::open(o.out, describe(job), MPI_COMM_NULL, false);
     if (c->shard().index != o.shard.index || c->shard().count != o.shard.count)
