@@ -15,6 +15,7 @@
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
 #include "lrid/train/campaign.hpp"
+#include "lrid/train/threads.hpp"
 #include "lrid/train/signals.hpp"
 
 namespace lrid::cli {
@@ -32,7 +33,7 @@ int cmd_run(int argc, char** argv) {
   const auto& [vm, args] = *cmd;
   train::install_stop_handlers();  // from here on a signal stops the campaign cleanly (exit 75)
   const config::JobSpec job = !args.job.empty()
-                                  ? config::load_job_file(args.job, args.overrides)
+                                  ? load_job(args)
                                   : config::load_job_text(kQuickstartYaml, "<embedded jobs/quickstart.yaml>", args.overrides);
   const std::string dir = vm.count("dir") ? vm["dir"].as<std::string>() : "lrid-" + job.name;
 
@@ -62,7 +63,7 @@ int cmd_run(int argc, char** argv) {
                        "); use --dir ANOTHER_DIR for this job, or --fresh to replace it");
     });
   }
-  o.threads = vm["threads"].as<int>();
+  o.threads = train::thread_option(vm["threads"].as<int>());
   o.quiet = vm.count("quiet") > 0;
   const auto s = train::run_campaign(job, o);
   if (s.interrupted) {

@@ -48,7 +48,7 @@ int train_campaign(const config::JobSpec& job, const po::variables_map& vm) {
   o.force = vm.count("force") > 0;
   if (o.resume && o.force) throw BadInput("--resume and --force exclude each other");
   if (vm.count("shard")) o.shard = train::parse_shard(vm["shard"].as<std::string>());
-  o.threads = vm["threads"].as<int>();
+  o.threads = train::thread_option(vm["threads"].as<int>());
   o.quiet = vm.count("quiet") > 0;
   comm::init_mpi(nullptr, nullptr);
   int rank = 0;
@@ -141,7 +141,7 @@ int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
                    std::to_string(job.runs.size() - 1) + ")");
   const config::RunSpec& run = job.runs[static_cast<size_t>(id)];
   const bool quiet = vm.count("quiet") > 0;
-  int threads = vm["threads"].as<int>();
+  int threads = train::thread_option(vm["threads"].as<int>());
   if (threads == 0) threads = static_cast<int>(job.distributed.threads_per_rank);
   threads = train::configure_threads(threads, 1, static_cast<int>(job.distributed.blas_threads));
 
@@ -244,10 +244,10 @@ int cmd_train(int argc, char** argv) {
   const auto cmd = parse_job_command(argc, argv, "train", opts, "JOB.yaml");
   if (!cmd) return 0;
   const auto& [vm, args] = *cmd;
-  if (vm.count("run")) return train_one_run(config::load_job_file(args.job, args.overrides), vm);
+  if (vm.count("run")) return train_one_run(load_job(args), vm);
   // A campaign takes its stop signals from here on: Slurm's warning can come while it starts.
   train::install_stop_handlers();
-  return train_campaign(config::load_job_file(args.job, args.overrides), vm);
+  return train_campaign(load_job(args), vm);
 }
 
 }  // namespace lrid::cli
