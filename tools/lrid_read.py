@@ -29,6 +29,7 @@ README "The campaign file" and "The analysis and its results".
 """
 import argparse
 import json
+import os
 import sys
 
 import h5py
@@ -79,6 +80,13 @@ def campaign_table(path, statistics=None, conditions=None, points=None, done=Tru
         depth = f["layers/depth"][:]
         steps = f["runs/steps"][:]
         T = steps.shape[1]
+        if f["observables/values"].ndim != 5:
+            raise ValueError(f"/observables/values has {f['observables/values'].ndim} dimensions, expected 5 (damaged file)")
+        n_axis = f["observables/values"].shape[1]
+        if len(n_layers) and (n_layers.min() < 0 or n_layers.max() > n_axis):
+            raise ValueError(f"/layers/count holds {int(n_layers.max())}, expected 0..{n_axis} (damaged file)")
+        if depth.size and (depth.min() < -1 or depth.max() > 2):
+            raise ValueError("/layers/depth holds values outside -1..2 (damaged file)")
         s_idx = list(range(len(stat_names))) if statistics is None else [stat_names.index(s) for s in statistics]
         c_idx = list(range(len(cond_names))) if conditions is None else [cond_names.index(c) for c in conditions]
         t_idx = list(range(T)) if points is None else list(points)
@@ -208,6 +216,40 @@ def _print_table(t):
         print("\t".join(f"{t[k][i]:.4f}" if isinstance(t[k][i], float) else str(t[k][i]) for k in keys))
 
 
+class CsvError(Exception):
+    """The --csv file cannot be written (message names it)."""
+
+
+def write_csv(path, source, table):
+    """Writes the table to path through path.tmp (renamed into place), so a failed write (a full
+    disk) leaves no partial file. Refuses the input itself and any existing file that is not a
+    CSV (an HDF5 file, a directory): --csv replaces only an earlier table."""
+    import csv
+    if os.path.isdir(path):
+        raise CsvError(f"{path}: --csv names a directory, expected a file")
+    if os.path.exists(path):
+        if os.path.exists(source) and os.path.samefile(path, source):
+            raise CsvError(f"{path}: --csv names the input file; write the table to another file")
+        if h5py.is_hdf5(path):
+            raise CsvError(f"{path}: --csv would replace an HDF5 file; write the table to another file")
+    special = os.path.exists(path) and not os.path.isfile(path)  # a device or a FIFO: written as it is
+    tmp = path if special else path + ".tmp"
+    try:
+        with open(tmp, "w", newline="") as out:
+            w = csv.writer(out)
+            w.writerow(list(table))
+            w.writerows(zip(*table.values()))
+        if not special:
+            os.replace(tmp, path)
+    except OSError as e:
+        if not special:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+        raise CsvError(f"{path}: cannot write the CSV file ({e.strerror or e})")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Read an lrid campaign file (a tidy table) or results.h5 (tables).")
     ap.add_argument("file", help="campaign.h5 or results.h5")
@@ -227,11 +269,7 @@ def main(argv=None):
             t = campaign_table(a.file, a.statistics.split(",") if a.statistics else None,
                                a.conditions.split(",") if a.conditions else None, frame=False)
             if a.csv:
-                import csv
-                with open(a.csv, "w", newline="") as out:
-                    w = csv.writer(out)
-                    w.writerow(list(t))
-                    w.writerows(zip(*t.values()))
+                write_csv(a.csv, a.file, t)
                 print(f"lrid_read: {len(t['value'])} rows -> {a.csv}")
             else:
                 print(f"lrid_read: {len(t['value'])} rows ({len(set(t['run']))} runs); columns: {', '.join(t)}")
@@ -244,8 +282,11 @@ def main(argv=None):
         else:
             print(f"lrid_read: {a.file}: not an lrid campaign or results file (format {fmt!r})", file=sys.stderr)
             return 2
-    except (KeyError, ValueError) as e:
-        print(f"lrid_read: {a.file}: {e}", file=sys.stderr)
+    except CsvError as e:
+        print(f"lrid_read: {e}", file=sys.stderr)
+        return 2
+    except (KeyError, ValueError, IndexError, TypeError, OSError) as e:
+        print(f"lrid_read: {a.file}: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2
     return 0
 

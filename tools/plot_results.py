@@ -354,24 +354,19 @@ def identifiability(f, out):
     return made
 
 
-def main():
-    ap = argparse.ArgumentParser(description="Draw the plots of an lrid analysis from its results.h5.")
-    ap.add_argument("results", help="results.h5 written by lrid analyze")
-    ap.add_argument("out_dir", nargs="?", help="where to write the PNGs (default: next to results.h5)")
-    a = ap.parse_args()
-    if not os.path.exists(a.results):
-        fail(f"{a.results}: no such file")
+def disk_full(out):
     try:
-        f = h5py.File(a.results, "r")
+        st = os.statvfs(out)
+        return st.f_bavail * st.f_frsize < (1 << 20)
     except OSError:
-        fail(f"{a.results}: not an HDF5 file (expected results.h5 from lrid analyze)")
-    fmt = attr(f, "format", "")
-    if fmt != FORMAT:
-        fail(f"{a.results}: not an lrid results file (format '{fmt}', expected '{FORMAT}'; "
-             "a campaign file is plotted by analysing it first: lrid analyze CAMPAIGN.h5 --out DIR)")
-    out = a.out_dir or os.path.dirname(a.results) or "."
-    os.makedirs(out, exist_ok=True)
+        return False
+
+
+def draw(f, out):
+    """Every plot the results file has the data for; returns the names of the files written."""
     settings = json.loads(attr(f, "settings", "{}"))
+    if not isinstance(settings, dict):
+        raise ValueError("attribute settings is not a JSON object")
     classes = s(f["classes"][:])
     RULE_COLORS.update(rule_colors(f, classes))
     made = []
@@ -389,6 +384,43 @@ def main():
         made += importance(f, out, int(f.attrs["points"]))
     if "identifiability" in f:
         made += identifiability(f, out)
+    return made
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Draw the plots of an lrid analysis from its results.h5.")
+    ap.add_argument("results", help="results.h5 written by lrid analyze")
+    ap.add_argument("out_dir", nargs="?", help="where to write the PNGs (default: next to results.h5)")
+    a = ap.parse_args()
+    if not os.path.exists(a.results):
+        fail(f"{a.results}: no such file")
+    try:
+        f = h5py.File(a.results, "r")
+    except OSError:
+        fail(f"{a.results}: not an HDF5 file (expected results.h5 from lrid analyze)")
+    fmt = attr(f, "format", "")
+    if fmt != FORMAT:
+        fail(f"{a.results}: not an lrid results file (format '{fmt}', expected '{FORMAT}'; "
+             "a campaign file is plotted by analysing it first: lrid analyze CAMPAIGN.h5 --out DIR)")
+    out = a.out_dir or os.path.dirname(a.results) or "."
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        fail(f"{out}: cannot create the output directory ({e.strerror})")
+    # One line and exit 2 for what can go wrong with the user's files: a damaged results file
+    # (a missing dataset or attribute, bad settings) or an output that cannot be written (a full
+    # disk); no traceback.
+    try:
+        made = draw(f, out)
+    except OSError as e:
+        if e.errno is not None or disk_full(out):  # a system call failed: the output
+            fail(f"{out}: cannot write the plots ({e.strerror or e})")
+        fail(f"{a.results}: damaged or incomplete results file ({str(e).splitlines()[0] if str(e) else 'OSError'})")
+    except (KeyError, ValueError, IndexError, TypeError, StopIteration, AttributeError) as e:
+        if disk_full(out):  # Pillow fails on a full disk with other errors than OSError
+            fail(f"{out}: cannot write the plots (no space left on the device)")
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        fail(f"{a.results}: damaged or incomplete results file ({msg})")
     print(f"plot_results: wrote {', '.join(made)} to {out}")
 
 

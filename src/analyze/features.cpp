@@ -23,7 +23,18 @@ std::vector<std::string> CampaignData::condition_names() const {
   return out;
 }
 
+namespace {
+CampaignData read_campaign_data(const std::string& path);
+}  // namespace
+
+// An HDF5 failure inside (compound values, a filter this HDF5 lacks) names the file.
 CampaignData read_campaign(const std::string& path) {
+  return store::h5::reading(path, [&] { return read_campaign_data(path); });
+}
+
+namespace {
+
+CampaignData read_campaign_data(const std::string& path) {
   auto f = store::Campaign::open_read(path);
   CampaignData c;
   c.path = path;
@@ -81,6 +92,8 @@ CampaignData read_campaign(const std::string& path) {
   }
   return c;
 }
+
+}  // namespace
 
 std::vector<std::string> rule_classes(const CampaignData& c) {
   // The registry's order; a rule this lrid does not know (a campaign from a later one) after them,
@@ -191,23 +204,24 @@ FeatureSet build_features(const CampaignData& c, const FeatureSpec& spec) {
 
 void export_features(const FeatureSet& f, const std::string& path) {
   namespace h5 = store::h5;
-  h5::Id file = h5::create_file(path, "features file");
-  h5::write_doubles(file, "X", f.X, {f.n, f.d});
-  h5::write_int64s(file, "y", std::vector<int64_t>(f.y.begin(), f.y.end()));
-  h5::write_strings(file, "feature_names", f.feature_names);
-  h5::write_strings(file, "classes", f.classes);
-  h5::write_int64s(file, "run", f.run);
-  h5::write_int64s(file, "layer", std::vector<int64_t>(f.layer.begin(), f.layer.end()));
-  h5::write_int64s(file, "depth", std::vector<int64_t>(f.depth.begin(), f.depth.end()));
-  h5::write_strings(file, "task", f.task);
-  h5::write_strings(file, "architecture", f.arch);
-  h5::write_strings(file, "layer_name", f.layer_name);
-  h5::write_string_attr(file, "description",
-                        "lrid features: X [samples, features] (statistic-major trajectories, "
-                        "then depth one-hot), y = index into classes (learning rules), run = the "
-                        "job's run id");
-  // statistics left out for a non-finite value ("" when none)
-  h5::write_string_attr(file, "dropped_statistics", util::join(f.dropped_statistics));
+  h5::write_new_file(path, "features file", [&](hid_t file) {
+    h5::write_doubles(file, "X", f.X, {f.n, f.d});
+    h5::write_int64s(file, "y", std::vector<int64_t>(f.y.begin(), f.y.end()));
+    h5::write_strings(file, "feature_names", f.feature_names);
+    h5::write_strings(file, "classes", f.classes);
+    h5::write_int64s(file, "run", f.run);
+    h5::write_int64s(file, "layer", std::vector<int64_t>(f.layer.begin(), f.layer.end()));
+    h5::write_int64s(file, "depth", std::vector<int64_t>(f.depth.begin(), f.depth.end()));
+    h5::write_strings(file, "task", f.task);
+    h5::write_strings(file, "architecture", f.arch);
+    h5::write_strings(file, "layer_name", f.layer_name);
+    h5::write_string_attr(file, "description",
+                          "lrid features: X [samples, features] (statistic-major trajectories, "
+                          "then depth one-hot), y = index into classes (learning rules), run = the "
+                          "job's run id");
+    // statistics left out for a non-finite value ("" when none)
+    h5::write_string_attr(file, "dropped_statistics", util::join(f.dropped_statistics));
+  });
 }
 
 }  // namespace lrid::analyze

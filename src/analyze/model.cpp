@@ -182,6 +182,9 @@ Evaluation fit_evaluation(const CampaignData& c, const FitOptions& o, std::vecto
   e.features.statistics = stats;
   e.features.condition = nearest_condition(c, o.condition, notes);
   e.features.exclude_runs = o.exclude_runs;
+  for (const auto id : o.exclude_runs)
+    if (std::find(c.run_id.begin(), c.run_id.end(), id) == c.run_id.end())
+      throw BadInput("--exclude-runs: " + c.path + " holds no run " + std::to_string(id));
   if (!o.points.empty()) {
     for (auto t : o.points) {
       if (t < 0 || t >= c.points)
@@ -190,7 +193,9 @@ Evaluation fit_evaluation(const CampaignData& c, const FitOptions& o, std::vecto
       e.features.points.push_back(static_cast<int>(t));
     }
     std::sort(e.features.points.begin(), e.features.points.end());
-    e.features.points.erase(std::unique(e.features.points.begin(), e.features.points.end()), e.features.points.end());
+    const auto dup = std::adjacent_find(e.features.points.begin(), e.features.points.end());
+    if (dup != e.features.points.end())
+      throw BadInput("--points: point " + std::to_string(*dup) + " is given twice");
   } else if (o.spread > 0) {
     if (o.spread > c.points)
       throw BadInput("--spread: " + std::to_string(o.spread) + " points asked for, the campaign recorded " +
@@ -273,7 +278,15 @@ FitOutcome fit_model(const CampaignData& c, const FitOptions& o) {
   RuleModel& m = out.model;
   const Evaluation e = fit_evaluation(c, o, out.notes);
   const FeatureSet f = evaluation_features(e, c);
+  if (!f.dropped_statistics.empty() &&
+      std::none_of(f.feature_names.begin(), f.feature_names.end(),
+                   [](const std::string& n) { return n.find('@') != std::string::npos; }))
+    throw BadInput(c.path + ": every statistic asked for has a non-finite value (NaN or inf) in some sample (" +
+                   util::join(f.dropped_statistics) + "); nothing is left to fit a model on");
   if (f.n == 0) throw BadInput(c.path + ": no done run is left to fit on");
+  if (o.analysis.cv_folds > static_cast<int64_t>(f.n))
+    throw BadInput("analysis.cv_folds " + std::to_string(o.analysis.cv_folds) + ": more cross-validation folds than the " +
+                   std::to_string(f.n) + " samples of " + c.path + " to fit on");
   if (f.classes.size() < 2)
     throw BadInput(c.path + ": the runs fitted on cover one learning rule (" + util::join(f.classes) +
                    "); a model needs at least two");
@@ -327,11 +340,13 @@ FitOutcome fit_model(const CampaignData& c, const FitOptions& o) {
 
 // --- the model file -----------------------------------------------------------------------
 
+namespace {
+uint64_t forest_checksum(const std::vector<uint8_t>& bytes);
+}  // namespace
+
 void save_model(const RuleModel& m, const std::string& path) {
   // Written next to the target and renamed into place, so a failed save leaves no half file.
-  const std::string tmp = path + ".tmp";
-  {
-    h5::Id f = h5::create_file(tmp, "model file");
+  h5::write_new_file(path, "model file", [&](hid_t f) {
     h5::write_header(f, {kModelFormat, m.lrid_version, m.created, m.job_name, m.job_hash, m.campaign});
     h5::write_string_attr(f, "observable_class", m.observable_class);
     h5::write_string_attr(f, "condition", m.condition);
@@ -361,21 +376,61 @@ void save_model(const RuleModel& m, const std::string& path) {
     h5::write_doubles(f, "training_range/max", m.train_max);
     h5::write_int64s(f, "samples_per_class", m.samples_per_class);
     h5::write_int64s(f, "excluded_runs", m.excluded_runs);
-    h5::write_bytes(f, "forest", m.forest.serialize());
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw BadInput(path + ": cannot move the new model file into place");
-  }
+    const std::vector<uint8_t> forest = m.forest.serialize();
+    h5::write_bytes(f, "forest", forest);
+    h5::write_string_attr(f, "forest", "checksum_fnv1a", std::to_string(forest_checksum(forest)));
+  });
 }
+
+namespace {
+
+// FNV-1a over the forest's bytes: the model file's /forest carries it in its attribute
+// `checksum_fnv1a` (models written before it have none and are read as they are).
+uint64_t forest_checksum(const std::vector<uint8_t>& bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (const uint8_t b : bytes) {
+    h ^= b;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// What the classifier relies on: finite z-scores with positive scales, trajectory positions
+// in [0, 1] rising, campaign points rising from 0, known statistics. BadInput naming the file.
+void check_model(const RuleModel& m, const std::string& path) {
+  auto bad = [&](const std::string& what) { throw BadInput(path + ": " + what + " (damaged model file; refit it with 'lrid fit')"); };
+  for (size_t i = 0; i < m.zscore_mean.size(); ++i) {
+    if (!std::isfinite(m.zscore_mean[i])) bad("zscore/mean[" + std::to_string(i) + "] is not finite");
+    if (!std::isfinite(m.zscore_scale[i]) || !(m.zscore_scale[i] > 0))
+      bad("zscore/scale[" + std::to_string(i) + "] is " + util::fixed(m.zscore_scale[i], 3) + ", expected a finite value > 0");
+  }
+  for (size_t i = 0; i < m.positions.size(); ++i) {
+    if (!std::isfinite(m.positions[i]) || m.positions[i] < 0 || m.positions[i] > 1)
+      bad("positions[" + std::to_string(i) + "] is " + util::fixed(m.positions[i], 3) + ", expected a fraction of learning in [0, 1]");
+    if (i && !(m.positions[i] > m.positions[i - 1])) bad("positions are not strictly increasing");
+    if (m.points[i] < 0 || (m.campaign_points > 0 && m.points[i] >= m.campaign_points))
+      bad("points[" + std::to_string(i) + "] is " + std::to_string(m.points[i]) + ", expected 0.." +
+          std::to_string(m.campaign_points - 1));
+    if (i && !(m.points[i] > m.points[i - 1])) bad("points are not strictly increasing");
+  }
+  for (const auto& st : m.statistics)
+    if (observe::find_statistic(st) < 0) bad("statistics names '" + st + "', which is not a statistic lrid knows");
+}
+
+}  // namespace
 
 RuleModel load_model(const std::string& path, bool allow_other_version) {
   h5::Id f = h5::open_file(path, "model file");
-  if (!h5::has_attr(f, "format") || h5::read_string_attr(f, "format") != kModelFormat)
-    throw BadInput(path + ": not an lrid model file (attribute format is not " + std::string(kModelFormat) +
-                   "; make one with 'lrid fit')");
   RuleModel m;
-  m.lrid_version = h5::read_string_attr(f, "lrid_version");
+  h5::reading(path, [&] {
+    if (!h5::has_attr(f, "format") || h5::read_string_attr(f, "format") != kModelFormat)
+      throw BadInput(path + ": not an lrid model file (attribute format is not " + std::string(kModelFormat) +
+                     "; make one with 'lrid fit')");
+    if (h5::has_attr(f, "lrid_version")) m.lrid_version = h5::read_string_attr(f, "lrid_version");
+    else if (!allow_other_version)
+      throw BadInput(path + ": has no lrid_version attribute (not made by 'lrid fit'?): refit it with 'lrid fit', "
+                            "or pass --any-version to use it anyway");
+  });
   if (!allow_other_version && m.lrid_version != kVersion)
     throw BadInput(path + ": made by lrid " + m.lrid_version + ", this is lrid " + kVersion +
                    " (statistics may differ between versions): refit it with 'lrid fit'");
@@ -410,6 +465,12 @@ RuleModel load_model(const std::string& path, bool allow_other_version) {
     m.samples_per_class = h5::read_int64s(f, "samples_per_class");
     m.excluded_runs = h5::read_int64s(f, "excluded_runs");
     const auto bytes = h5::read_bytes(f, "forest");
+    {
+      h5::Id forest(h5::check(H5Dopen2(f, "forest", H5P_DEFAULT), "open forest"));
+      if (h5::has_attr(forest, "checksum_fnv1a") &&
+          h5::read_string_attr(forest, "checksum_fnv1a") != std::to_string(forest_checksum(bytes)))
+        throw BadInput(path + ":/forest: checksum mismatch (the forest's bytes are damaged; refit it with 'lrid fit')");
+    }
     m.forest = RandomForest::deserialize(bytes.data(), bytes.size(), path + ":/forest");
   } catch (const BadInput&) {
     throw;
@@ -421,6 +482,7 @@ RuleModel load_model(const std::string& path, bool allow_other_version) {
       m.forest.n_features() != d || static_cast<size_t>(m.forest.n_classes()) != m.classes.size() ||
       m.points.size() != m.positions.size() || d != m.statistics.size() * m.points.size() + 3)
     throw BadInput(path + ": inconsistent model file (feature, class or point counts disagree)");
+  check_model(m, path);
   return m;
 }
 
@@ -443,7 +505,18 @@ std::string join_numbers(const std::vector<T>& v, int decimals = 3) {
 
 }  // namespace
 
+namespace {
+Recording read_recording_data(const std::string& path);
+}  // namespace
+
+// An HDF5 failure inside (compound or string data, a filter this HDF5 lacks) names the file.
 Recording read_recording(const std::string& path) {
+  return h5::reading(path, [&] { return read_recording_data(path); });
+}
+
+namespace {
+
+Recording read_recording_data(const std::string& path) {
   h5::Id f = h5::open_file(path, "recording");
   Recording r;
   r.path = path;
@@ -484,6 +557,10 @@ Recording read_recording(const std::string& path) {
     p.examples = dims[1];
     p.units = 1;
     for (size_t k = 2; k < dims.size(); ++k) p.units *= dims[k];
+    for (const char* ds : {"positions", "stimuli"})
+      if (h5::dataset_dims(f, base + "/" + ds).size() != 1)
+        throw BadInput(where + "/" + ds + ": expected a 1-D dataset, got rank " +
+                       std::to_string(h5::dataset_dims(f, base + "/" + ds).size()));
     p.positions = h5::read_doubles(f, base + "/positions");
     p.stimuli = h5::read_int64s(f, base + "/stimuli");
     if (p.positions.size() != p.points)
@@ -519,10 +596,10 @@ Recording read_recording(const std::string& path) {
   return r;
 }
 
+}  // namespace
+
 void write_recording(const Recording& r, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    h5::Id f = h5::create_file(tmp, "recording");
+  h5::write_new_file(path, "recording", [&](hid_t f) {
     h5::write_string_attr(f, "format", kRecordingFormat);
     for (const auto& [k, v] : r.attributes.items())
       h5::write_string_attr(f, k, v.is_string() ? v.get<std::string>() : v.dump());
@@ -534,11 +611,7 @@ void write_recording(const Recording& r, const std::string& path) {
       h5::Id g(H5Gopen2(f, base.c_str(), H5P_DEFAULT));
       h5::write_string_attr(g, "depth", p.depth);
     }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw BadInput(path + ": cannot move the new recording into place");
-  }
+  });
 }
 
 // --- classify -----------------------------------------------------------------------------
@@ -619,6 +692,12 @@ ClassifyReport classify_campaign_run(const RuleModel& m, const CampaignData& c, 
     for (int s : sidx)
       for (auto t : m.points)
         x.push_back(static_cast<double>(c.value(static_cast<int64_t>(r), l, ci - names.begin(), t, s)));
+    for (size_t k = 0; k < x.size(); ++k)
+      if (!std::isfinite(x[k]))
+        throw BadInput(c.path + ": run " + std::to_string(run_id) + ", layer " + c.layer_name[r][static_cast<size_t>(l)] +
+                       ": statistic " + m.statistics[k / m.points.size()] + " at point " +
+                       std::to_string(m.points[k % m.points.size()]) + " is not finite (" + util::shortest(x[k]) +
+                       "); the model cannot classify it");
     const int depth = c.layer_depth[r][static_cast<size_t>(l)];
     auto v = population_verdict(m, c.layer_name[r][static_cast<size_t>(l)],
                                 depth >= 0 && depth < 3 ? depth_categories()[static_cast<size_t>(depth)] : "unknown", x);

@@ -6,20 +6,23 @@
 #include <mpi.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 
 #include "lrid/analyze/execute.hpp"
 #include "lrid/analyze/features.hpp"
 #include "lrid/analyze/plan.hpp"
 #include "lrid/analyze/report.hpp"
 #include "lrid/analyze/results.hpp"
+#include "lrid/comm/mpi.hpp"
 #include "lrid/comm/queue.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
+#include "lrid/store/h5.hpp"
+#include "lrid/store/run_files.hpp"
 
 namespace lrid::analyze {
 
@@ -69,6 +72,29 @@ std::string id_list(const std::vector<int64_t>& ids) {
   return s;
 }
 
+// Before any work: the outputs may replace only earlier outputs of this campaign's analysis
+// (never the campaign itself, another campaign's results, a model or any other file).
+void prepare_outputs(const AnalysisOptions& o, const CampaignData& c) {
+  make_directories(o.out_dir);
+  const std::string results = o.out_dir + "/results.h5", report = o.out_dir + "/report.md";
+  store::h5::check_output(results, "--out", "lrid-results-", {o.campaign}, true, false);
+  struct stat st;
+  if (stat(results.c_str(), &st) == 0) {
+    const std::string hash = store::h5::reading(results, [&] {
+      const store::h5::Id f = store::h5::open_file(results, "results file");
+      return store::h5::has_attr(f, "job_hash") ? store::h5::read_string_attr(f, "job_hash") : std::string();
+    });
+    if (hash != c.job_hash)
+      throw BadInput(o.out_dir + ": holds the results of another job (hash " + (hash.empty() ? "none" : hash) + ", " +
+                     o.campaign + " is of " + c.job_hash + "); use another --out for this campaign");
+  }
+  if (lstat(report.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw BadInput(report + ": --out DIR/report.md exists and is not a regular file");
+  if (!o.export_features.empty())
+    store::h5::check_output(o.export_features, "--export-features", "lrid-features", {o.campaign, results, report},
+                            true);
+}
+
 }  // namespace
 
 AnalysisSummary run_analysis(const AnalysisOptions& o) {
@@ -79,18 +105,34 @@ AnalysisSummary run_analysis(const AnalysisOptions& o) {
 
   const CampaignData c = read_campaign(o.campaign);
   const auto unfinished = unfinished_runs(c);
-  if (!unfinished.empty()) {
-    if (o.require_complete)
-      throw BadInput(o.campaign + ": " + std::to_string(unfinished.size()) + " of " + std::to_string(c.runs) +
-                     " runs are not done (" + id_list(unfinished) + "); --require-complete refuses to analyse it");
-    if (rank == 0)
-      std::fprintf(stderr, "lrid analyze: warning: %zu of %lld runs are not done and are left out: %s\n",
-                   unfinished.size(), static_cast<long long>(c.runs), id_list(unfinished).c_str());
-  }
+  if (!unfinished.empty() && o.require_complete)
+    throw BadInput(o.campaign + ": " + std::to_string(unfinished.size()) + " of " + std::to_string(c.runs) +
+                   " runs are not done (" + id_list(unfinished) + "); --require-complete refuses to analyse it");
   const std::vector<int> selected = select_statistics(c, o.spec.statistics);
   if (rule_classes(c).size() < 2)
-    throw BadInput(o.campaign + ": fewer than two learning rules have finished runs; nothing to classify");
-  if (rank == 0) make_directories(o.out_dir);
+    throw BadInput(o.campaign + ": fewer than two learning rules have finished runs" +
+                   (unfinished.empty() ? std::string()
+                                       : " (" + std::to_string(unfinished.size()) + " of " + std::to_string(c.runs) +
+                                             " runs are not done: " + id_list(unfinished) + ")") +
+                   "; nothing to classify");
+  // Rank 0 checks and creates the outputs; every rank learns the outcome (comm::agreed), so
+  // that none goes on to the analysis a failed rank has left.
+  {
+    // Statistics with a non-finite value are left out; when none is left there is nothing to
+    // classify (a damaged file, or every run diverged).
+    const FeatureSet main = build_features(c, main_features(selected));
+    if (!main.dropped_statistics.empty() &&
+        std::none_of(main.feature_names.begin(), main.feature_names.end(),
+                     [](const std::string& n) { return n.find('@') != std::string::npos; }))
+      throw BadInput(o.campaign + ": every statistic has a non-finite value (NaN or inf) in some sample (" +
+                     std::to_string(main.dropped_statistics.size()) + " statistics); nothing is left to classify");
+  }
+  comm::agreed(MPI_COMM_WORLD, [&] {
+    if (rank == 0) prepare_outputs(o, c);
+  });
+  if (!unfinished.empty() && rank == 0)
+    std::fprintf(stderr, "lrid analyze: warning: %zu of %lld runs are not done and are left out: %s\n",
+                 unfinished.size(), static_cast<long long>(c.runs), id_list(unfinished).c_str());
 
   const std::vector<Evaluation> plan = make_plan(c, o.spec, selected);
   if (rank == 0 && !o.quiet)
@@ -101,25 +143,24 @@ AnalysisSummary run_analysis(const AnalysisOptions& o) {
 
   AnalysisSummary summary;
   summary.fits = ex.fits;
-  if (rank != 0) {
-    comm::quiet_barrier(MPI_COMM_WORLD);
-    return summary;
-  }
-  Results r = collect_results(plan, ex.results, c, o.spec, selected, o.policy_differences);
-  r.ranks = size;
-  r.fits = ex.fits;
-  r.findings = judge(r);
-  r.seconds = now() - t0;
-  summary.results_path = o.out_dir + "/results.h5";
-  summary.report_path = o.out_dir + "/report.md";
-  write_results(r, summary.results_path);
-  std::ofstream(summary.report_path) << report_markdown(r);
-  summary.main_table = main_table_markdown(r);
-  for (const auto& f : r.findings)
-    summary.findings += std::to_string(f.number) + " " + verdict_name(f.verdict) + ": " + f.evidence + "\n";
-  if (!o.export_features.empty()) export_features(build_features(c, main_features(selected)), o.export_features);
-  summary.seconds = now() - t0;
-  comm::quiet_barrier(MPI_COMM_WORLD);
+  // Rank 0 writes the outputs; every rank learns whether that failed (a full disk).
+  comm::agreed(MPI_COMM_WORLD, [&] {
+    if (rank != 0) return;
+    Results r = collect_results(plan, ex.results, c, o.spec, selected, o.policy_differences);
+    r.ranks = size;
+    r.fits = ex.fits;
+    r.findings = judge(r);
+    r.seconds = now() - t0;
+    summary.results_path = o.out_dir + "/results.h5";
+    summary.report_path = o.out_dir + "/report.md";
+    write_results(r, summary.results_path);
+    store::write_file_atomically(summary.report_path, report_markdown(r));
+    summary.main_table = main_table_markdown(r);
+    for (const auto& f : r.findings)
+      summary.findings += std::to_string(f.number) + " " + verdict_name(f.verdict) + ": " + f.evidence + "\n";
+    if (!o.export_features.empty()) export_features(build_features(c, main_features(selected)), o.export_features);
+    summary.seconds = now() - t0;
+  });
   return summary;
 }
 

@@ -685,18 +685,19 @@ void write_findings(hid_t f, const Results& r) {
 }  // namespace
 
 void write_results(const Results& r, const std::string& path) {
-  h5::Id f = h5::create_file(path, "results file");
-  write_attributes(f, r);
-  write_main(f, r, r.main, "/main");
-  write_main(f, r, r.networks, "/networks");
-  write_identifiability(f, r);
-  write_holdout(f, r);
-  write_trajectory(f, r);
-  write_measurement(f, r);
-  write_importance_and_permutation(f, r);
-  write_sanity(f, r);
-  write_curves(f, r);
-  write_findings(f, r);
+  h5::write_new_file(path, "results file", [&](hid_t f) {
+    write_attributes(f, r);
+    write_main(f, r, r.main, "/main");
+    write_main(f, r, r.networks, "/networks");
+    write_identifiability(f, r);
+    write_holdout(f, r);
+    write_trajectory(f, r);
+    write_measurement(f, r);
+    write_importance_and_permutation(f, r);
+    write_sanity(f, r);
+    write_curves(f, r);
+    write_findings(f, r);
+  });
 }
 
 namespace {

@@ -121,6 +121,8 @@ int cmd_analyze(int argc, char** argv) {
   if (vm.count("statistics")) o.spec.statistics = split_list(vm["statistics"].as<std::string>());
   if (vm.count("classifiers")) {
     o.spec.classifiers = split_list(vm["classifiers"].as<std::string>());
+    if (o.spec.classifiers.empty())
+      throw BadInput("--classifiers: empty list; expected one or more of " + util::join(config::classifier_names()));
     check_names(o.spec.classifiers, config::classifier_names(), "--classifiers");
   }
   if (vm.count("sweeps")) {
@@ -130,6 +132,10 @@ int cmd_analyze(int argc, char** argv) {
   if (vm.count("splits")) o.spec.splits = vm["splits"].as<int>();
   if (vm.count("sweep-splits")) o.spec.sweep_splits = vm["sweep-splits"].as<int>();
   if (o.spec.splits < 1 || o.spec.sweep_splits < 1) throw BadInput("--splits and --sweep-splits must be >= 1");
+  constexpr int kMaxSplits = 10000;  // as analysis.splits in a job file (src/config/job.cpp)
+  if (o.spec.splits > kMaxSplits || o.spec.sweep_splits > kMaxSplits)
+    throw BadInput("--splits " + std::to_string(o.spec.splits) + ", --sweep-splits " + std::to_string(o.spec.sweep_splits) +
+                   ": expected at most " + std::to_string(kMaxSplits) + " splits");
   if (vm.count("seed")) o.spec.seed = static_cast<int64_t>(vm["seed"].as<uint64_t>());
   o.require_complete = vm.count("require-complete") > 0;
   if (vm.count("export-features")) o.export_features = vm["export-features"].as<std::string>();

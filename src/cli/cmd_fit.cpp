@@ -15,6 +15,7 @@
 #include "lrid/config/job.hpp"
 #include "lrid/comm/mpi.hpp"
 #include "lrid/error.hpp"
+#include "lrid/store/h5.hpp"
 #include "lrid/util/text.hpp"
 
 namespace lrid::cli {
@@ -23,6 +24,7 @@ namespace {
 
 std::vector<int64_t> int_list(const std::string& s, const std::string& option) {
   std::vector<int64_t> out;
+  if (split_list(s).empty()) throw BadInput(option + ": expected comma-separated non-negative integers, got an empty list");
   for (const auto& part : split_list(s)) {
     size_t used = 0;
     int64_t v = -1;
@@ -69,6 +71,8 @@ int cmd_fit(int argc, char** argv) {
       throw BadInput(out + ": exists (use --force to overwrite it, or another --out)");
     }
   }
+  // --force replaces an earlier model only: never the campaign read, nor a file of another kind.
+  store::h5::check_output(out, "--out", "lrid-model-", {args.job}, true);
 
   const analyze::CampaignData c = analyze::read_campaign(args.job);
   analyze::FitOptions o;
@@ -85,6 +89,8 @@ int cmd_fit(int argc, char** argv) {
   if (vm.count("exclude-runs")) o.exclude_runs = int_list(vm["exclude-runs"].as<std::string>(), "--exclude-runs");
   if (vm.count("n-estimators") || vm.count("max-features")) {
     o.fixed_params = nlohmann::json::object();
+    if (vm.count("n-estimators") && (vm["n-estimators"].as<int>() < 1 || vm["n-estimators"].as<int>() > 100000))
+      throw BadInput("--n-estimators " + std::to_string(vm["n-estimators"].as<int>()) + ": expected 1..100000 trees");
     o.fixed_params["n_estimators"] = vm.count("n-estimators") ? vm["n-estimators"].as<int>() : 100;
     o.fixed_params["max_features"] = vm.count("max-features") ? vm["max-features"].as<std::string>() : "sqrt";
     analyze::parse_forest_params(o.fixed_params);  // bad values: exit 2 before any work

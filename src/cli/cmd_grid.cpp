@@ -94,7 +94,7 @@ int cmd_grid(int argc, char** argv) {
   const auto cmd = parse_job_command(argc, argv, "grid", opts, "JOB.yaml");
   if (!cmd) return 0;
   const auto& [vm, args] = *cmd;
-  const config::JobSpec job = config::load_job_file(args.job, args.overrides);
+  const config::JobSpec job = load_job(args);
   if (vm.count("print-job")) {
     std::cout << job.yaml_text;
     if (!job.yaml_text.empty() && job.yaml_text.back() != '\n') std::cout << "\n";

@@ -9,6 +9,7 @@
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
+#include "lrid/store/h5.hpp"
 #include "lrid/train/campaign.hpp"
 #include "lrid/train/trainer.hpp"
 
@@ -25,6 +26,7 @@ int cmd_merge(int argc, char** argv) {
   const std::string out = (*vm)["out"].as<std::string>();
   for (const auto& f : files)
     if (f == out) throw BadInput(out + ": --out must not be one of the shard files");
+  if (vm->count("force")) store::h5::check_output(out, "--out", "lrid-campaign-", files, true);
 
   std::vector<std::unique_ptr<store::Campaign>> shards;
   std::set<int64_t> seen;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <cstdio>
 
 #include "lrid/analyze/pipeline.hpp"
@@ -14,6 +15,7 @@
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
 #include "lrid/train/campaign.hpp"
+#include "lrid/train/threads.hpp"
 #include "lrid/train/signals.hpp"
 
 namespace lrid::cli {
@@ -31,16 +33,20 @@ int cmd_run(int argc, char** argv) {
   const auto& [vm, args] = *cmd;
   train::install_stop_handlers();  // from here on a signal stops the campaign cleanly (exit 75)
   const config::JobSpec job = !args.job.empty()
-                                  ? config::load_job_file(args.job, args.overrides)
+                                  ? load_job(args)
                                   : config::load_job_text(kQuickstartYaml, "<embedded jobs/quickstart.yaml>", args.overrides);
   const std::string dir = vm.count("dir") ? vm["dir"].as<std::string>() : "lrid-" + job.name;
 
   comm::init_mpi(nullptr, nullptr);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank == 0 && mkdir(dir.c_str(), 0775) != 0 && errno != EEXIST)
-    throw BadInput(dir + ": cannot create the output directory");
-  MPI_Barrier(MPI_COMM_WORLD);
+  // Rank 0 creates DIR and reads an earlier campaign in it; every rank learns the outcome
+  // (comm::agreed), so that no rank waits for one that has failed.
+  comm::agreed(MPI_COMM_WORLD, [&] {
+    if (rank == 0 && mkdir(dir.c_str(), 0775) != 0 && errno != EEXIST)
+      throw BadInput(dir + ": cannot create the output directory (" + std::strerror(errno) + ")" +
+                     (vm.count("dir") ? std::string() : "; it is named after the job name of " + job.path + ": give --dir"));
+  });
 
   train::CampaignOptions o;
   o.out = dir + "/campaign.h5";
@@ -48,17 +54,16 @@ int cmd_run(int argc, char** argv) {
   o.resume = !o.force && access(o.out.c_str(), F_OK) == 0;
   if (o.resume) {
     // An earlier campaign in DIR must be of this job (edited job files share the name).
-    std::string other;
-    if (rank == 0) {
+    comm::agreed(MPI_COMM_WORLD, [&] {
+      if (rank != 0) return;
       const auto c = store::Campaign::open_read(o.out);
       if (c->job_hash() != job.hash)
-        other = dir + ": holds a campaign of job '" + c->job_name() + "' (hash " + c->job_hash() + "), not of " +
-                job.path + " (hash " + job.hash + "); use --dir ANOTHER_DIR for this job, or --fresh to replace it";
-    }
-    comm::bcast_string(other, 0, MPI_COMM_WORLD);
-    if (!other.empty()) throw BadInput(other);
+        throw BadInput(dir + ": holds a campaign of job '" + c->job_name() + "' (hash " + c->job_hash() +
+                       "), not of " + job.path + " (hash " + job.hash +
+                       "); use --dir ANOTHER_DIR for this job, or --fresh to replace it");
+    });
   }
-  o.threads = vm["threads"].as<int>();
+  o.threads = train::thread_option(vm["threads"].as<int>());
   o.quiet = vm.count("quiet") > 0;
   const auto s = train::run_campaign(job, o);
   if (s.interrupted) {

@@ -249,7 +249,7 @@ int cmd_submit(int argc, char** argv) {
   const bool dry = vm.count("dry-run") > 0;
   if (vm.count("json") && !dry) throw BadInput("--json: only with --dry-run (prints the shard layout)");
 
-  const config::JobSpec job = config::load_job_file(args.job, args.overrides);
+  const config::JobSpec job = load_job(args);
   const cluster::Profile profile = cluster::load_profile_file(vm["cluster"].as<std::string>());
   const int64_t shards = vm["shards"].as<int64_t>();
   const int64_t runs = static_cast<int64_t>(job.runs.size());

@@ -1,6 +1,7 @@
 // lrid train JOB.yaml --run ID [--out campaign.h5]: train one run in this process.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
 #include "lrid/store/campaign.hpp"
+#include "lrid/store/h5.hpp"
 #include "lrid/store/lock.hpp"
 #include "lrid/train/threads.hpp"
 #include "lrid/train/campaign.hpp"
@@ -46,7 +48,7 @@ int train_campaign(const config::JobSpec& job, const po::variables_map& vm) {
   o.force = vm.count("force") > 0;
   if (o.resume && o.force) throw BadInput("--resume and --force exclude each other");
   if (vm.count("shard")) o.shard = train::parse_shard(vm["shard"].as<std::string>());
-  o.threads = vm["threads"].as<int>();
+  o.threads = train::thread_option(vm["threads"].as<int>());
   o.quiet = vm.count("quiet") > 0;
   comm::init_mpi(nullptr, nullptr);
   int rank = 0;
@@ -139,13 +141,28 @@ int train_one_run(const config::JobSpec& job, const po::variables_map& vm) {
                    std::to_string(job.runs.size() - 1) + ")");
   const config::RunSpec& run = job.runs[static_cast<size_t>(id)];
   const bool quiet = vm.count("quiet") > 0;
-  int threads = vm["threads"].as<int>();
+  int threads = train::thread_option(vm["threads"].as<int>());
   if (threads == 0) threads = static_cast<int>(job.distributed.threads_per_rank);
   threads = train::configure_threads(threads, 1, static_cast<int>(job.distributed.blas_threads));
 
   // distributed.device holds for --run too (cuda without CUDA: exit 2 before anything is written).
   const std::string device = train::resolve_device(job.distributed.device, 0);
   train::set_allow_tf32(job.distributed.allow_tf32);
+  if (vm.count("record-activations")) {
+    // The recording replaces an earlier recording only, with --force: never the job file, the
+    // campaign this command writes, nor a file of another kind.
+    const std::string rec = vm["record-activations"].as<std::string>();
+    std::vector<std::string> inputs{job.path};
+    if (vm.count("out")) {
+      const std::string out = vm["out"].as<std::string>();
+      std::error_code ec;
+      if (std::filesystem::weakly_canonical(rec, ec) == std::filesystem::weakly_canonical(out, ec))
+        throw BadInput(rec + ": --record-activations names the --out campaign of this command; write the recording "
+                             "to another file");
+      inputs.push_back(out);
+    }
+    store::h5::check_output(rec, "--record-activations", "lrid-recording-", inputs, vm.count("force") > 0);
+  }
   std::unique_ptr<store::Campaign> campaign;
   std::unique_ptr<store::CampaignLock> lock;
   if (vm.count("out")) {
@@ -227,10 +244,10 @@ int cmd_train(int argc, char** argv) {
   const auto cmd = parse_job_command(argc, argv, "train", opts, "JOB.yaml");
   if (!cmd) return 0;
   const auto& [vm, args] = *cmd;
-  if (vm.count("run")) return train_one_run(config::load_job_file(args.job, args.overrides), vm);
+  if (vm.count("run")) return train_one_run(load_job(args), vm);
   // A campaign takes its stop signals from here on: Slurm's warning can come while it starts.
   train::install_stop_handlers();
-  return train_campaign(config::load_job_file(args.job, args.overrides), vm);
+  return train_campaign(load_job(args), vm);
 }
 
 }  // namespace lrid::cli

@@ -14,6 +14,7 @@
 #include "lrid/cli/commands.hpp"
 #include "lrid/comm/mpi.hpp"
 #include "lrid/error.hpp"
+#include "lrid/store/h5.hpp"
 #include "lrid/train/signals.hpp"
 #include "lrid/util/paths.hpp"
 #include "lrid/util/text.hpp"
@@ -57,12 +58,29 @@ void let_rank0_report_first() {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
-int run_command(const lrid::cli::Command& c, int argc, char** argv) {
+// User text inside a message (an override, a path) may hold control characters: escaped, so
+// that an error stays one line.
+std::string one_line(const std::string& s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '\n') out += "\\n";
+    else if (ch == '\r') out += "\\r";
+    else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else out += ch;
+  }
+  return out;
+}
+
+// Runs the command; an error's line goes to `line` (printed by main, by one rank only).
+int run_command(const lrid::cli::Command& c, int argc, char** argv, std::string& line) {
   try {
     return c.run(argc, argv);
   } catch (const lrid::BadInput& e) {
-    if (!quiet_rank()) std::fprintf(stderr, "lrid %s: error: %s\n", c.name, e.what());
-    let_rank0_report_first();
+    line = std::string("lrid ") + c.name + ": error: " + one_line(e.what()) + "\n";
     return 2;
   } catch (const std::exception& e) {
     // Torch's messages carry a C++ backtrace after the first line; LRID_DEBUG=1 shows it.
@@ -70,12 +88,45 @@ int run_command(const lrid::cli::Command& c, int argc, char** argv) {
     const char* debug = std::getenv("LRID_DEBUG");
     if (!(debug && *debug == '1') && msg.find('\n') != std::string::npos)
       msg = msg.substr(0, msg.find('\n')) + " (LRID_DEBUG=1 for details)";
-    std::fprintf(stderr, "lrid %s: internal error: %s\n", c.name, msg.c_str());
+    else if (!(debug && *debug == '1'))
+      msg = one_line(msg);
+    line = std::string("lrid ") + c.name + ": internal error: " + msg + "\n";
     return 1;
   } catch (...) {
-    std::fprintf(stderr, "lrid %s: internal error (unknown exception)\n", c.name);
+    line = std::string("lrid ") + c.name + ": internal error (unknown exception)\n";
     return 1;
   }
+}
+
+// A file HDF5 could not close (a full disk) stays in its tables, and HDF5's clean-up at exit
+// would crash on it: the error is reported and the partial file removed by then, so the process
+// ends without that clean-up.
+int end_process(int code) {
+  if (lrid::store::h5::close_failures() > 0) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
+  return code;
+}
+
+void print_line(void* line) { std::fputs(static_cast<std::string*>(line)->c_str(), stderr); }
+
+// How a command ends. Before MPI starts, every rank finds the same error and rank 0 reports it.
+// Under MPI the ranks agree on the outcome (lrid::comm::end_command): the lowest failing rank
+// reports, every rank exits with its code; a rank that failed alone (its peers wait in a
+// collective) reports and aborts the job after a few seconds instead of hanging it.
+int end_command(int code, std::string& line) {
+  int init = 0, fin = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  if (!init || fin) {
+    if (code != 0 && !line.empty() && !quiet_rank()) print_line(&line);
+    if (code == 2) let_rank0_report_first();
+    return end_process(code);
+  }
+  if (lrid::store::h5::close_failures() > 0) lrid::comm::skip_finalize();  // see end_process
+  return end_process(lrid::comm::end_command(code, 5.0, line.empty() ? nullptr : print_line, &line));
 }
 
 int main(int argc, char** argv) {
@@ -101,9 +152,9 @@ int main(int argc, char** argv) {
   }
   for (const auto& c : lrid::cli::commands()) {
     if (name != c.name) continue;
-    const int code = run_command(c, argc - 1, argv + 1);
-    lrid::comm::finalize_mpi();
-    return code;
+    std::string line;
+    const int code = run_command(c, argc - 1, argv + 1, line);
+    return end_command(code, line);
   }
   std::vector<std::string> names;
   for (const auto& c : lrid::cli::commands()) names.push_back(c.name);

@@ -1,10 +1,15 @@
 #include "lrid/cli/options.hpp"
 
+#include <cstdint>
 #include <iostream>
+#include <string>
+#include <typeinfo>
+#include <vector>
 
 #include "lrid/cli/commands.hpp"
 #include "lrid/config/job.hpp"
 #include "lrid/error.hpp"
+#include "lrid/observe/stats.hpp"
 #include "lrid/util/text.hpp"
 
 namespace lrid::cli {
@@ -68,7 +73,19 @@ std::optional<po::variables_map> parse_options(int argc, char** argv, const std:
   all.add(options).add(hidden);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    const po::parsed_options parsed = po::command_line_parser(argc, argv).options(all).positional(pos).run();
+    po::store(parsed, vm);
+    // Boost reads "-5" for an unsigned option as 2^64 - 5: a negative value is refused here.
+    for (const auto& o : parsed.options) {
+      if (o.string_key.empty() || !vm.count(o.string_key) || o.value.empty()) continue;
+      const auto& type = vm[o.string_key].value().type();
+      const bool is_unsigned = type == typeid(uint64_t) || type == typeid(unsigned) || type == typeid(unsigned long) ||
+                               type == typeid(std::vector<uint64_t>);
+      for (const auto& v : o.value)
+        if (is_unsigned && v.find('-') != std::string::npos)
+          throw BadInput("--" + o.string_key + " " + v + ": expected a non-negative integer (see 'lrid " + name +
+                         " --help')");
+    }
     if (vm.count("help")) {
       print_help(name, options);
       return std::nullopt;
@@ -88,6 +105,24 @@ std::optional<po::variables_map> parse_options(int argc, char** argv, const std:
     if (!p.missing.empty() && !vm.count(p.name))
       throw BadInput("missing " + p.missing + " (see 'lrid " + name + " --help')");
   return vm;
+}
+
+void check_statistic_names(const config::JobSpec& job) {
+  const std::pair<const char*, const std::vector<std::string>*> lists[] = {
+      {"observables.statistics", &job.observables.statistics}, {"analysis.statistics", &job.analysis.statistics}};
+  for (const auto& [key, names] : lists) {
+    try {
+      observe::resolve_statistics(*names);
+    } catch (const BadInput& e) {
+      throw BadInput(job.path + ": " + key + ": " + e.what());
+    }
+  }
+}
+
+config::JobSpec load_job(const JobArgs& args) {
+  config::JobSpec job = config::load_job_file(args.job, args.overrides);
+  check_statistic_names(job);
+  return job;
 }
 
 namespace {

@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "lrid/error.hpp"
 
@@ -17,6 +19,7 @@ namespace {
 
 bool g_we_initialised = false;
 bool g_thread_multiple = false;
+MPI_Comm g_exit_comm = MPI_COMM_NULL;
 
 void check(int rc, const char* what) {
   if (rc != MPI_SUCCESS) throw std::runtime_error(std::string(what) + " failed");
@@ -41,19 +44,28 @@ bool init_mpi(int* argc, char*** argv) {
     g_thread_multiple = provided >= MPI_THREAD_MULTIPLE;
     g_we_initialised = true;
   }
+  if (g_exit_comm == MPI_COMM_NULL) MPI_Comm_dup(MPI_COMM_WORLD, &g_exit_comm);
   int size = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   return size > 1;
 }
 
+bool g_skip_finalize = false;
+
+void skip_finalize() { g_skip_finalize = true; }
+
 void finalize_mpi() {
+  if (g_skip_finalize) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
+  g_exit_comm = MPI_COMM_NULL;  // MPI_Finalize frees it
   if (g_we_initialised && !finalized) MPI_Finalize();
   g_we_initialised = false;
 }
 
 bool thread_multiple() { return g_thread_multiple; }
+
+MPI_Comm exit_comm() { return g_exit_comm; }
 
 void wait(MPI_Request& request, int max_sleep_us) {
   int sleep = 20;
@@ -90,6 +102,72 @@ AgreedError agree_on_error(const std::string& error, MPI_Comm comm) {
   out.message = rank == failing ? error : std::string();
   bcast_string(out.message, failing, comm);
   return out;
+}
+
+void throw_agreed(std::exception_ptr error, MPI_Comm comm) {
+  std::string message;  // "B" + message for a BadInput, "I" + message for anything else
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const BadInput& e) {
+      message = std::string("B") + e.what();
+    } catch (const std::exception& e) {
+      message = std::string("I") + e.what();
+    } catch (...) {
+      message = "Iunknown exception";
+    }
+  }
+  const AgreedError e = agree_on_error(message, comm);
+  if (!e) return;
+  if (!e.message.empty() && e.message[0] == 'B') throw BadInput(e.message.substr(1));
+  throw std::runtime_error(e.message.empty() ? std::string("unknown error") : e.message.substr(1));
+}
+
+int end_command(int code, double wait_s, void (*report)(void*), void* arg) {
+  int initialised = 0, finalized = 0;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalized);
+  int size = 1, rank = 0;
+  if (initialised && !finalized) {
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  }
+  if (size < 2) {
+    if (code != 0 && report) report(arg);
+    finalize_mpi();
+    return code;
+  }
+  // On a communicator of its own (duplicated by init_mpi), so that this agreement never matches
+  // a collective of the command that another rank still waits in.
+  MPI_Comm comm = exit_comm();
+  std::vector<int> codes(static_cast<size_t>(size), 0);
+  MPI_Request r;
+  MPI_Iallgather(&code, 1, MPI_INT, codes.data(), 1, MPI_INT, comm, &r);
+  const auto start = std::chrono::steady_clock::now();
+  int done = 0, sleep = 20;
+  for (;;) {
+    MPI_Test(&r, &done, MPI_STATUS_IGNORE);
+    if (done) break;
+    if (code != 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > wait_s) {
+      if (report) report(arg);
+      std::fflush(stdout);
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, code);
+      std::_Exit(code);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(sleep));
+    sleep = std::min(20000, sleep * 2);
+  }
+  int agreed = 0, reporter = -1;
+  for (int i = 0; i < size && reporter < 0; ++i)
+    if (codes[static_cast<size_t>(i)] != 0) {
+      agreed = codes[static_cast<size_t>(i)];
+      reporter = i;
+    }
+  if (reporter == rank && report) report(arg);
+  std::fflush(stderr);
+  finalize_mpi();
+  return agreed;
 }
 
 Groups split_groups(MPI_Comm world, int group_size) {

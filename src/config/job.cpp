@@ -28,6 +28,17 @@ const std::vector<std::string>& analysis_sweep_names() {
 
 namespace {
 
+// Bounds no real job reaches; beyond them a typo would hang or exhaust memory (issue 26).
+constexpr int64_t kMaxSteps = 1000000000;          // 10^9 steps
+constexpr int64_t kMaxBatch = 1 << 20;             // images per step
+constexpr int64_t kMaxTrajectoryPoints = 10000;    // recorded points per run
+constexpr int64_t kMaxThreads = 4096;              // intra-op threads per rank
+constexpr int64_t kMaxSplits = 10000;              // train/test splits of an analysis
+
+}  // namespace
+
+namespace {
+
 std::string fmt_double(double v) {
   std::ostringstream s;
   s.precision(17);
@@ -168,7 +179,11 @@ void parse_rule_settings(const YamlReader& c, const YAML::Node& n, const std::st
       if (m <= 0 || m >= 1)
         c.fail(v, key + ".step_milestones", "expected fractions of training in (0, 1)");
   }
-  if (auto v = n["steps"]) r.steps = c.positive(v, key + ".steps"), r.epochs = 0;
+  if (auto v = n["steps"]) {
+    r.steps = c.positive(v, key + ".steps"), r.epochs = 0;
+    if (r.steps > kMaxSteps)
+      c.fail(v, key + ".steps", "expected at most " + std::to_string(kMaxSteps) + " steps, got " + std::to_string(r.steps));
+  }
   if (auto v = n["epochs"]) r.epochs = c.positive_real(v, key + ".epochs"), r.steps = 0;
   if (auto v = n["gradient_clip"]) r.gradient_clip = c.non_negative_real(v, key + ".gradient_clip");
   if (auto v = n["max_loss"]) r.max_loss = c.positive_real(v, key + ".max_loss");
@@ -177,6 +192,10 @@ void parse_rule_settings(const YamlReader& c, const YAML::Node& n, const std::st
     if (r.divergence_factor != 0 && r.divergence_factor <= 1)
       c.fail(v, key + ".divergence_factor", "expected 0 (off) or a factor > 1 of the initial loss");
   }
+  if (r.steps > 0 && r.warmup_steps > r.steps)
+    c.fail(n["warmup_steps"] ? n["warmup_steps"] : n, key + ".warmup_steps",
+           "warm-up of " + std::to_string(r.warmup_steps) + " steps is longer than training (" +
+               std::to_string(r.steps) + " steps); expected at most the steps");
   if (!rule) return;
   for (const auto& [top, leaves] : groups)
     if (auto g = n[top]) c.check_keys(g, key + "." + top, leaves);
@@ -311,8 +330,16 @@ void parse_observables(const YamlReader& c, const YAML::Node& n, ObservablesSpec
     o.trajectory_points = c.positive(v, "observables.trajectory_points");
     if (o.trajectory_points < 2)
       c.fail(v, "observables.trajectory_points", "expected at least 2 (start and end of training)");
+    if (o.trajectory_points > kMaxTrajectoryPoints)
+      c.fail(v, "observables.trajectory_points",
+             "expected at most " + std::to_string(kMaxTrajectoryPoints) + " points, got " + std::to_string(o.trajectory_points));
   }
-  if (auto v = n["observation_batch"]) o.observation_batch = c.positive(v, "observables.observation_batch");
+  if (auto v = n["observation_batch"]) {
+    o.observation_batch = c.positive(v, "observables.observation_batch");
+    if (o.observation_batch > kMaxBatch)
+      c.fail(v, "observables.observation_batch",
+             "expected 1.." + std::to_string(kMaxBatch) + " images, got " + std::to_string(o.observation_batch));
+  }
   if (auto v = n["statistics"]) o.statistics = c.strings(v, "observables.statistics");
   if (auto m = n["conditions"]) {
     c.check_keys(m, "observables.conditions", {"unit_fractions", "unit_counts", "noise_levels", "seed"});
@@ -352,7 +379,12 @@ void parse_distributed(const YamlReader& c, const YAML::Node& n, DistributedSpec
   if (auto v = n["gradient_backend"])
     d.gradient_backend = c.choice(v, "distributed.gradient_backend", {"auto", "mpi", "nccl"}, "gradient backend");
   if (auto v = n["device"]) d.device = c.choice(v, "distributed.device", {"auto", "cpu", "cuda"}, "device");
-  if (auto v = n["threads_per_rank"]) d.threads_per_rank = c.non_negative(v, "distributed.threads_per_rank");
+  if (auto v = n["threads_per_rank"]) {
+    d.threads_per_rank = c.non_negative(v, "distributed.threads_per_rank");
+    if (d.threads_per_rank > kMaxThreads)
+      c.fail(v, "distributed.threads_per_rank",
+             "expected 0 (automatic) to " + std::to_string(kMaxThreads) + " threads, got " + std::to_string(d.threads_per_rank));
+  }
   if (auto v = n["blas_threads"]) d.blas_threads = c.non_negative(v, "distributed.blas_threads");
   if (auto v = n["max_attempts"]) d.max_attempts = c.positive(v, "distributed.max_attempts");
 }
@@ -392,6 +424,8 @@ void parse_analysis(const YamlReader& c, const YAML::Node& n, AnalysisSpec& a) {
   for (const auto& t : classifier_tables()) keys.push_back(t.name);
   c.check_keys(n, "analysis", keys);
   if (auto v = n["sweep_splits"]) a.sweep_splits = c.positive(v, "analysis.sweep_splits");
+  if (a.sweep_splits > kMaxSplits)
+    c.fail(n["sweep_splits"], "analysis.sweep_splits", "expected at most " + std::to_string(kMaxSplits) + " splits");
   if (auto v = n["random_draws"]) a.random_draws = c.non_negative(v, "analysis.random_draws");
   if (auto f = n["sweep_forest"]) {
     c.check_keys(f, "analysis.sweep_forest", {"n_estimators", "max_features"});
@@ -401,6 +435,7 @@ void parse_analysis(const YamlReader& c, const YAML::Node& n, AnalysisSpec& a) {
   for (const auto& t : classifier_tables())
     if (auto g = n[t.name]) parse_classifier_grid(c, g, t, a);
   if (auto v = n["splits"]) a.splits = c.positive(v, "analysis.splits");
+  if (a.splits > kMaxSplits) c.fail(n["splits"], "analysis.splits", "expected at most " + std::to_string(kMaxSplits) + " splits");
   if (auto v = n["test_fraction"]) {
     a.test_fraction = c.real(v, "analysis.test_fraction");
     if (!(a.test_fraction > 0 && a.test_fraction < 1))
@@ -502,7 +537,9 @@ Block parse_block(const YamlReader& c, const YAML::Node& n, const std::string& k
   }
   b.batch_sizes = c.integers(n["batch_sizes"], key + ".batch_sizes");
   for (auto bs : b.batch_sizes)
-    if (bs <= 0) c.fail(n["batch_sizes"], key + ".batch_sizes", "expected positive batch sizes");
+    if (bs <= 0 || bs > kMaxBatch)
+      c.fail(n["batch_sizes"], key + ".batch_sizes",
+             "expected batch sizes 1.." + std::to_string(kMaxBatch) + ", got " + std::to_string(bs));
   b.model_seeds = n["model_seeds"] ? parse_seeds(c, n["model_seeds"], key + ".model_seeds")
                                    : std::vector<Seed>{Seed{true, 0}};
   b.dataset_seeds = n["dataset_seeds"] ? parse_seeds(c, n["dataset_seeds"], key + ".dataset_seeds")
@@ -792,6 +829,9 @@ void set_path(YAML::Node node, const std::vector<std::string>& parts, size_t i, 
               const std::string& text) {
   const std::string& part = parts[i];
   const bool index = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
+  if (index && part.size() > 9)  // beyond any list (and beyond what std::stoul reads)
+    throw BadInput("override " + text + ": list index " + part + " is out of range (the list has " +
+                   std::to_string(node.size()) + " items)");
   if (index && !node.IsSequence())
     throw BadInput("override " + text + ": '" + part + "' indexes a list, but that key is not a list");
   if (index && std::stoul(part) >= node.size())

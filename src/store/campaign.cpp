@@ -1,5 +1,7 @@
 #include "lrid/store/campaign.hpp"
 
+#include <sys/stat.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -279,6 +281,8 @@ void Campaign::create(const std::string& path, const CampaignDescription& job,
   if (!overwrite && file_exists(path))
     throw BadInput(path + ": campaign file already exists; use --resume to continue it or "
                           "--force to replace it");
+  // --force replaces an earlier campaign only, never a file of another kind (a model, a job file).
+  if (overwrite) h5::check_output(path, "--out", "lrid-campaign-", {}, true);
   std::vector<int64_t> ids = shard.runs;
   if (shard.all()) {
     ids.resize(job.runs.size());
@@ -288,11 +292,7 @@ void Campaign::create(const std::string& path, const CampaignDescription& job,
   if (static_cast<int64_t>(layers.size()) != R || layout.runs != R)
     throw std::logic_error("Campaign::create: layer list does not match the shard's runs");
 
-  const std::string tmp = path + ".tmp";
-  std::remove(tmp.c_str());
-  {
-    Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-    if (!file.valid()) throw BadInput(path + ": cannot create the campaign file (is the directory writable?)");
+  h5::write_new_file(path, "campaign file", [&](hid_t file) {
     write_file_attributes(file, job, shard);
     const Dims dims{static_cast<hsize_t>(R), static_cast<hsize_t>(layout.points),
                     static_cast<hsize_t>(std::max<int64_t>(layout.layers, 1)),
@@ -300,12 +300,7 @@ void Campaign::create(const std::string& path, const CampaignDescription& job,
     write_runs_group(file, job, ids, dims);
     write_layers_group(file, layers, layout, dims);
     write_observables_groups(file, layout, dims);
-    check(H5Fflush(file, H5F_SCOPE_GLOBAL), "H5Fflush");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw BadInput(path + ": cannot move the new campaign file into place");
-  }
+  });
 }
 
 std::unique_ptr<Campaign> Campaign::open_read(const std::string& path) {
@@ -314,82 +309,135 @@ std::unique_ptr<Campaign> Campaign::open_read(const std::string& path) {
 
 std::unique_ptr<Campaign> Campaign::open_impl(const std::string& path, MPI_Comm comm,
                                               bool writable) {
-  h5::silence_errors();
-  if (!file_exists(path)) throw BadInput(path + ": no such campaign file");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw BadInput(path + ": not an HDF5 file");
-  std::unique_ptr<Campaign> c(new Campaign());
-  c->h_ = std::make_unique<Handles>();
-  c->path_ = path;
-  c->writable_ = writable;
-  Id fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"));
-  if (comm != MPI_COMM_NULL) check(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
-  // Serial writers: no sieve buffer, so every write reaches the file at once (HDF5 would keep
-  // small raw-data writes, e.g. a run's status, in memory until a flush; a killed process,
-  // such as a cancelled Slurm task, would lose runs already marked done).
-  if (comm == MPI_COMM_NULL && writable) check(H5Pset_sieve_buf_size(fapl, 0), "H5Pset_sieve_buf_size");
-  Id file(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl));
-  if (!file.valid()) throw BadInput(path + ": cannot open the campaign file (not HDF5, damaged or not writable)");
-  c->h_->file = std::move(file);
-  Handles& h = *c->h_;
-  if (!h5::has_attr(h.file, "format"))
-    throw BadInput(path + ": not an lrid campaign file (no format attribute)");
-  const std::string format = h5::read_string_attr(h.file, "format");
-  if (format != kCampaignFormat)
-    throw BadInput(path + ": campaign format '" + format + "', this lrid reads '" + kCampaignFormat +
-                   "'" + (format.rfind("lrid-campaign-", 0) == 0
-                              ? " (written by an older lrid; retrain it with this version)"
-                              : " (not an lrid campaign file)"));
-  auto d = [&](const char* name) {
-    return Id(check(H5Dopen2(h.file, name, H5P_DEFAULT), std::string("open ") + name));
-  };
-  h.status = d("/runs/status");
-  h.attempts = d("/runs/attempts");
-  h.wall = d("/runs/wall_seconds");
-  h.final_loss = d("/runs/final_loss");
-  h.final_metric = d("/runs/final_metric");
-  h.metric_chance = d("/runs/metric_chance");
-  h.device = d("/runs/device");
-  h.error = d("/runs/error");
-  h.steps = d("/runs/steps");
-  h.loss = d("/runs/loss");
-  h.layer_count = d("/layers/count");
-  h.layer_depth = d("/layers/depth");
-  h.act_units = d("/layers/act_units");
-  h.weight_entries = d("/layers/weight_entries");
-  h.values = d("/observables/values");
-  h.wb_angle = d("/diagnostics/wb_angle");
-  h.grad_angle = d("/diagnostics/grad_angle");
-  h.dxpl = Id(check(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate"));
-  if (comm != MPI_COMM_NULL)
-    check(H5Pset_dxpl_mpio(h.dxpl, H5FD_MPIO_INDEPENDENT), "H5Pset_dxpl_mpio");
+  // Any HDF5 failure reading it (a missing dataset, another type) is damage to the user's file.
+  return h5::reading(path, [&]() -> std::unique_ptr<Campaign> {
+    h5::silence_errors();
+    if (!file_exists(path)) throw BadInput(path + ": no such campaign file");
+    {
+      struct stat st;
+      // H5Fis_hdf5 would block on a FIFO and read a device for ever.
+      if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw BadInput(path + ": not a regular file (expected a campaign file)");
+    }
+    if (H5Fis_hdf5(path.c_str()) <= 0) throw BadInput(path + ": not an HDF5 file");
+    std::unique_ptr<Campaign> c(new Campaign());
+    c->h_ = std::make_unique<Handles>();
+    c->path_ = path;
+    c->writable_ = writable;
+    Id fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"));
+    if (comm != MPI_COMM_NULL) check(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+    // Serial writers: no sieve buffer, so every write reaches the file at once (HDF5 would keep
+    // small raw-data writes, e.g. a run's status, in memory until a flush; a killed process,
+    // such as a cancelled Slurm task, would lose runs already marked done).
+    if (comm == MPI_COMM_NULL && writable) check(H5Pset_sieve_buf_size(fapl, 0), "H5Pset_sieve_buf_size");
+    Id file(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl));
+    if (!file.valid()) throw BadInput(path + ": cannot open the campaign file (not HDF5, damaged or not writable)");
+    c->h_->file = std::move(file);
+    Handles& h = *c->h_;
+    if (!h5::has_attr(h.file, "format"))
+      throw BadInput(path + ": not an lrid campaign file (no format attribute)");
+    const std::string format = h5::read_string_attr(h.file, "format");
+    if (format != kCampaignFormat)
+      throw BadInput(path + ": campaign format '" + format + "', this lrid reads '" + kCampaignFormat +
+                     "'" + (format.rfind("lrid-campaign-", 0) == 0
+                                ? " (written by an older lrid; retrain it with this version)"
+                                : " (not an lrid campaign file)"));
+    auto d = [&](const char* name) {
+      return Id(check(H5Dopen2(h.file, name, H5P_DEFAULT), std::string("open ") + name));
+    };
+    h.status = d("/runs/status");
+    h.attempts = d("/runs/attempts");
+    h.wall = d("/runs/wall_seconds");
+    h.final_loss = d("/runs/final_loss");
+    h.final_metric = d("/runs/final_metric");
+    h.metric_chance = d("/runs/metric_chance");
+    h.device = d("/runs/device");
+    h.error = d("/runs/error");
+    h.steps = d("/runs/steps");
+    h.loss = d("/runs/loss");
+    h.layer_count = d("/layers/count");
+    h.layer_depth = d("/layers/depth");
+    h.act_units = d("/layers/act_units");
+    h.weight_entries = d("/layers/weight_entries");
+    h.values = d("/observables/values");
+    h.wb_angle = d("/diagnostics/wb_angle");
+    h.grad_angle = d("/diagnostics/grad_angle");
+    h.dxpl = Id(check(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate"));
+    if (comm != MPI_COMM_NULL)
+      check(H5Pset_dxpl_mpio(h.dxpl, H5FD_MPIO_INDEPENDENT), "H5Pset_dxpl_mpio");
 
-  c->job_hash_ = h5::read_string_attr(h.file, "job_hash");
-  c->job_name_ = h5::read_string_attr(h.file, "job_name");
-  c->job_yaml_ = h5::read_string_attr(h.file, "job_yaml");
-  c->job_runs_ = h5::read_int_attr(h.file, "job_runs");
-  c->ids_ = h5::read_int64s(h.file, "/runs/job_id");
-  for (size_t i = 0; i < c->ids_.size(); ++i) c->row_[c->ids_[i]] = i;
-  c->shard_.index = h5::read_int_attr(h.file, "shard_index");
-  c->shard_.count = h5::read_int_attr(h.file, "shard_count");
-  if (c->shard_.count > 1) c->shard_.runs = c->ids_;
-  Layout& L = c->layout_;
-  {
-    const auto dims = h5::dataset_dims(h.file, "/observables/values");
-    if (dims.size() != 5) throw BadInput(path + ": /observables/values is not 5-D");
-    L.runs = static_cast<int64_t>(dims[0]);
-    L.layers = static_cast<int64_t>(dims[1]);
-    L.conditions = static_cast<int64_t>(dims[2]);
-    L.points = static_cast<int64_t>(dims[3]);
-    L.statistics = static_cast<int64_t>(dims[4]);
-    L.statistic_names = h5::read_strings(h.file, "/observables/statistic");
-    const auto names = h5::read_strings(h.file, "/observables/condition");
-    const auto fr = h5::read_doubles(h.file, "/observables/condition_fraction");
-    const auto no = h5::read_doubles(h.file, "/observables/condition_noise");
-    const auto un = h5::read_int64s(h.file, "/observables/condition_units");
-    for (size_t i = 0; i < names.size(); ++i) L.conditions_meta.push_back({names[i], fr.at(i), no.at(i), un.at(i)});
-    L.condition_seed = h5::read_int_attr(h.values, "condition_seed");
-  }
-  return c;
+    c->job_hash_ = h5::read_string_attr(h.file, "job_hash");
+    c->job_name_ = h5::read_string_attr(h.file, "job_name");
+    c->job_yaml_ = h5::read_string_attr(h.file, "job_yaml");
+    c->job_runs_ = h5::read_int_attr(h.file, "job_runs");
+    c->ids_ = h5::read_int64s(h.file, "/runs/job_id");
+    for (size_t i = 0; i < c->ids_.size(); ++i) c->row_[c->ids_[i]] = i;
+    c->shard_.index = h5::read_int_attr(h.file, "shard_index");
+    c->shard_.count = h5::read_int_attr(h.file, "shard_count");
+    if (c->shard_.count < 1 || c->shard_.index < 0 || c->shard_.index >= c->shard_.count)
+      throw BadInput(path + ": shard_index " + std::to_string(c->shard_.index) + " of shard_count " +
+                     std::to_string(c->shard_.count) + ": expected 0 <= shard_index < shard_count (damaged file)");
+    if (c->shard_.count > 1) c->shard_.runs = c->ids_;
+    Layout& L = c->layout_;
+    {
+      const auto dims = h5::dataset_dims(h.file, "/observables/values");
+      if (dims.size() != 5) throw BadInput(path + ": /observables/values is not 5-D");
+      L.runs = static_cast<int64_t>(dims[0]);
+      L.layers = static_cast<int64_t>(dims[1]);
+      L.conditions = static_cast<int64_t>(dims[2]);
+      L.points = static_cast<int64_t>(dims[3]);
+      L.statistics = static_cast<int64_t>(dims[4]);
+      L.statistic_names = h5::read_strings(h.file, "/observables/statistic");
+      const auto names = h5::read_strings(h.file, "/observables/condition");
+      const auto fr = h5::read_doubles(h.file, "/observables/condition_fraction");
+      const auto no = h5::read_doubles(h.file, "/observables/condition_noise");
+      const auto un = h5::read_int64s(h.file, "/observables/condition_units");
+      if (fr.size() != names.size() || no.size() != names.size() || un.size() != names.size() ||
+          static_cast<int64_t>(names.size()) != L.conditions)
+        throw BadInput(path + ": /observables/condition, condition_fraction, condition_noise and condition_units hold " +
+                       std::to_string(names.size()) + ", " + std::to_string(fr.size()) + ", " + std::to_string(no.size()) +
+                       " and " + std::to_string(un.size()) + " entries, expected the " + std::to_string(L.conditions) +
+                       " conditions of /observables/values (damaged file)");
+      if (static_cast<int64_t>(L.statistic_names.size()) != L.statistics)
+        throw BadInput(path + ": /observables/statistic names " + std::to_string(L.statistic_names.size()) +
+                       " statistics, /observables/values holds " + std::to_string(L.statistics) + " (damaged file)");
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (!(fr[i] > 0 && fr[i] <= 1) || !(no[i] >= 0) || !std::isfinite(no[i]) || un[i] < 0)
+          throw BadInput(path + ": /observables condition " + std::to_string(i) + " ('" + names[i] + "'): fraction " +
+                         util::shortest(fr[i]) + ", noise " + util::shortest(no[i]) + ", units " + std::to_string(un[i]) +
+                         "; expected a fraction in (0, 1], a finite noise >= 0 and units >= 0 (damaged file)");
+        L.conditions_meta.push_back({names[i], fr[i], no[i], un[i]});
+      }
+      L.condition_seed = h5::read_int_attr(h.values, "condition_seed");
+    }
+    // Values every reader indexes with: checked once here, so a damaged file is one message,
+    // not a read past an array (a layer count beyond the layer axis) or a silent miscount.
+    {
+      const int64_t R = L.runs;
+      const auto status = h5::read_int64s(h.file, "/runs/status");
+      const auto count = h5::read_int64s(h.file, "/layers/count");
+      const auto depth = h5::read_int64s(h.file, "/layers/depth");
+      if (static_cast<int64_t>(c->ids_.size()) != R || static_cast<int64_t>(status.size()) != R ||
+          static_cast<int64_t>(count.size()) != R)
+        throw BadInput(path + ": /runs/job_id, /runs/status and /layers/count hold " + std::to_string(c->ids_.size()) +
+                       ", " + std::to_string(status.size()) + " and " + std::to_string(count.size()) +
+                       " entries, expected the " + std::to_string(R) + " runs of /observables/values (damaged file)");
+      for (int64_t r = 0; r < R; ++r) {
+        const auto i = static_cast<size_t>(r);
+        if (status[i] < kPending || status[i] > kFailed)
+          throw BadInput(path + ": /runs/status[" + std::to_string(r) + "] is " + std::to_string(status[i]) +
+                         ", expected 0 (pending), 1 (running), 2 (done) or 3 (failed) (damaged file)");
+        if (count[i] < 0 || count[i] > L.layers)
+          throw BadInput(path + ": /layers/count[" + std::to_string(r) + "] is " + std::to_string(count[i]) +
+                         ", expected 0.." + std::to_string(L.layers) + " (the layer axis of /observables/values)");
+      }
+      for (size_t i = 0; i < depth.size(); ++i)
+        if (depth[i] < -1 || depth[i] > 2)
+          throw BadInput(path + ": /layers/depth holds " + std::to_string(depth[i]) +
+                         ", expected -1 (none), 0 (early), 1 (middle) or 2 (deep) (damaged file)");
+    }
+    return c;
+  });
 }
 
 std::unique_ptr<Campaign> Campaign::open(const std::string& path, const CampaignDescription& job,

@@ -6,6 +6,13 @@
 #include <H5DSpublic.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -14,25 +21,33 @@
 
 namespace lrid::store::h5 {
 
+namespace {
+std::atomic<int64_t> g_close_failures{0};
+}  // namespace
+
+int64_t close_failures() { return g_close_failures.load(); }
+
 void Id::reset() {
   if (id_ < 0) return;
+  herr_t rc = 0;
   switch (H5Iget_type(id_)) {
-    case H5I_FILE: H5Fclose(id_); break;
-    case H5I_GROUP: H5Gclose(id_); break;
-    case H5I_DATASET: H5Dclose(id_); break;
-    case H5I_DATASPACE: H5Sclose(id_); break;
-    case H5I_DATATYPE: H5Tclose(id_); break;
-    case H5I_ATTR: H5Aclose(id_); break;
-    case H5I_GENPROP_LST: H5Pclose(id_); break;
+    case H5I_FILE: rc = H5Fclose(id_); break;
+    case H5I_GROUP: rc = H5Gclose(id_); break;
+    case H5I_DATASET: rc = H5Dclose(id_); break;
+    case H5I_DATASPACE: rc = H5Sclose(id_); break;
+    case H5I_DATATYPE: rc = H5Tclose(id_); break;
+    case H5I_ATTR: rc = H5Aclose(id_); break;
+    case H5I_GENPROP_LST: rc = H5Pclose(id_); break;
     default: break;
   }
+  if (rc < 0) ++g_close_failures;
   id_ = -1;
 }
 
 void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 hid_t check(hid_t v, const std::string& what) {
-  if (v < 0) throw std::runtime_error(what + ": HDF5 call failed");
+  if (v < 0) throw Error(what);
   return v;
 }
 
@@ -62,7 +77,7 @@ std::vector<const char*> c_strings(const std::vector<std::string>& v) {
 template <class ReadFn>
 std::vector<std::string> read_string_values(hid_t ftype, size_t count, ReadFn read) {
   std::vector<std::string> out;
-  if (H5Tget_class(ftype) != H5T_STRING) throw std::runtime_error("not a string dataset or attribute");
+  if (H5Tget_class(ftype) != H5T_STRING) throw Error("read strings (not a string dataset or attribute)");
   if (H5Tis_variable_str(ftype) > 0) {
     Id mtype = vlen_string_type();
     std::vector<char*> p(count, nullptr);
@@ -73,11 +88,18 @@ std::vector<std::string> read_string_values(hid_t ftype, size_t count, ReadFn re
       H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, p.data());
     }
   } else {
-    const size_t width = H5Tget_size(ftype);
+    // Read as null-terminated strings one byte wider than the file's: a full-width string of a
+    // null-padded or space-padded type (h5py's np.bytes_) keeps its last character.
+    const size_t width = H5Tget_size(ftype) + 1;
     Id mtype = string_type(width);
     std::vector<char> buf(width * count + 1, 0);
     if (count) check(read(mtype.get(), buf.data()), "read strings");
-    for (size_t i = 0; i < count; ++i) out.emplace_back(std::string(&buf[i * width], strnlen(&buf[i * width], width)));
+    for (size_t i = 0; i < count; ++i) {
+      std::string v(&buf[i * width], strnlen(&buf[i * width], width));
+      if (H5Tget_strpad(ftype) == H5T_STR_SPACEPAD)
+        while (!v.empty() && v.back() == ' ') v.pop_back();
+      out.push_back(std::move(v));
+    }
   }
   return out;
 }
@@ -102,12 +124,123 @@ template <class T>
 std::vector<T> read_numbers(hid_t loc, const std::string& path, hid_t mem_type) {
   Id d(check(H5Dopen2(loc, path.c_str(), H5P_DEFAULT), "open " + path));
   Id space(check(H5Dget_space(d), "space"));
-  std::vector<T> v(static_cast<size_t>(H5Sget_simple_extent_npoints(space)));
+  Id ftype(check(H5Dget_type(d), "type of " + path));
+  const H5T_class_t cls = H5Tget_class(ftype);
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT) throw Error("read " + path + " (not numbers)");
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  if (n < 0) throw Error("extent of " + path);
+  char name[1024] = "";
+  H5Fget_name(loc, name, sizeof name);
+  check_fits_in_memory(name, path, static_cast<uint64_t>(n), sizeof(T));
+  std::vector<T> v(static_cast<size_t>(n));
   if (!v.empty()) check(H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "read " + path);
   return v;
 }
 
 }  // namespace
+
+void check_fits_in_memory(const std::string& where, const std::string& dataset, uint64_t elements,
+                          uint64_t element_bytes) {
+  const double bytes = static_cast<double>(elements) * static_cast<double>(element_bytes);
+  double limit = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    limit = std::min(limit, static_cast<double>(rl.rlim_cur));
+  if (limit > 0 && bytes > limit)
+    throw BadInput(where + ": " + dataset + " declares " + std::to_string(elements) + " values (" +
+                   std::to_string(static_cast<long long>(bytes / 1e9)) +
+                   " GB), more than this process can hold in memory (" +
+                   std::to_string(static_cast<long long>(limit / 1e9)) + " GB); damaged, or not a dataset lrid reads");
+}
+
+[[noreturn]] void throw_unreadable(const std::string& file, const Error& e) {
+  throw BadInput(file + ": " + e.operation() +
+                 " failed (missing, of another type or shape, or compressed with a filter this HDF5 lacks: "
+                 "the file is damaged or was not written by this lrid)");
+}
+
+void write_new_file(const std::string& path, const std::string& what, const std::function<void(hid_t)>& fill,
+                    hid_t fapl) {
+  silence_errors();
+  const std::string tmp = path + ".tmp";
+  std::remove(tmp.c_str());
+  const int64_t failures_before = close_failures();
+  auto fail = [&](const std::string& why) {
+    std::remove(tmp.c_str());
+    throw BadInput(path + ": cannot write the " + what + " (" + why + ")");
+  };
+  Id f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+  if (!f.valid()) {
+    const int err = errno;
+    fail(access(tmp.c_str(), F_OK) == 0 || err == ENOSPC ? "no space left on the device?" : "is the directory writable?");
+  }
+  std::exception_ptr error;
+  try {
+    fill(f);
+    check(H5Fflush(f, H5F_SCOPE_GLOBAL), "flush " + tmp);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    // The partial file goes: emptied first, so that HDF5's close (which writes what it still
+    // holds) finds room on a full disk and lets go of the file. A file HDF5 cannot close stays
+    // in its tables and crashes its clean-up at exit.
+    void* handle = nullptr;
+    if (H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) >= 0 && handle) (void)!ftruncate(*static_cast<int*>(handle), 0);
+  }
+  f.reset();  // a failed close is counted (close_failures)
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const BadInput&) {
+      std::remove(tmp.c_str());
+      throw;
+    } catch (const Error& e) {
+      fail(e.operation() + " failed: disk full or I/O error?");
+    } catch (...) {
+      std::remove(tmp.c_str());
+      throw;
+    }
+  }
+  if (close_failures() != failures_before) fail("closing it failed: disk full or I/O error?");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(std::string("cannot move it into place: ") + std::strerror(errno));
+}
+
+std::string file_format(const std::string& path) {
+  silence_errors();
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || H5Fis_hdf5(path.c_str()) <= 0) return "";
+  Id f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!f.valid()) return "";
+  try {
+    if (has_attr(f, "format")) return read_string_attr(f, "format");
+    if (has_attr(f, "description") && read_string_attr(f, "description").rfind("lrid features", 0) == 0)
+      return "lrid-features";
+  } catch (const Error&) {
+  }
+  return "";
+}
+
+void check_output(const std::string& path, const std::string& option, const std::string& format,
+                  const std::vector<std::string>& inputs, bool force, bool force_needed) {
+  struct stat out;
+  if (stat(path.c_str(), &out) != 0) return;  // a new file (a missing directory fails at the write)
+  for (const auto& in : inputs) {
+    struct stat st;
+    if (stat(in.c_str(), &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino)
+      throw BadInput(path + ": " + option + " names the input " + in +
+                     " of this command (the same file); write the output to another file");
+  }
+  if (S_ISDIR(out.st_mode)) throw BadInput(path + ": " + option + " names a directory, expected a file");
+  if (!S_ISREG(out.st_mode)) throw BadInput(path + ": " + option + " names a special file, expected a regular file");
+  const std::string found = file_format(path);
+  if (found.rfind(format, 0) != 0)
+    throw BadInput(path + ": " + option + " would replace a file that is not an earlier " + format +
+                   " file (" + (found.empty() ? std::string("not an lrid file") : "format " + found) +
+                   "); lrid replaces only its own outputs of the same kind: choose another path");
+  if (force_needed && !force)
+    throw BadInput(path + ": exists (use --force to replace it, or another " + option + ")");
+}
 
 Id create_file(const std::string& path, const std::string& what) {
   silence_errors();
@@ -270,8 +403,7 @@ std::vector<std::string> read_strings_attr(hid_t obj, const std::string& name) {
   Id ftype(check(H5Aget_type(attr), "attribute type"));
   Id space(check(H5Aget_space(attr), "attribute space"));
   const auto count = static_cast<size_t>(H5Sget_simple_extent_npoints(space));
-  if (H5Tget_class(ftype) != H5T_STRING)
-    throw std::runtime_error("attribute " + name + " is not a string");
+  if (H5Tget_class(ftype) != H5T_STRING) throw Error("read attribute " + name + " (not a string)");
   return read_string_values(ftype, count, [&](hid_t mtype, void* buf) { return H5Aread(attr, mtype, buf); });
 }
 
@@ -376,6 +508,7 @@ FloatArray read_float_array(const std::string& file, const std::string& path, co
   hsize_t total = 1;
   for (hsize_t d : out.shape) total *= d;
   if (total == 0) throw BadInput(where + ": dataset is empty (a dimension is 0)");
+  check_fits_in_memory(where, path, total, tsize > 4 ? 8 : 4);
   out.dtype = "float" + std::to_string(8 * tsize);
   out.is_double = tsize > 4;
   herr_t rc;

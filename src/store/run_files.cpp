@@ -82,7 +82,16 @@ void write_file_atomically(const std::string& path, const std::string& text) {
     if (!out) throw BadInput(path + ": cannot write (is " + parent(path) + " writable?)");
     out << text;
     out.flush();
-    if (!out) throw BadInput(path + ": write failed (disk full?)");
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw BadInput(path + ": write failed (disk full?)");
+    }
+    out.close();
+    if (!out) {
+      std::remove(tmp.c_str());
+      throw BadInput(path + ": write failed (disk full?)");
+    }
   }
   fsync_path(tmp, O_RDONLY);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {

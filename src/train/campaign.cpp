@@ -23,6 +23,7 @@
 #include "lrid/comm/nccl_backend.hpp"
 #include "lrid/comm/queue.hpp"
 #include "lrid/error.hpp"
+#include "lrid/store/h5.hpp"
 #include "lrid/store/lock.hpp"
 #include "lrid/store/progress_log.hpp"
 #include "lrid/store/run_files.hpp"
@@ -94,6 +95,8 @@ bool prepare_file(const config::JobSpec& job, const CampaignOptions& o) {
   if (exists && !o.resume && !o.force)
     throw BadInput(o.out + ": campaign file already exists; use --resume to continue it (only "
                            "runs not done are trained) or --force to replace it");
+  // --force replaces an earlier campaign only: never the job file, nor a file of another kind.
+  if (exists && o.force) store::h5::check_output(o.out, "--out", "lrid-campaign-", {job.path}, true);
   if (exists && o.resume && !o.force) {
     auto c = store::Campaign::open(o.out, describe(job), MPI_COMM_NULL, false);
     if (c->shard().index != o.shard.index || c->shard().count != o.shard.count)
@@ -107,21 +110,10 @@ bool prepare_file(const config::JobSpec& job, const CampaignOptions& o) {
   return true;
 }
 
-// Every rank computes `what`; if any fails with BadInput, every rank throws the lowest failing
-// rank's message (so no rank is left waiting in a later collective).
-template <class F>
-auto agreed(MPI_Comm world, F what) -> decltype(what()) {
-  using R = decltype(what());
-  R value{};
-  std::string error;
-  try {
-    value = what();
-  } catch (const BadInput& e) {
-    error = e.what();
-  }
-  if (const comm::AgreedError e = comm::agree_on_error(error, world)) throw BadInput(e.message);
-  return value;
-}
+// Every rank computes `what`; if any fails (a BadInput or an internal error such as a damaged
+// campaign file), every rank throws the lowest failing rank's error (comm::agreed), so that no
+// rank is left waiting in a later collective.
+using comm::agreed;
 
 // The averaging backend of a data-parallel group (docs/job-file.md, distributed.gradient_backend):
 // none for a group of one rank, which has nothing to average (whatever the setting; an explicit
@@ -301,7 +293,7 @@ CampaignSummary run_campaign(const config::JobSpec& job, const CampaignOptions& 
       lock = std::make_unique<store::CampaignLock>(o.out, "lrid train " + job.path);
       return prepare_file(job, o);
     });
-  } catch (const BadInput&) {
+  } catch (...) {
     comm::free_groups(groups);
     throw;
   }

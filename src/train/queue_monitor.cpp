@@ -29,6 +29,11 @@ json running_runs(const std::string& campaign, const std::map<int64_t, std::stri
   return out;
 }
 
+// Whether a launcher started this process, even for one rank (mpirun -np 1 | tee log: the rank's
+// stdout is mpirun's pty, a terminal). Read before main: a singleton MPI_Init sets OMPI_* itself.
+const bool g_started_by_launcher =
+    std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+
 // The live progress line: LRID_PROGRESS=live or plain; unset (auto): when stdout is a
 // terminal, except under an MPI launcher, whose forwarding gives every rank a terminal for
 // stdout whatever mpirun's own output is (tools/run.sh sets live when its output is one).
@@ -37,7 +42,7 @@ bool live_progress() {
   const std::string mode = v ? v : "auto";
   if (mode == "live") return true;
   if (mode == "plain") return false;
-  return comm::launcher_size_from_env() == 1 && isatty(1) != 0;
+  return !g_started_by_launcher && isatty(1) != 0;
 }
 
 }  // namespace lrid::train

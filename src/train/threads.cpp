@@ -1,5 +1,9 @@
 #include "lrid/train/threads.hpp"
 
+#include <string>
+
+#include "lrid/error.hpp"
+
 #include <dlfcn.h>
 #include <malloc.h>
 #include <sched.h>
@@ -17,6 +21,13 @@ int available_cores() {
     if (n > 0) return n;
   }
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int thread_option(int value) {
+  if (value < 0 || value > kMaxThreads)
+    throw BadInput("--threads " + std::to_string(value) + ": expected 0 (automatic) to " + std::to_string(kMaxThreads) +
+                   " intra-op threads");
+  return value;
 }
 
 int configure_threads(int requested, int ranks_on_node, int blas) {

@@ -476,3 +476,30 @@ grid:
   expect_error(plain + "tasks:\n  fashion_mnist: {augment: {crop: random}}\n", "job.yaml:5:", "expected one of none, pad, resized");
   expect_error(plain + "tasks:\n  fashion_mnist: {augment: {flips: 1}}\n", "job.yaml:5:", "unknown key 'flips'");
 }
+
+// Issue 26: what yaml-cpp accepts in silence, and values beyond any real job.
+TEST(Validation, DuplicateKeysAndSecondDocumentsAreRefused) {
+  expect_error("name: t\nname: u\n", "job.yaml:2:1", "given twice");
+  expect_error(kBase + "training:\n  defaults: {steps: 10, steps: 20}\n", "job.yaml:10:", "given twice");
+  expect_error(kBase + "---\nname: other\n", "job.yaml", "YAML documents");
+}
+
+TEST(Validation, LimitsThatFollowFromTheJob) {
+  expect_error(kBase + "training:\n  defaults: {steps: 10, warmup_steps: 50}\n", "job.yaml:10:",
+               "training.defaults.warmup_steps");
+  expect_error(kBase + "training:\n  defaults: {steps: 1000000000000000}\n", "job.yaml:10:", "at most");
+  expect_error(kBase + "observables: {trajectory_points: 100000}\n", "job.yaml:9:", "observables.trajectory_points");
+  expect_error(kBase + "observables: {observation_batch: 1000000000}\n", "job.yaml:9:", "observables.observation_batch");
+  expect_error(kBase + "distributed: {threads_per_rank: 100000}\n", "job.yaml:9:", "distributed.threads_per_rank");
+  expect_error(kBase + "analysis: {splits: 1000000000}\n", "job.yaml:9:", "analysis.splits");
+  EXPECT_EQ(error_of(kBase + "training:\n  defaults: {steps: 10, warmup_steps: 10}\n"), "");
+}
+
+TEST(Overrides, HugeListIndexIsOutOfRange) {
+  try {
+    load_job_text(kBase, "job.yaml", {"grid.99999999999999999999.batch_sizes=[1]"});
+    FAIL() << "expected BadInput";
+  } catch (const BadInput& e) {
+    EXPECT_NE(std::string(e.what()).find("out of range"), std::string::npos) << e.what();
+  }
+}

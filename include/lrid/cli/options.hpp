@@ -1,6 +1,8 @@
 #pragma once
 // Shared option parsing for the subcommands (Boost.Program_options).
 #include <boost/program_options.hpp>
+
+#include "lrid/config/job.hpp"
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +63,12 @@ struct JobCommand {
 /// "missing JOB.yaml" without it; nullptr when it is optional. BadInput for a second file.
 std::optional<JobCommand> parse_job_command(int argc, char** argv, const std::string& name,
                                             po::options_description options, const char* required);
+/// The job file of a command (with its overrides), its statistic names checked too (config knows
+/// no statistic: observe resolves them): BadInput "JOB: observables.statistics: unknown ...".
+config::JobSpec load_job(const JobArgs& args);
+/// The statistic-name check of load_job, for a job loaded otherwise.
+void check_statistic_names(const config::JobSpec& job);
+
 /// For commands on a campaign already trained: BadInput unless every override is analysis.*.
 void require_analysis_overrides(const JobArgs& args);
 

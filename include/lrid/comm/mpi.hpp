@@ -2,15 +2,22 @@
 // MPI start-up, shutdown and the small collectives every module shares (no torch here).
 #include <mpi.h>
 
+#include <exception>
 #include <string>
+#include <type_traits>
 
 namespace lrid::comm {
 
 /// Initialises MPI (MPI_THREAD_MULTIPLE when available) if not already; idempotent.
 /// Returns true when running under an MPI launcher with more than one rank.
 bool init_mpi(int* argc, char*** argv);
-/// MPI_Finalize if init_mpi initialised it.
+/// MPI_Finalize if init_mpi initialised it (and skip_finalize was not called).
 void finalize_mpi();
+/// Makes finalize_mpi do nothing: for a process that ends without its libraries' clean-up
+/// (HDF5's, run by MPI_Finalize, crashes on a file it failed to close on a full disk).
+void skip_finalize();
+/// A duplicate of MPI_COMM_WORLD made by init_mpi that only end_command uses.
+MPI_Comm exit_comm();
 /// Whether the MPI library granted MPI_THREAD_MULTIPLE.
 bool thread_multiple();
 
@@ -33,6 +40,44 @@ struct AgreedError {
 /// goes on to a collective the others have left. Collective over `comm` (one allreduce, and a
 /// broadcast only when a rank failed).
 AgreedError agree_on_error(const std::string& error, MPI_Comm comm);
+
+/// Every rank passes the exception it caught (null for none); when any rank failed, every rank
+/// throws the lowest failing rank's error: a BadInput stays a BadInput, anything else becomes a
+/// std::runtime_error with its message. Collective over `comm` (as agree_on_error).
+void throw_agreed(std::exception_ptr error, MPI_Comm comm);
+
+/// Runs `what` on every rank of `comm` and agrees on its outcome: a check that one rank makes
+/// (rank 0 creating a directory, opening a file) is learnt by every rank, so that none goes on to
+/// a collective the failing rank has left. Returns `what`'s value (default-constructible).
+template <class F>
+auto agreed(MPI_Comm comm, F&& what) -> decltype(what()) {
+  std::exception_ptr error;
+  if constexpr (std::is_void_v<decltype(what())>) {
+    try {
+      what();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    throw_agreed(error, comm);
+  } else {
+    decltype(what()) value{};
+    try {
+      value = what();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    throw_agreed(error, comm);
+    return value;
+  }
+}
+
+/// How a command ends under MPI (main): every rank passes its exit code (0, 1, 2, ...) and
+/// whether it printed its error line already. When every rank gets here, the ranks agree: the
+/// lowest failing rank's code is every rank's and only that rank reports (`report` is called on
+/// it), then MPI_Finalize. A failing rank whose peers do not arrive within `wait_s` seconds (they
+/// wait in a collective it left: a check only it made) reports and ends the job with MPI_Abort,
+/// so an error never leaves an allocation hanging. Returns the exit code.
+int end_command(int code, double wait_s, void (*report)(void*), void* arg);
 
 /// Consecutive groups of `group_size` ranks of `world` (the rank count must be a multiple,
 /// else BadInput).

@@ -2,9 +2,15 @@
 // Thin RAII and helpers over the HDF5 C API, shared by the store and by readers of user files.
 #include <hdf5.h>
 
+#include <cstdint>
+#include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "lrid/error.hpp"
 
 namespace lrid::store::h5 {
 
@@ -34,10 +40,27 @@ class Id {
   hid_t id_ = -1;
 };
 
+/// A failed HDF5 call (check()): `what()` is "OPERATION: HDF5 call failed", operation() the
+/// operation alone ("open /runs/status"). Readers of user files turn it into BadInput naming the
+/// file (reading()); anything else that fails with it is an internal error.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& operation)
+      : std::runtime_error(operation + ": HDF5 call failed"), operation_(operation) {}
+  const std::string& operation() const { return operation_; }
+
+ private:
+  std::string operation_;
+};
+
+/// How many H5*close calls of Id::reset have failed in this process (a close that fails loses
+/// what HDF5 still held in memory: write_new_file checks it).
+int64_t close_failures();
+
 /// Turns off HDF5's automatic error-stack printing (users get one line from us instead).
 void silence_errors();
 
-/// Throws std::runtime_error("what: HDF5 call failed") when v < 0; returns v.
+/// Throws Error(what) when v < 0; returns v.
 hid_t check(hid_t v, const std::string& what);
 
 /// Fixed-length, null-terminated C string type of n bytes (datasets written in parallel: HDF5
@@ -50,6 +73,49 @@ Id vlen_string_type();
 
 /// Creates (truncates) an HDF5 file; BadInput naming `what` and the path if it cannot.
 Id create_file(const std::string& path, const std::string& what);
+/// Writes a new HDF5 file `path` (a campaign, model, recording, results, features): created as
+/// `path.tmp`, filled by `fill`, flushed and closed with every HDF5 call checked, then renamed
+/// into place, so that `path` is either the whole new file or untouched. Any failure (a full
+/// disk, a read-only directory) removes the partial file and throws BadInput "PATH: cannot write
+/// the WHAT (...)"; BadInput from `fill` passes through (after the removal).
+void write_new_file(const std::string& path, const std::string& what, const std::function<void(hid_t)>& fill,
+                    hid_t fapl = H5P_DEFAULT);
+
+/// Runs `read` (reads of the user's file `file`) and turns an HDF5 failure inside into BadInput
+/// "FILE: cannot read DATASET (...)": a missing dataset, another type, an unavailable filter is
+/// damage to the user's file, not an internal error.
+[[noreturn]] void throw_unreadable(const std::string& file, const Error& e);
+template <class F>
+auto reading(const std::string& file, F&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const Error& e) {
+    throw_unreadable(file, e);
+  }
+}
+
+/// Refuses (BadInput naming `where` and the dataset) a dataset of `elements` values of
+/// `element_bytes` bytes each that would not fit in this process's memory (physical memory,
+/// the address-space limit): checked before allocating, so a file that declares a huge extent
+/// is an error message, not std::bad_alloc.
+void check_fits_in_memory(const std::string& where, const std::string& dataset, uint64_t elements,
+                          uint64_t element_bytes);
+
+/// The `format` attribute of an HDF5 file ("lrid-model-1", ...), "" when the file is not HDF5 or
+/// has none. A features file (analyze --export-features) has no format attribute: "lrid-features"
+/// when its description says it is one.
+std::string file_format(const std::string& path);
+
+/// What a command may write over. `path` (given as `option`) is an output of the kind whose
+/// format attribute starts with `format` ("lrid-model-", "lrid-features"):
+///  - it must not be the same file as any of `inputs` (st_dev/st_ino: a symlink or a hard link
+///    to an input counts), nor a directory or another non-regular file;
+///  - when it exists, it must be an earlier output of the same kind, and replacing it needs
+///    `force` (unless `force_needed` is false: a results directory's own files).
+/// BadInput naming the option and the file otherwise. Nothing is written.
+void check_output(const std::string& path, const std::string& option, const std::string& format,
+                  const std::vector<std::string>& inputs, bool force, bool force_needed = true);
+
 /// Opens an existing HDF5 file read-only; BadInput ("no such file", "not an HDF5 file") if not.
 Id open_file(const std::string& path, const std::string& what);
 /// Creates every missing group along `path` ("/a/b/c").

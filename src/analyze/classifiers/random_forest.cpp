@@ -16,7 +16,8 @@ ForestParams forest_params(const json& params) {
   ParamReader r("random_forest", params,
                 {"n_estimators", "max_features", "max_depth", "min_samples_leaf", "bootstrap", "seed", "threads"});
   ForestParams p;
-  p.n_estimators = static_cast<int>(r.integer("n_estimators", p.n_estimators, 1, kIntMax));
+  // At most 100000 trees: beyond any useful forest, and a typo there would exhaust memory.
+  p.n_estimators = static_cast<int>(r.integer("n_estimators", p.n_estimators, 1, 100000));
   if (r.has("max_features")) {
     const json& v = r.at("max_features");
     if (v.is_string()) {
