@@ -170,7 +170,8 @@ check(sh[0]["complete"] and sh[0]["slurm_state"] == "COMPLETED", "status: shard 
 check(sh[1]["slurm_state"] == "CANCELLED" and not sh[1]["complete"] and sh[1]["done"] >= 1,
       f"status: shard 1 CANCELLED with {sh[1]['done']} runs done")
 check(sh[2]["slurm_state"] == "FAILED" and sh[2]["file_state"] == "unreadable"
-      and "not an HDF5 file" in sh[2]["output_error"], "status: shard 2 FAILED, with lrid's error line")
+      and "shard-2.h5: not a regular file (expected a campaign file)" in sh[2]["output_error"],
+      "status: shard 2 FAILED, with lrid's error line")
 check(s["to_resubmit"] == [1, 2] and not s["complete"], "status: shards 1 and 2 to resubmit")
 check(s["reduction"]["state"] == "FAILED" and not s["reduction"]["merged"],
       "the chained reduction ran, found the campaign incomplete and failed without merging")
